@@ -1,0 +1,13 @@
+"""spmdgrad: per-example and total gradients from one program, on one core or many ranks.
+
+>>> import spmdgrad, spmdgrad.numpy as jnp
+>>> float(spmdgrad.grad(jnp.tanh)(0.2)) == 1 - float(jnp.tanh(0.2)) ** 2
+True
+"""
+from . import primitives  # noqa: F401  (registers every primitive's rules)
+from . import numpy  # noqa: F401
+from . import lax, tree_util  # noqa: F401
+from .api import grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr, value_and_grad, vjp, vmap  # noqa: F401
+from .core import ShapedArray  # noqa: F401
+
+__version__ = "0.1.0"

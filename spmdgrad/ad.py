@@ -1,0 +1,363 @@
+"""Reverse- and forward-mode autodiff: linearize, then transpose.
+
+``linearize`` runs the function once. Each primal operation runs for real on the
+parent trace; each tangent operation is *recorded* into a typed linear program
+(a :class:`~spmdgrad.core.Jaxpr`) by a :class:`JaxprTrace`. The JVP rule of a
+primitive is therefore the whole story: its primal part is evaluated, its
+tangent part becomes IR. ``backward_pass`` transposes that IR and applies the
+``reduce_axes`` rule of the semantics contract (section 3) at every variable.
+
+Zero tangents and zero cotangents are ``None`` throughout.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import core
+from .core import Eqn, Jaxpr, Tracer, Var, get_aval, vma_of, zip
+
+jvp_rules = {}        # prim -> fn(primals, tangents, **params) -> (primal_out, tangent_out)
+transpose_rules = {}  # prim -> fn(ct, *invals, **params) -> list of cts, one per operand
+
+
+# --------------------------------------------------------------------------- recording trace
+
+class JaxprTracer(Tracer):
+    __slots__ = ("var",)
+
+    def __init__(self, trace, var):
+        self._trace = trace
+        self.var = var
+
+    @property
+    def aval(self):
+        return self.var.aval
+
+
+class JaxprTrace(core.Trace):
+    """Records every primitive that touches one of its tracers; forwards the rest.
+
+    Operands that are not its tracers become constants of the program. Used for
+    the tangent half of linearize and for ``make_jaxpr``.
+    """
+    __slots__ = ("eqns", "_consts")
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self.eqns = []
+        self._consts = {}  # id(value) -> (var, value); holding value keeps the id valid
+
+    def new_arg(self, aval):
+        return JaxprTracer(self, Var(aval))
+
+    def const_var(self, x):
+        entry = self._consts.get(id(x))
+        if entry is None:
+            entry = self._consts[id(x)] = (Var(get_aval(x)), x)
+        return entry[0]
+
+    def process_primitive(self, prim, args, params):
+        for a in args:
+            if type(a) is JaxprTracer and a._trace is self:
+                break
+        else:
+            return self.forward(prim, args, params)
+        invars = [a.var if type(a) is JaxprTracer and a._trace is self else self.const_var(a)
+                  for a in args]
+        out = core.abstract_eval(prim, [v.aval for v in invars], params)
+        if prim.multiple_results:
+            outvars = [Var(a) for a in out]
+            self.eqns.append(Eqn(prim, invars, outvars, params))
+            return [JaxprTracer(self, v) for v in outvars]
+        outvar = Var(out)
+        self.eqns.append(Eqn(prim, invars, [outvar], params))
+        return JaxprTracer(self, outvar)
+
+    def to_jaxpr(self, invars, outs):
+        outvars = []
+        for o in outs:
+            if o is None:
+                outvars.append(None)
+            elif type(o) is JaxprTracer and o._trace is self:
+                outvars.append(o.var)
+            else:
+                outvars.append(self.const_var(o))
+        constvars = [v for v, _ in self._consts.values()]
+        consts = [x for _, x in self._consts.values()]
+        return Jaxpr(invars, constvars, consts, self.eqns, outvars)
+
+
+# --------------------------------------------------------------------------- linearize trace
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace, primal, tangent):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def aval(self):
+        return get_aval(self.primal)
+
+    def concrete(self):
+        p = self.primal
+        return p.concrete() if isinstance(p, Tracer) else p
+
+
+class LinearizeTrace(core.Trace):
+    """Primal work on ``parent``; tangent work recorded by ``tangent_trace``."""
+    __slots__ = ("tangent_trace",)
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self.tangent_trace = JaxprTrace(parent)
+
+    def process_primitive(self, prim, args, params):
+        primals, tangents, nonzero = [], [], False
+        for a in args:
+            if type(a) is JVPTracer and a._trace is self:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+                nonzero = nonzero or a.tangent is not None
+            else:
+                primals.append(a)
+                tangents.append(None)
+        if not nonzero:
+            return self.forward(prim, primals, params)
+        rule = jvp_rules.get(prim)
+        if rule is None:
+            raise NotImplementedError(
+                f"'{prim}' has no derivative rule, so it cannot be differentiated (grad/jvp/vjp). "
+                "Apply stop_gradient to its inputs if its derivative is not needed.")
+        prev = core._state.trace
+        core._state.trace = self.tangent_trace
+        try:
+            p_out, t_out = rule(primals, tangents, **params)
+        finally:
+            core._state.trace = prev
+        if prim.multiple_results:
+            return [JVPTracer(self, p, self._tangent(t)) for p, t in zip(p_out, t_out)]
+        return JVPTracer(self, p_out, self._tangent(t_out))
+
+    def _tangent(self, t):
+        # Tangents are recorded tracers or None; anything else is a constant zero.
+        return t if type(t) is JaxprTracer and t._trace is self.tangent_trace else None
+
+
+def linearize_flat(fun, primals, diff_mask):
+    """Run ``fun`` (flat list -> flat list) once.
+
+    Returns ``(out_primals, jaxpr)``: the outputs, and the linear program mapping the
+    tangents of the ``diff_mask`` inputs to the outputs' tangents.
+    """
+    parent = core.current_trace()
+    trace = LinearizeTrace(parent)
+    invars, args = [], []
+    for p, d in zip(primals, diff_mask):
+        if d:
+            t = trace.tangent_trace.new_arg(get_aval(p))
+            invars.append(t.var)
+            args.append(JVPTracer(trace, p, t))
+        else:
+            args.append(p)
+    with core.use_trace(trace):
+        outs = fun(*args)
+    out_primals, out_tangents = [], []
+    for o in outs:
+        if type(o) is JVPTracer and o._trace is trace:
+            out_primals.append(o.primal)
+            out_tangents.append(o.tangent)
+        else:
+            out_primals.append(o)
+            out_tangents.append(None)
+    return out_primals, trace.tangent_trace.to_jaxpr(invars, out_tangents)
+
+
+# --------------------------------------------------------------------------- transposition
+
+class UndefinedPrimal:
+    """Stands for a linear input in a transpose rule.
+
+    ``psum_axes``: the named axes over which the backward pass will psum this
+    variable's cotangent (reduced axes it is invariant over). A transpose rule may
+    return a :class:`Reduced` contribution that already did that psum, fused with
+    its own work (e.g. a contraction over the batch).
+    """
+    __slots__ = ("aval", "psum_axes")
+
+    def __init__(self, aval, psum_axes=frozenset()):
+        self.aval = aval
+        self.psum_axes = psum_axes
+
+
+class Reduced:
+    """A cotangent contribution already psummed over its variable's ``psum_axes``."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def is_undefined(x):
+    return type(x) is UndefinedPrimal
+
+
+def _add(x, y):
+    if x is None:
+        return y
+    if y is None:
+        return x
+    from .primitives.elementwise import add_any
+    return add_any(x, y)
+
+
+def reduce_rule(var_vma, ct, reduced):
+    """The reduce_axes rule at one variable: psum ``ct`` over the reduced axes it
+    varies over while the variable is invariant; other axes stay per-example."""
+    extra = (vma_of(ct) - var_vma) & reduced
+    if not extra:
+        return ct
+    from .lax.parallel import psum
+    return psum(ct, tuple(sorted(extra)))
+
+
+def backward_pass(jaxpr, cts_out, reduced=frozenset()):
+    """Transpose ``jaxpr``. Returns, per invar, ``(raw, done)``: the accumulated
+    cotangent still to be reduced, and the part already reduced (either may be None).
+    Intermediates are reduced here; inputs are left to the caller, which fuses them."""
+    env = dict(zip(jaxpr.constvars, jaxpr.consts))
+    raw, done = {}, {}
+
+    def accumulate(table, v, c):
+        table[v] = _add(table.get(v), c)
+
+    def finalize(v):
+        r, d = raw.pop(v, None), done.pop(v, None)
+        if r is not None and reduced:
+            r = reduce_rule(v.aval.vma, r, reduced)
+        return _add(d, r)
+
+    def operand(v):
+        if v in env:
+            return env[v]
+        return UndefinedPrimal(v.aval, reduced - v.aval.vma)
+
+    for v, ct in zip(jaxpr.outvars, cts_out):
+        if v is not None and ct is not None and v not in env:
+            accumulate(raw, v, ct)
+    for eqn in reversed(jaxpr.eqns):
+        if eqn.prim.multiple_results:
+            ct = [finalize(v) for v in eqn.outvars]
+            if all(c is None for c in ct):
+                continue
+        else:
+            ct = finalize(eqn.outvars[0])
+            if ct is None:
+                continue
+        rule = transpose_rules.get(eqn.prim)
+        if rule is None:
+            raise NotImplementedError(
+                f"'{eqn.prim}' has no transpose rule, so reverse mode (grad/vjp) cannot pass "
+                "through it. It appeared in a linear program, which means a JVP rule applied "
+                "it to a tangent; please report this.")
+        cts_in = rule(ct, *[operand(v) for v in eqn.invars], **eqn.params)
+        for v, c in zip(eqn.invars, cts_in):
+            if c is None or v in env:
+                continue
+            if type(c) is Reduced:
+                accumulate(done, v, c.value)
+            else:
+                accumulate(raw, v, c)
+    return [(raw.get(v), done.get(v)) for v in jaxpr.invars]
+
+
+def reduce_inputs(parts, avals, reduced):
+    """Apply the reduce rule to input cotangents, one fused psum per axis set."""
+    groups = {}
+    finals = [None] * len(parts)
+    for i, ((r, d), aval) in enumerate(zip(parts, avals)):
+        finals[i] = d
+        if r is None:
+            continue
+        axes = tuple(sorted((vma_of(r) - aval.vma) & reduced))
+        if axes:
+            groups.setdefault(axes, []).append(i)
+        else:
+            finals[i] = _add(d, r)
+    if groups:
+        from .lax.parallel import psum
+        for axes, idx in groups.items():
+            summed = psum([parts[i][0] for i in idx], axes)
+            for i, s in zip(idx, summed):
+                finals[i] = _add(finals[i], s)
+    return finals
+
+
+# --------------------------------------------------------------------------- rule helpers
+
+def defjvp(prim, *fns):
+    """Per-operand JVPs: ``fns[i](t_i, ans, *primals, **params)`` (None: not differentiable)."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        out = None
+        for fn, t in zip(fns, tangents):
+            if t is not None:
+                if fn is None:
+                    raise NotImplementedError(f"'{prim}' is not differentiable in that operand")
+                out = _add(out, fn(t, ans, *primals, **params))
+        return ans, out
+    jvp_rules[prim] = rule
+
+
+def deflinear(prim, transpose):
+    """A primitive linear in all its operands (zeros are skipped by the transposer)."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        ts = [zeros_like(p) if t is None else t for p, t in zip(primals, tangents)]
+        return ans, prim.bind(*ts, **params)
+    jvp_rules[prim] = rule
+    transpose_rules[prim] = transpose
+
+
+def deflinear1(prim, transpose):
+    """A primitive linear in its first operand; the others are static data (e.g. indices)."""
+    def rule(primals, tangents, **params):
+        if any(t is not None for t in tangents[1:]):
+            raise NotImplementedError(f"'{prim}' is not differentiable in its index operands")
+        return prim.bind(*primals, **params), prim.bind(tangents[0], *primals[1:], **params)
+    jvp_rules[prim] = rule
+    transpose_rules[prim] = transpose
+
+
+def defbilinear(prim, lhs_transpose, rhs_transpose):
+    """``prim(x, y)`` linear in each operand separately (mul, contractions)."""
+    def rule(primals, tangents, **params):
+        x, y = primals
+        tx, ty = tangents
+        ans = prim.bind(x, y, **params)
+        out = None
+        if tx is not None:
+            out = prim.bind(tx, y, **params)
+        if ty is not None:
+            out = _add(out, prim.bind(x, ty, **params))
+        return ans, out
+
+    def transpose(ct, x, y, **params):
+        if is_undefined(x) and is_undefined(y):
+            raise NotImplementedError(f"'{prim}' is linear in one operand at a time")
+        if is_undefined(x):
+            return [lhs_transpose(ct, x, y, **params), None]
+        return [None, rhs_transpose(ct, x, y, **params)]
+    jvp_rules[prim] = rule
+    transpose_rules[prim] = transpose
+
+
+def zeros_like(x):
+    a = get_aval(x)
+    return np.zeros(a.shape, a.dtype)
+
+
+def instantiate(ct, aval):
+    return np.zeros(aval.shape, aval.dtype) if ct is None else ct

@@ -1,0 +1,586 @@
+"""Public transformations with JAX's signatures: grad, value_and_grad, vjp, jvp,
+jacfwd, jacrev, hessian, vmap and make_jaxpr.
+
+Pytrees stop here: arguments are flattened once, transformations run on flat
+lists, results are unflattened. Checks of user input live here too, so every
+error names the transformation, the argument and the fix.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import ad, core
+from .batching import BatchTrace, BatchTracer, broadcast_batch, canonical_axis, check_batch_size
+from .batching import bdim_from_front, bdim_to_front, not_mapped_error
+from .core import ShapedArray, Tracer, get_aval, zip
+from .dtypes import float0, is_complex, is_inexact
+from .tree_util import broadcast_prefix, tree_flatten, tree_unflatten
+
+_SCALARS = (bool, int, float, complex)
+
+
+# --------------------------------------------------------------------------- argument checks
+
+def _as_leaf(x, where):
+    """A valid array leaf (Tracer or ndarray); Python scalars become 0-d arrays."""
+    if isinstance(x, Tracer | np.ndarray):
+        return x
+    if isinstance(x, (np.generic,) + _SCALARS):
+        return np.asarray(x)
+    raise TypeError(f"Argument {x!r} of type {type(x)} is not a valid array type "
+                    f"({where}). Pass arrays, Python scalars, or tuples/lists/dicts of them.")
+
+
+def _check_argnums(argnums, fname):
+    if isinstance(argnums, int | np.integer) and not isinstance(argnums, bool):
+        return int(argnums), True
+    try:
+        nums = tuple(argnums)
+    except TypeError:
+        raise TypeError(f"{fname}: argnums must be an int or a sequence of ints, "
+                        f"got {argnums!r}") from None
+    if not nums:
+        raise ValueError(f"{fname}: argnums is an empty sequence; pass at least one "
+                         "argument index to differentiate")
+    if not all(isinstance(a, int | np.integer) and not isinstance(a, bool) for a in nums):
+        raise TypeError(f"{fname}: argnums must contain only ints, got {argnums!r}")
+    return tuple(int(a) for a in nums), False
+
+
+def _resolve_argnums(argnums, nargs, fname):
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    out = []
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise TypeError(f"{fname}: argnums={argnums} refers to positional argument {a}, but "
+                            f"the function was called with {nargs} positional argument(s). "
+                            "Keyword arguments are never differentiated; pass the value "
+                            "positionally.")
+        out.append(a % nargs)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fname}: argnums {argnums} contains duplicates (after resolving "
+                         f"negative indices against {nargs} arguments: {tuple(out)})")
+    return out
+
+
+def _check_reduce_axes(reduce_axes, fname):
+    if isinstance(reduce_axes, str) or not isinstance(reduce_axes, tuple | list):
+        raise TypeError(f"{fname}: reduce_axes must be a tuple or list of axis names (str), got "
+                        f"{reduce_axes!r}. Write reduce_axes=('batch',), not reduce_axes='batch'.")
+    for a in reduce_axes:
+        if not isinstance(a, str):
+            raise TypeError(f"{fname}: reduce_axes entries must be str axis names, got {a!r}")
+    return tuple(reduce_axes)
+
+
+def _bound_reduce_axes(reduce_axes, fname):
+    for a in reduce_axes:
+        core.find_axis(a, f"{fname}(reduce_axes={reduce_axes!r})")
+    return frozenset(reduce_axes)
+
+
+# --------------------------------------------------------------------------- the shared VJP core
+
+class _VJPResult:
+    __slots__ = ("out_leaves", "out_tree", "aux", "jaxpr", "in_leaves", "in_tree", "diff_mask")
+
+
+def _linearize(fun, args, kwargs, argnums, has_aux, fname, dtype_check=None):
+    """Linearize ``fun`` in the positional arguments ``argnums`` (already resolved)."""
+    dyn = tuple(args[i] for i in argnums)
+    leaves, in_tree = tree_flatten(dyn)
+    leaves = [_as_leaf(x, f"{fname}, argument {argnums[0] if len(argnums) == 1 else argnums}")
+              for x in leaves]
+    if dtype_check is not None:
+        dtype_check(leaves, in_tree)
+    diff_mask = [is_inexact(get_aval(x).dtype) for x in leaves]
+    res = _VJPResult()
+
+    def flat_fun(*flat):
+        new_args = list(args)
+        for i, a in zip(argnums, tree_unflatten(in_tree, flat)):
+            new_args[i] = a
+        out = fun(*new_args, **kwargs)
+        aux_leaves = []
+        if has_aux:
+            if not (isinstance(out, tuple | list) and len(out) == 2):
+                raise TypeError(f"{fname} with has_aux=True requires the function to return a "
+                                f"pair (output, aux); it returned {_describe(out)}")
+            out, aux = out
+            aux_leaves, res.aux = tree_flatten(aux)
+        out_leaves, res.out_tree = tree_flatten(out)
+        res.out_leaves = len(out_leaves)
+        return [_as_out_leaf(o, fname) for o in out_leaves] + list(aux_leaves)
+
+    outs, jaxpr = ad.linearize_flat(flat_fun, leaves, diff_mask)
+    n = res.out_leaves
+    out_primals, aux_primals = outs[:n], outs[n:]
+    jaxpr.outvars = jaxpr.outvars[:n]
+    res.out_leaves = out_primals
+    if has_aux:
+        res.aux = tree_unflatten(res.aux, aux_primals)
+    res.jaxpr, res.in_leaves, res.in_tree, res.diff_mask = jaxpr, leaves, in_tree, diff_mask
+    return res
+
+
+def _as_out_leaf(o, fname):
+    if isinstance(o, (Tracer, np.ndarray, np.generic) + _SCALARS):
+        return o
+    raise TypeError(f"{fname}: the function returned {o!r} of type {type(o)}, which is not "
+                    "an array; return arrays (or pytrees of arrays)")
+
+
+def _describe(x):
+    if isinstance(x, tuple | list):
+        return f"a {type(x).__name__} of length {len(x)}"
+    return f"a value of type {type(x).__name__}"
+
+
+def _pullback(res, cts, reduced):
+    """Input cotangents (flat, instantiated, float0 for ints) for output cotangents."""
+    parts = ad.backward_pass(res.jaxpr, cts, reduced)
+    avals = [v.aval for v in res.jaxpr.invars]
+    finals = iter(ad.reduce_inputs(parts, avals, reduced) if reduced
+                  else [ad._add(d, r) for r, d in parts])
+    out = []
+    for x, d in zip(res.in_leaves, res.diff_mask):
+        a = get_aval(x)
+        if not d:
+            out.append(np.zeros(a.shape, float0))
+            continue
+        ct = next(finals)
+        if ct is None:
+            ct = np.zeros(a.shape, a.dtype)
+        elif get_aval(ct).dtype != a.dtype:
+            from .primitives.elementwise import convert_element_type, real
+            if is_complex(get_aval(ct).dtype) and not is_complex(a.dtype):
+                ct = real(ct)
+            ct = convert_element_type(ct, a.dtype)
+        if get_aval(ct).shape != a.shape:
+            from .primitives.structural import broadcast_in_dim
+            ct = broadcast_in_dim(ct, a.shape, ())
+        out.append(ct)
+    return out
+
+
+# --------------------------------------------------------------------------- grad
+
+def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, reduce_axes=()):
+    """Gradient of a scalar-output ``fun`` with respect to positional ``argnums``.
+
+    ``reduce_axes`` names map axes over which the gradient of values that do not
+    vary over the axis is summed (the total gradient); without it, such gradients
+    are per-example.
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> print(spmdgrad.grad(jnp.tanh)(0.2))
+    0.9610429829661166
+    """
+    vg = _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, reduce_axes, "grad")
+
+    @functools.wraps(fun)
+    def grad_fun(*args, **kwargs):
+        out = vg(*args, **kwargs)
+        if has_aux:
+            (_, aux), g = out
+            return g, aux
+        return out[1]
+    return grad_fun
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False,
+                   reduce_axes=()):
+    """Like :func:`grad`, but returns ``(value, gradient)`` (``((value, aux), gradient)``
+    with ``has_aux``).
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> v, g = spmdgrad.value_and_grad(lambda x: jnp.sum(x ** 2))(jnp.array([1.0, 2.0]))
+    >>> print(v, g)
+    5.0 [2. 4.]
+    """
+    return _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, reduce_axes,
+                           "value_and_grad")
+
+
+def _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, reduce_axes, fname):
+    argnums_c, single = _check_argnums(argnums, fname)
+    reduce_axes = _check_reduce_axes(reduce_axes, fname)
+    if not callable(fun):
+        raise TypeError(f"{fname} expects a callable, got {fun!r}")
+
+    def check_inputs(leaves, tree):
+        for x in leaves:
+            dt = get_aval(x).dtype
+            if holomorphic and not is_complex(dt):
+                raise TypeError(f"grad with holomorphic=True requires complex inputs, got an input "
+                                f"of dtype {dt}. Convert it with .astype(complex) or drop "
+                                "holomorphic=True.")
+            if not is_inexact(dt) and not allow_int:
+                raise TypeError(f"grad requires real- or complex-valued inputs (floating or "
+                                f"complex dtype), got an input of dtype {dt}. Pass allow_int=True "
+                                "to get a float0 gradient for integer inputs, or use vjp.")
+
+    @functools.wraps(fun)
+    def vg_fun(*args, **kwargs):
+        nums = _resolve_argnums(argnums_c, len(args), fname)
+        reduced = _bound_reduce_axes(reduce_axes, fname)
+        res = _linearize(fun, args, kwargs, nums, has_aux, fname, check_inputs)
+        if res.out_tree.num_leaves != 1 or res.out_tree.kind is not None:
+            raise TypeError(f"{fname} requires a scalar output (an array of shape ()), but the "
+                            f"function returned a pytree {res.out_tree}. Use vjp or jacrev for "
+                            "non-scalar outputs.")
+        out = res.out_leaves[0]
+        a = get_aval(out)
+        if a.shape != ():
+            raise TypeError(f"{fname} requires a scalar output (shape ()), got shape {a.shape} "
+                            f"({a.str_short()}). Reduce it (e.g. jnp.sum) or use vjp or jacrev "
+                            "for non-scalar outputs.")
+        if not is_inexact(a.dtype):
+            raise TypeError(f"{fname} requires a real- or complex-valued output, got dtype "
+                            f"{a.dtype}.")
+        if is_complex(a.dtype) and not holomorphic:
+            raise TypeError(f"{fname} requires a real-valued output, got dtype {a.dtype}. For "
+                            "holomorphic functions pass holomorphic=True; otherwise use vjp, or "
+                            "take the real part.")
+        if holomorphic and not is_complex(a.dtype):
+            raise TypeError(f"{fname} with holomorphic=True requires a complex output, got dtype "
+                            f"{a.dtype}.")
+        g = _pullback(res, [np.ones((), a.dtype)], reduced)
+        g_tree = tree_unflatten(res.in_tree, g)
+        g = g_tree[0] if single else g_tree
+        value = (out, res.aux) if has_aux else out
+        return value, g
+    return vg_fun
+
+
+# --------------------------------------------------------------------------- vjp / jvp
+
+def vjp(fun, *primals, has_aux=False, reduce_axes=()):
+    """Return ``(fun(*primals), f_vjp)`` (plus ``aux``) where ``f_vjp(ct)`` pulls an
+    output cotangent back to a tuple of input cotangents.
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> y, f_vjp = spmdgrad.vjp(jnp.sin, 0.0)
+    >>> f_vjp(1.0)
+    (array(1.),)
+    """
+    reduce_axes = _check_reduce_axes(reduce_axes, "vjp")
+    reduced = _bound_reduce_axes(reduce_axes, "vjp")
+    res = _linearize(fun, primals, {}, list(range(len(primals))), has_aux, "vjp")
+    out = tree_unflatten(res.out_tree, res.out_leaves)
+
+    def f_vjp(ct):
+        cts, ct_tree = tree_flatten(ct)
+        if ct_tree != res.out_tree:
+            raise ValueError(f"vjp: the cotangent has tree structure {ct_tree}, but the "
+                             f"function's output has {res.out_tree}")
+        cts = [_as_leaf(c, "vjp cotangent") for c in cts]
+        for c, o in zip(cts, res.out_leaves):
+            if get_aval(c).shape != get_aval(o).shape:
+                raise ValueError(f"vjp: cotangent shape {get_aval(c).shape} does not match the "
+                                 f"output shape {get_aval(o).shape}")
+        return tuple(tree_unflatten(res.in_tree, _pullback(res, cts, reduced)))
+    return (out, f_vjp, res.aux) if has_aux else (out, f_vjp)
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """Forward mode: ``(fun(*primals), J @ tangents)``.
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> spmdgrad.jvp(jnp.sin, (0.0,), (2.0,))
+    (array(0.), array(2.))
+    """
+    if not isinstance(primals, tuple | list) or not isinstance(tangents, tuple | list):
+        raise TypeError("jvp: primals and tangents must be tuples (or lists) of arguments")
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
+    res = _linearize(fun, tuple(primals), {}, list(range(len(primals))), has_aux, "jvp")
+    t_leaves, t_tree = tree_flatten(tuple(tangents))
+    if t_tree != res.in_tree:
+        raise ValueError(f"jvp: primals have tree structure {res.in_tree} but tangents have "
+                         f"{t_tree}")
+    args = []
+    for t, p, d in zip(t_leaves, res.in_leaves, res.diff_mask):
+        t = _as_leaf(t, "jvp tangent")
+        if get_aval(t).shape != get_aval(p).shape:
+            raise ValueError(f"jvp: tangent shape {get_aval(t).shape} does not match primal "
+                             f"shape {get_aval(p).shape}")
+        if d:
+            args.append(t)
+    outs = core.eval_jaxpr(res.jaxpr, args)
+    t_out = [np.zeros(get_aval(o).shape, get_aval(o).dtype) if t is None else t
+             for o, t in zip(res.out_leaves, outs)]
+    out = (tree_unflatten(res.out_tree, res.out_leaves), tree_unflatten(res.out_tree, t_out))
+    return out + (res.aux,) if has_aux else out
+
+
+def linearize(fun, *primals):
+    """Return ``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` is the linear map."""
+    res = _linearize(fun, primals, {}, list(range(len(primals))), False, "linearize")
+
+    def f_jvp(*tangents):
+        t_leaves, _ = tree_flatten(tangents)
+        args = [t for t, d in zip(t_leaves, res.diff_mask) if d]
+        outs = core.eval_jaxpr(res.jaxpr, args)
+        return tree_unflatten(res.out_tree, [
+            np.zeros(get_aval(o).shape, get_aval(o).dtype) if t is None else t
+            for o, t in zip(res.out_leaves, outs)])
+    return tree_unflatten(res.out_tree, res.out_leaves), f_jvp
+
+
+# --------------------------------------------------------------------------- Jacobians
+
+def _std_basis(leaves, dtype):
+    """Rows of the identity, split per leaf and reshaped: leaf i gets (total, *shape_i)."""
+    sizes = [get_aval(x).size for x in leaves]
+    eye = np.eye(sum(sizes), dtype=dtype)
+    out, start = [], 0
+    for x, n in zip(leaves, sizes):
+        out.append(eye[:, start:start + n].reshape((-1,) + get_aval(x).shape))
+        start += n
+    return out
+
+
+def _split_rows(x, leaves, trailing_first):
+    """Split axis 0 of ``x`` per leaf of ``leaves`` and reshape it to that leaf's shape,
+    placed first (jacrev: out dims first) or last (jacfwd: in dims last)."""
+    from . import numpy as jnp
+    pieces, start = [], 0
+    rest = get_aval(x).shape[1:]
+    for leaf in leaves:
+        shp = get_aval(leaf).shape
+        n = int(np.prod(shp, dtype=np.int64))
+        from .primitives.structural import slice as slice_
+        blk = slice_(x, (start,) + (0,) * len(rest), (start + n,) + rest)
+        start += n
+        if trailing_first:
+            pieces.append(jnp.reshape(blk, shp + rest))
+        else:
+            blk = jnp.reshape(blk, shp + rest)
+            nd = len(shp)
+            perm = tuple(range(nd, nd + len(rest))) + tuple(range(nd))
+            pieces.append(jnp.transpose(blk, perm))
+    return pieces
+
+
+def _result_dtype(leaves, holomorphic):
+    dt = np.result_type(*[get_aval(x).dtype for x in leaves]) if leaves else np.float64
+    return dt if is_inexact(dt) else np.dtype(np.float64)
+
+
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
+    """Jacobian by reverse mode: one VJP per output element, vectorized with vmap."""
+    argnums_c, single = _check_argnums(argnums, "jacrev")
+
+    def jac(*args, **kwargs):
+        nums = _resolve_argnums(argnums_c, len(args), "jacrev")
+        res = _linearize(fun, args, kwargs, nums, has_aux, "jacrev",
+                         _jac_input_check("jacrev", holomorphic, allow_int))
+        outs = res.out_leaves
+        basis = _std_basis(outs, _result_dtype(outs, holomorphic))
+        rows = vmap(lambda *cts: _pullback(res, list(cts), frozenset()))(*basis)
+        per_out = [[] for _ in outs]
+        for r in rows:
+            for i, piece in enumerate(_split_rows(r, outs, True)):
+                per_out[i].append(piece)
+        jac_tree = _assemble(res, per_out, single)
+        return (jac_tree, res.aux) if has_aux else jac_tree
+    return jac
+
+
+def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
+    """Jacobian by forward mode: one JVP per input element, vectorized with vmap."""
+    argnums_c, single = _check_argnums(argnums, "jacfwd")
+
+    def jac(*args, **kwargs):
+        nums = _resolve_argnums(argnums_c, len(args), "jacfwd")
+        res = _linearize(fun, args, kwargs, nums, has_aux, "jacfwd",
+                         _jac_input_check("jacfwd", holomorphic, False))
+        ins = res.in_leaves
+        basis = _std_basis(ins, _result_dtype(ins, holomorphic))
+
+        def push(*ts):
+            outs = core.eval_jaxpr(res.jaxpr, list(ts))
+            return [np.zeros(get_aval(o).shape, get_aval(o).dtype) if t is None else t
+                    for o, t in zip(res.out_leaves, outs)]
+        cols = vmap(push)(*basis)
+        per_out = [_split_rows(c, ins, False) for c in cols]
+        jac_tree = _assemble(res, per_out, single)
+        return (jac_tree, res.aux) if has_aux else jac_tree
+    return jac
+
+
+def _jac_input_check(fname, holomorphic, allow_int):
+    def check(leaves, tree):
+        for x in leaves:
+            dt = get_aval(x).dtype
+            if holomorphic and not is_complex(dt):
+                raise TypeError(f"{fname} with holomorphic=True requires complex inputs, got {dt}")
+            if not is_inexact(dt) and not allow_int:
+                raise TypeError(f"{fname} requires real- or complex-valued inputs, got dtype {dt}")
+    return check
+
+
+def _assemble(res, per_out, single):
+    """Output tree of (input tree of blocks)."""
+    blocks = []
+    for pieces in per_out:
+        in_tree = tree_unflatten(res.in_tree, pieces)
+        blocks.append(in_tree[0] if single else in_tree)
+    return tree_unflatten(res.out_tree, blocks)
+
+
+def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
+    """``jacfwd(jacrev(fun))``: the dense Hessian.
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> spmdgrad.hessian(lambda x: jnp.sum(x ** 3))(jnp.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
+
+
+# --------------------------------------------------------------------------- vmap
+
+def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_name=None):
+    """Vectorize ``fun`` over an axis of its arguments, optionally naming the axis.
+
+    ``in_axes``/``out_axes``: int, None, or pytrees matching arguments/outputs.
+    ``out_axes=None`` is allowed only for outputs that are invariant over the axis.
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> spmdgrad.vmap(lambda x, w: x @ w, in_axes=(0, None))(jnp.ones((4, 3)), jnp.ones(3))
+    array([3., 3., 3., 3.])
+    """
+    if not callable(fun):
+        raise TypeError(f"vmap expects a callable, got {fun!r}")
+    if axis_name is not None and not isinstance(axis_name, str):
+        raise TypeError(f"vmap: axis_name must be a str, got {axis_name!r}")
+
+    @functools.wraps(fun)
+    def vmapped(*args, **kwargs):
+        return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "vmap",
+                        lambda parent, size: BatchTrace(parent, axis_name, size),
+                        axis_size=axis_size)
+    return vmapped
+
+
+def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
+             axis_size=None, global_size=None):
+    """The shared body of vmap and pmap: move mapped axes to the front, run ``fun``
+    under a new map frame, and move outputs to ``out_axes``."""
+    if axis_name is not None and axis_name in core.bound_axis_names():
+        raise ValueError(f"{fname}: axis name {axis_name!r} is already bound by an enclosing "
+                         "map; nested maps need distinct axis names")
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)
+    if not isinstance(in_axes, int | tuple | dict) and in_axes is not None:
+        raise TypeError(f"{fname}: in_axes must be an int, None or a tuple/pytree of them, "
+                        f"got {in_axes!r}")
+    if isinstance(in_axes, tuple) and len(in_axes) != len(args):
+        raise ValueError(f"{fname}: in_axes has {len(in_axes)} entries but the function was "
+                         f"called with {len(args)} positional arguments")
+    leaves, in_tree = tree_flatten(args)
+    axes = broadcast_prefix(in_axes, args, what=f"{fname} in_axes")
+    kw_leaves, kw_tree = tree_flatten(kwargs)
+    leaves = leaves + kw_leaves
+    axes = axes + [0] * len(kw_leaves)
+    name = axis_name if axis_name is not None else "<unnamed>"
+    sizes, moved = [], []
+    for i, (x, ax) in enumerate(zip(leaves, axes)):
+        x = _as_leaf(x, f"{fname} argument")
+        if ax is not None:
+            a = get_aval(x)
+            if a.ndim == 0:
+                raise ValueError(f"{fname}: cannot map over axis {ax} of a 0-d argument "
+                                 f"(leaf {i}); use in_axes=None for it")
+            ax = canonical_axis(ax, a.ndim, f"argument leaf {i} with shape {a.shape}", name)
+            sizes.append((f"argument leaf {i} (shape {a.shape}, axis {ax})", a.shape[ax]))
+            x = bdim_to_front(x, ax)
+        moved.append(x)
+    if sizes:
+        check_batch_size(sizes, name)
+        size = sizes[0][1]
+        if axis_size is not None and axis_size != size:
+            raise ValueError(f"{fname}: axis_size={axis_size} but mapped arguments have size {size}")
+    elif axis_size is not None:
+        size = axis_size
+    else:
+        raise not_mapped_error(name)
+    trace = make_trace(core.current_trace(), size)
+    ins = [BatchTracer(trace, x) if ax is not None else x for x, ax in zip(moved, axes)]
+    n_pos = len(ins) - len(kw_leaves)
+    call_args = tree_unflatten(in_tree, ins[:n_pos])
+    call_kwargs = tree_unflatten(kw_tree, ins[n_pos:])
+    with core.use_trace(trace):
+        out = fun(*call_args, **call_kwargs)
+    out_leaves, out_tree = tree_flatten(out)
+    if isinstance(out_axes, list):
+        out_axes = tuple(out_axes)
+    oaxes = broadcast_prefix(out_axes, out, what=f"{fname} out_axes")
+    results = []
+    for i, (o, ax) in enumerate(zip(out_leaves, oaxes)):
+        o = _as_out_leaf(o, fname)
+        mapped = type(o) is BatchTracer and o._trace is trace
+        if ax is None:
+            if mapped:
+                raise ValueError(
+                    f"{fname}: output leaf {i} ({o.aval.str_short()}) varies over axis {name!r}, "
+                    f"so it cannot be returned with out_axes=None. Return it with out_axes=0, or "
+                    f"make it invariant first, e.g. with psum/pmean over {name!r} or "
+                    f"grad(..., reduce_axes=({name!r},)).")
+            results.append(o)
+            continue
+        val = o.val if mapped else broadcast_batch(o, trace.local_size)
+        ax = canonical_axis(ax, get_aval(val).ndim, f"output leaf {i}", name)
+        results.append(bdim_from_front(val, ax))
+    return tree_unflatten(out_tree, results)
+
+
+# --------------------------------------------------------------------------- make_jaxpr
+
+class _AxisFrame(core.Trace):
+    """Binds an axis name for abstract tracing (make_jaxpr's axis_env); forwards all."""
+    __slots__ = ("axis_name", "axis_size", "backend")
+
+    def __init__(self, parent, name, size):
+        super().__init__(parent)
+        self.axis_name, self.axis_size, self.backend = name, size, None
+
+    def process_primitive(self, prim, args, params):
+        return self.forward(prim, args, params)
+
+
+def make_jaxpr(fun, axis_env=()):
+    """Trace ``fun`` to its typed program. Arguments may be arrays or
+    :class:`ShapedArray` (whose ``vma`` says which named axes it varies over, for
+    axes bound through ``axis_env=[(name, size), ...]``).
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> from spmdgrad.core import ShapedArray
+    >>> x = ShapedArray((3,), 'float64', frozenset({'batch'}))
+    >>> print(spmdgrad.make_jaxpr(lambda x: spmdgrad.lax.psum(jnp.sin(x), 'batch'),
+    ...                           axis_env=[('batch', 4)])(x))
+    { lambda ; a:f64[3]{batch}. let
+        b:f64[3]{batch} = sin a
+        c:f64[3] = psum[axes=('batch',)] b
+      in (c) }
+    """
+    @functools.wraps(fun)
+    def make(*args, **kwargs):
+        parent = core.current_trace()
+        for name, size in axis_env:
+            parent = _AxisFrame(parent, name, size)
+        trace = ad.JaxprTrace(parent)
+        leaves, tree = tree_flatten(args, is_leaf=lambda x: isinstance(x, ShapedArray))
+        tracers = [trace.new_arg(x if isinstance(x, ShapedArray) else get_aval(_as_leaf(x, "make_jaxpr")))
+                   for x in leaves]
+        with core.use_trace(trace):
+            out = fun(*tree_unflatten(tree, tracers), **kwargs)
+        outs, _ = tree_flatten(out)
+        return trace.to_jaxpr([t.var for t in tracers], outs)
+    return make
+

@@ -1,0 +1,174 @@
+"""Vectorization over a named axis: the trace behind ``vmap`` and ``pmap``.
+
+A :class:`BatchTracer` holds a value whose *leading* dimension is the mapped
+axis; it varies over that axis. Values that are not tracers of a map's trace are
+invariant over its axis. Batching rules therefore see, per operand, either a
+batched value (axis 0) or an unbatched one, and return ``(out, out_batched)``.
+
+Collectives on the axis a trace owns go to ``collective_rules`` with the trace
+itself, so the rule knows the axis size and the backend (local or MPI).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import core
+from .core import Tracer, get_aval, zip
+
+batch_rules = {}       # prim -> fn(size, vals, batched, **params) -> (out, out_batched)
+collective_rules = {}  # prim -> fn(frame, vals, batched, **params) -> (out, out_batched)
+
+
+class BatchTracer(Tracer):
+    __slots__ = ("val",)
+
+    def __init__(self, trace, val):
+        self._trace = trace
+        self.val = val
+
+    @property
+    def aval(self):
+        a = get_aval(self.val)
+        return core.ShapedArray(a.shape[1:], a.dtype, a.vma | self._trace.axis_set)
+
+
+class BatchTrace(core.Trace):
+    """One map frame: binds ``axis_name`` with ``axis_size`` instances.
+
+    ``backend`` is None for vmap and single-process pmap. For pmap over MPI it is
+    the object that carries the communicator; then ``axis_size`` is the global
+    size and the local values hold ``backend.local_size`` shards.
+    """
+    __slots__ = ("axis_name", "axis_size", "axis_set", "backend")
+
+    def __init__(self, parent, axis_name, axis_size, backend=None):
+        super().__init__(parent)
+        self.axis_name = axis_name
+        self.axis_size = axis_size
+        self.axis_set = frozenset() if axis_name is None else frozenset([axis_name])
+        self.backend = backend
+
+    @property
+    def local_size(self):
+        return self.axis_size if self.backend is None else self.backend.local_size
+
+    def process_primitive(self, prim, args, params):
+        vals, batched, any_batched = [], [], False
+        for a in args:
+            if type(a) is BatchTracer and a._trace is self:
+                vals.append(a.val)
+                batched.append(True)
+                any_batched = True
+            else:
+                vals.append(a)
+                batched.append(False)
+        crule = collective_rules.get(prim)
+        if crule is not None and self.axis_name in params.get("axes", ()):
+            rule, first = crule, self
+        elif not any_batched:
+            return self.forward(prim, args, params)
+        else:
+            rule = batch_rules.get(prim)
+            if rule is None:
+                raise NotImplementedError(f"'{prim}' has no batching rule (vmap/pmap)")
+            first = self.local_size
+            if self.backend is not None:
+                # An invariant value meeting a varying one is implicitly broadcast over
+                # the ranks; pvary is identity forward and a cross-rank sum transposed.
+                vals = [v if b else self.backend.pvary(v) for v, b in zip(vals, batched)]
+        prev = core._state.trace
+        core._state.trace = self.parent
+        try:
+            out, out_b = rule(first, vals, batched, **params)
+        finally:
+            core._state.trace = prev
+        if prim.multiple_results:
+            return [BatchTracer(self, o) if b else o for o, b in zip(out, out_b)]
+        return BatchTracer(self, out) if out_b else out
+
+    def rebatch(self, fun):
+        """``fun`` mapped over a fresh frame like this one (used by custom rules)."""
+        def mapped(*args, batched):
+            trace = BatchTrace(core.current_trace(), self.axis_name, self.axis_size, self.backend)
+            ins = [BatchTracer(trace, a) if b else a for a, b in zip(args, batched)]
+            with core.use_trace(trace):
+                outs = fun(*ins)
+            return [o.val if type(o) is BatchTracer and o._trace is trace
+                    else broadcast_batch(o, trace.local_size) for o in outs]
+        return mapped
+
+
+def broadcast_batch(x, size):
+    """Give an unbatched value a leading batch axis of ``size`` (explicit broadcast)."""
+    from .primitives.structural import broadcast_in_dim
+    a = get_aval(x)
+    return broadcast_in_dim(x, (size,) + a.shape, tuple(range(1, len(a.shape) + 1)))
+
+
+def bdim_to_front(x, axis):
+    from .primitives.structural import transpose
+    nd = get_aval(x).ndim
+    if axis == 0:
+        return x
+    perm = (axis,) + tuple(i for i in range(nd) if i != axis)
+    return transpose(x, perm)
+
+
+def bdim_from_front(x, axis):
+    from .primitives.structural import transpose
+    nd = get_aval(x).ndim
+    if axis == 0:
+        return x
+    perm = list(range(1, nd))
+    perm.insert(axis, 0)
+    return transpose(x, tuple(perm))
+
+
+# --------------------------------------------------------------------------- rule helpers
+
+def broadcast_operands(size, vals, batched):
+    """Every operand batched: unbatched ones are broadcast along the batch axis."""
+    return [v if b else broadcast_batch(v, size) for v, b in zip(vals, batched)]
+
+
+def defvectorized(prim):
+    """Elementwise in all operands (equal shapes): batch by broadcasting the unbatched."""
+    def rule(size, vals, batched, **params):
+        return prim.bind(*broadcast_operands(size, vals, batched), **params), True
+    batch_rules[prim] = rule
+
+
+def defbatched_first(prim, shift_params):
+    """Acts on its first operand only (others are static); ``shift_params`` maps the
+    params to their batched form (e.g. axes shifted by one)."""
+    def rule(size, vals, batched, **params):
+        if any(batched[1:]):
+            raise NotImplementedError(f"'{prim}' cannot batch its secondary operands")
+        return prim.bind(*vals, **shift_params(**params)), True
+    batch_rules[prim] = rule
+
+
+def shift_axes(axes):
+    return tuple(a + 1 for a in axes)
+
+
+def not_mapped_error(name):
+    return ValueError(
+        f"vmap/pmap axis {name!r}: no argument is mapped (all in_axes are None), so the axis "
+        "size is unknown; pass axis_size=N")
+
+
+def check_batch_size(sizes, name):
+    if len(set(s for _, s in sizes)) > 1:
+        detail = ", ".join(f"{where} has size {s}" for where, s in sizes)
+        raise ValueError(f"vmap/pmap over axis {name!r}: mapped axes have different sizes: "
+                         f"{detail}. All mapped arguments must have the same size on their in_axes.")
+
+
+def canonical_axis(ax, ndim, where, name):
+    if not isinstance(ax, int | np.integer) or isinstance(ax, bool):
+        raise TypeError(f"in_axes/out_axes entries must be int or None, got {ax!r} for {where}")
+    if not -ndim <= ax < ndim:
+        raise ValueError(f"axis {ax} is out of bounds for {where} of rank {ndim} "
+                         f"(map over axis {name!r})")
+    return ax % ndim

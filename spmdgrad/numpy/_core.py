@@ -1,0 +1,120 @@
+"""Front-end plumbing: NumPy promotion and broadcasting, done once, over the strict
+primitives; array creation; and the operator methods installed on tracers."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Tracer, get_aval
+from ..primitives.elementwise import convert_element_type
+from ..primitives.structural import broadcast_in_dim
+
+_SCALARS = (bool, int, float, complex)
+
+
+def is_array(x):
+    return isinstance(x, Tracer | np.ndarray | np.generic)
+
+
+def shape(x):
+    return get_aval(x).shape
+
+
+def ndim(x):
+    return len(get_aval(x).shape)
+
+
+def dtype_of(x):
+    return get_aval(x).dtype
+
+
+def asarray(x, dtype=None):
+    """An array or tracer; Python scalars and nested lists become NumPy arrays."""
+    if isinstance(x, Tracer):
+        return x if dtype is None else convert_element_type(x, dtype)
+    if isinstance(x, list | tuple) and any(isinstance(e, Tracer) for e in _flat(x)):
+        from ._shape import stack
+        return stack([asarray(e, dtype) for e in x])
+    if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype == object):
+        raise TypeError(f"{x!r} is not a valid array value")
+    return np.asarray(x, dtype=dtype)
+
+
+array = asarray
+
+
+def _flat(x):
+    for e in x:
+        if isinstance(e, list | tuple):
+            yield from _flat(e)
+        else:
+            yield e
+
+
+def _dtype_key(x):
+    if isinstance(x, _SCALARS):
+        return x  # weak: NumPy 2 (NEP 50) keeps the array's precision
+    if isinstance(x, Tracer):
+        return x.aval.dtype
+    return np.result_type(x)
+
+
+def result_type(*args):
+    return np.result_type(*[_dtype_key(a) for a in args])
+
+
+def promote(*args, to_float=False, broadcast=True):
+    """Convert operands to one dtype (NumPy rules) and one broadcast shape.
+
+    0-d operands stay 0-d: the elementwise primitives broadcast them for free.
+    """
+    dt = result_type(*args)
+    if to_float and not np.issubdtype(dt, np.inexact):
+        dt = np.dtype(np.float64)
+    out = []
+    for a in args:
+        if isinstance(a, _SCALARS) or not is_array(a):
+            a = asarray(a, dt)
+        elif get_aval(a).dtype != dt:
+            a = convert_element_type(a, dt)
+        out.append(a)
+    if not broadcast:
+        return out
+    shapes = [get_aval(a).shape for a in out]
+    try:
+        target = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"operands could not be broadcast together with shapes "
+                         f"{' '.join(map(str, shapes))}") from None
+    for i, (a, s) in enumerate(zip(out, shapes, strict=True)):
+        if s != target and s != ():
+            out[i] = broadcast_to(a, target)
+    return out
+
+
+def broadcast_to(x, shape):
+    """NumPy's broadcast_to: leading dims added, size-1 dims stretched."""
+    x = asarray(x)
+    s = get_aval(x).shape
+    shape = tuple(shape)
+    if len(shape) < len(s) or any(a not in (1, b) for a, b in zip(s[::-1], shape[::-1])):
+        raise ValueError(f"broadcast_to: cannot broadcast shape {s} to {shape}")
+    return broadcast_in_dim(x, shape, tuple(range(len(shape) - len(s), len(shape))))
+
+
+def normalize_axis(axis, nd, op):
+    if not isinstance(axis, int | np.integer):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if not -nd <= axis < max(nd, 1):
+        raise ValueError(f"{op}: axis {axis} is out of bounds for an array of rank {nd}")
+    return int(axis) % max(nd, 1)
+
+
+def normalize_axes(axis, nd, op):
+    """Tuple of non-negative axes; None means all."""
+    if axis is None:
+        return tuple(range(nd))
+    axes = axis if isinstance(axis, tuple | list) else (axis,)
+    out = tuple(normalize_axis(a, nd, op) for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return out

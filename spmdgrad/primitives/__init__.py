@@ -1,0 +1,2 @@
+"""The strict primitive set. Importing this package registers every rule."""
+from . import contraction, elementwise, reductions, structural  # noqa: F401

@@ -1,0 +1,128 @@
+"""``einsum2``: the one contraction primitive (dot, matmul, outer, tensordot, einsum).
+
+``spec`` is a two-operand einsum string such as ``"bi,ij->bj"``. The front end
+guarantees no index repeats within an operand and every operand index appears
+in the other operand or the output, so both transposes are again einsum2.
+The implementation lowers to one batched ``matmul`` (BLAS), with a cached plan.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .. import ad, batching, core
+from ..core import Primitive, abstract_rules, get_aval, impl_rules
+
+einsum2_p = Primitive("einsum2")
+
+
+def einsum2(x, y, spec):
+    return einsum2_p.bind(x, y, spec=spec)
+
+
+def parse(spec):
+    ins, out = spec.split("->")
+    a, b = ins.split(",")
+    return a, b, out
+
+
+@functools.lru_cache(maxsize=4096)
+def _plan(spec, xshape, yshape):
+    a, b, out = parse(spec)
+    size = dict(zip(a, xshape))
+    size.update(zip(b, yshape))
+    batch = [c for c in out if c in a and c in b]
+    contract = [c for c in a if c in b and c not in out]
+    xfree = [c for c in a if c in out and c not in b]
+    yfree = [c for c in b if c in out and c not in a]
+    xsum = tuple(i for i, c in enumerate(a) if c not in b and c not in out)
+    ysum = tuple(i for i, c in enumerate(b) if c not in a and c not in out)
+    a2 = "".join(c for c in a if c in b or c in out)
+    b2 = "".join(c for c in b if c in a or c in out)
+    xperm = tuple(a2.index(c) for c in batch + xfree + contract)
+    yperm = tuple(b2.index(c) for c in batch + contract + yfree)
+    n = lambda cs: int(np.prod([size[c] for c in cs], dtype=np.int64))  # noqa: E731
+    B, M, K, N = n(batch), n(xfree), n(contract), n(yfree)
+    mid = batch + xfree + yfree
+    mid_shape = tuple(size[c] for c in mid)
+    operm = tuple(mid.index(c) for c in out)
+    out_shape = tuple(size[c] for c in out)
+    return xsum, ysum, xperm, yperm, (B, M, K), (B, K, N), mid_shape, operm, out_shape
+
+
+def _einsum2_impl(x, y, spec):
+    x, y = np.asarray(x), np.asarray(y)
+    xsum, ysum, xperm, yperm, xs, ys, mid_shape, operm, _ = _plan(spec, x.shape, y.shape)
+    if xsum:
+        x = x.sum(axis=xsum)
+    if ysum:
+        y = y.sum(axis=ysum)
+    xm = x.transpose(xperm).reshape(xs)
+    ym = y.transpose(yperm).reshape(ys)
+    if xs[2] == 1:  # no contraction: an outer product, cheaper as a broadcast multiply
+        res = xm * ym
+    else:
+        res = np.matmul(xm, ym)
+    return res.reshape(mid_shape).transpose(operm)
+
+
+def _einsum2_abstract(x, y, spec):
+    a, b, out = parse(spec)
+    if len(a) != x.ndim or len(b) != y.ndim:
+        raise ValueError(f"einsum2 '{spec}': operand ranks {x.ndim}, {y.ndim} do not match")
+    size = {}
+    for c, d in list(zip(a, x.shape)) + list(zip(b, y.shape)):
+        if size.setdefault(c, d) != d:
+            raise ValueError(f"einsum2 '{spec}': index {c!r} has sizes {size[c]} and {d} "
+                             f"(shapes {x.shape}, {y.shape})")
+    if x.dtype != y.dtype:
+        raise TypeError(f"einsum2: operands have dtypes {x.dtype}, {y.dtype}")
+    return tuple(size[c] for c in out), x.dtype
+
+
+impl_rules[einsum2_p] = _einsum2_impl
+abstract_rules[einsum2_p] = _einsum2_abstract
+
+
+def _fresh(spec):
+    used = set(spec)
+    return next(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba" if c not in used)
+
+
+def _einsum2_batch(size, vals, batched, spec):
+    a, b, out = parse(spec)
+    z = _fresh(spec)
+    x, y = vals
+    if not batched[1]:
+        # Fold the batch into x's free dims: one big matmul instead of a batched one.
+        return einsum2(x, y, f"{z}{a},{b}->{z}{out}"), True
+    if not batched[0]:
+        return einsum2(x, y, f"{a},{z}{b}->{z}{out}"), True
+    return einsum2(x, y, f"{z}{a},{z}{b}->{z}{out}"), True
+
+
+batching.batch_rules[einsum2_p] = _einsum2_batch
+
+
+def _transpose_operand(ct, other, target, spec_t):
+    """Cotangent for ``target`` = einsum2(ct, other, spec_t), fused with the backward
+    pass's psum when the contribution varies over axes the target will be reduced on."""
+    varying = (core.vma_of(ct) | core.vma_of(other)) & target.psum_axes
+    if varying and all(core.find_axis(n).backend is None for n in varying):
+        from ..lax.parallel import pdot
+        return ad.Reduced(pdot(ct, other, spec_t, tuple(sorted(varying))))
+    return einsum2(ct, other, spec_t)
+
+
+def _lhs_t(ct, x, y, spec):
+    a, b, out = parse(spec)
+    return _transpose_operand(ct, y, x, f"{out},{b}->{a}")
+
+
+def _rhs_t(ct, x, y, spec):
+    a, b, out = parse(spec)
+    return _transpose_operand(ct, x, y, f"{out},{a}->{b}")
+
+
+ad.defbilinear(einsum2_p, _lhs_t, _rhs_t)

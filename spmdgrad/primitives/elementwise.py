@@ -1,0 +1,411 @@
+"""Elementwise primitives and their rules.
+
+Strict: operands have one dtype and equal shapes, except that a 0-d operand
+broadcasts (so constants such as ``2.0`` never get materialised at full size).
+NumPy broadcasting and promotion happen in :mod:`spmdgrad.numpy`.
+Each primitive's impl, JVP and batching rule are defined on one line each.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ad, batching
+from ..core import Primitive, abstract_rules, get_aval, impl_rules
+from ..dtypes import real_dtype
+
+
+def _shape_of(*avals):
+    shapes = {a.shape for a in avals if a.shape != ()}
+    if len(shapes) > 1:
+        raise ValueError(f"elementwise primitive got shapes {[a.shape for a in avals]}")
+    return shapes.pop() if shapes else ()
+
+
+def _same_dtype(name, avals):
+    dts = {a.dtype for a in avals}
+    if len(dts) > 1:
+        raise TypeError(f"{name}: operands have dtypes {[a.dtype.name for a in avals]}; "
+                        "the primitive needs one dtype (spmdgrad.numpy promotes for you)")
+    return avals[0].dtype
+
+
+def _batch_elementwise(prim):
+    def rule(size, vals, batched, **params):
+        avals = [get_aval(v) for v in vals]
+        shape = _shape_of(*[ShapedRest(a, b) for a, b in zip(avals, batched)])
+        out = []
+        for v, a, b in zip(vals, avals, batched):
+            if b:
+                if a.shape[1:] != shape:
+                    from .structural import broadcast_in_dim
+                    v = broadcast_in_dim(v, (size,) + shape, (0,))
+            elif a.shape != ():
+                v = batching.broadcast_batch(v, size)
+            out.append(v)
+        return prim.bind(*out, **params), True
+    batching.batch_rules[prim] = rule
+
+
+class ShapedRest:
+    """The per-example shape of an operand (drop the batch axis if batched)."""
+    __slots__ = ("shape",)
+
+    def __init__(self, aval, batched):
+        self.shape = aval.shape[1:] if batched else aval.shape
+
+
+def elementwise(name, impl, nargs=1, dtype_rule=None):
+    """Define an elementwise primitive: impl, shape/dtype rule and batching rule."""
+    prim = Primitive(name)
+    impl_rules[prim] = impl
+
+    def abstract(*avals, **params):
+        dt = _same_dtype(name, avals) if nargs > 1 else avals[0].dtype
+        return _shape_of(*avals), (dt if dtype_rule is None else dtype_rule(dt, **params))
+    abstract_rules[prim] = abstract
+    _batch_elementwise(prim)
+    return prim
+
+
+def _unbroadcast(ct, aval):
+    """Transposes of scalar broadcasting: sum ``ct`` down to a 0-d operand."""
+    if aval.shape == () and get_aval(ct).shape != ():
+        from .reductions import reduce_sum
+        return reduce_sum(ct, tuple(range(get_aval(ct).ndim)))
+    return ct
+
+
+_bool = lambda dt, **_: np.dtype(bool)  # noqa: E731
+_real = lambda dt, **_: real_dtype(dt)  # noqa: E731
+
+# ---------------------------------------------------------------- arithmetic
+add_p = elementwise("add", np.add, 2)
+sub_p = elementwise("sub", np.subtract, 2)
+mul_p = elementwise("mul", np.multiply, 2)
+div_p = elementwise("div", np.true_divide, 2)
+neg_p = elementwise("neg", np.negative)
+pow_p = elementwise("pow", np.power, 2)
+max_p = elementwise("max", np.maximum, 2)
+min_p = elementwise("min", np.minimum, 2)
+rem_p = elementwise("rem", np.remainder, 2)
+floor_divide_p = elementwise("floor_divide", np.floor_divide, 2)
+
+
+def add(x, y): return add_p.bind(x, y)
+def sub(x, y): return sub_p.bind(x, y)
+def mul(x, y): return mul_p.bind(x, y)
+def div(x, y): return div_p.bind(x, y)
+def neg(x): return neg_p.bind(x)
+def pow(x, y): return pow_p.bind(x, y)  # noqa: A001
+def maximum(x, y): return max_p.bind(x, y)
+def minimum(x, y): return min_p.bind(x, y)
+
+
+add_any = add
+
+
+def _lin_transpose(sign_y):
+    def transpose(ct, x, y):
+        cx = _unbroadcast(ct, x.aval) if ad.is_undefined(x) else None
+        cy = None
+        if ad.is_undefined(y):
+            cy = _unbroadcast(ct if sign_y > 0 else neg(ct), y.aval)
+        return [cx, cy]
+    return transpose
+
+
+def _add_jvp(primals, tangents):
+    tx, ty = tangents
+    ans = add(*primals)
+    if tx is None:
+        return ans, _fit(ty, ans)
+    if ty is None:
+        return ans, _fit(tx, ans)
+    return ans, add(tx, ty)
+
+
+def _sub_jvp(primals, tangents):
+    tx, ty = tangents
+    ans = sub(*primals)
+    if ty is None:
+        return ans, _fit(tx, ans)
+    if tx is None:
+        return ans, _fit(neg(ty), ans)
+    return ans, sub(tx, ty)
+
+
+def _fit(t, ans):
+    """A tangent of a 0-d operand, broadcast to the (possibly larger) output."""
+    shape = get_aval(ans).shape
+    if get_aval(t).shape == shape:
+        return t
+    from .structural import broadcast_in_dim
+    return broadcast_in_dim(t, shape, ())
+
+
+ad.jvp_rules[add_p] = _add_jvp
+ad.transpose_rules[add_p] = _lin_transpose(+1)
+ad.jvp_rules[sub_p] = _sub_jvp
+ad.transpose_rules[sub_p] = _lin_transpose(-1)
+ad.deflinear(neg_p, lambda ct, x: [neg(ct)])
+ad.defbilinear(mul_p, lambda ct, x, y: _unbroadcast(mul(ct, y), x.aval),
+               lambda ct, x, y: _unbroadcast(mul(x, ct), y.aval))
+ad.defjvp(div_p, lambda t, ans, x, y: _fit(div(t, y), ans),
+          lambda t, ans, x, y: _fit(neg(mul(t, div(ans, y))), ans))
+ad.transpose_rules[div_p] = lambda ct, x, y: [_unbroadcast(div(ct, y), x.aval), None]
+
+
+def _pow_dx(t, ans, x, y):
+    one = np.ones((), get_aval(y).dtype)
+    return _fit(mul(t, mul(y, pow(x, sub(y, one)))), ans)
+
+
+def _pow_dy(t, ans, x, y):
+    # d/dy x**y = log(x) x**y; defined as 0 where x == 0 (JAX's convention).
+    zero = np.zeros((), get_aval(x).dtype)
+    safe = select_n(eq(x, zero), log(x), _fill(x, 0))
+    return _fit(mul(t, mul(safe, ans)), ans)
+
+
+def _fill(x, value):
+    a = get_aval(x)
+    return np.full(a.shape, value, a.dtype)
+
+
+ad.defjvp(pow_p, _pow_dx, _pow_dy)
+
+
+def _minmax_jvp(cmp):
+    # Ties split the derivative evenly between the two operands.
+    def dx(t, ans, x, y):
+        return _fit(mul(t, _weight(cmp, x, y)), ans)
+
+    def dy(t, ans, x, y):
+        return _fit(mul(t, _weight(cmp, y, x)), ans)
+    return dx, dy
+
+
+def _weight(cmp, a, b):
+    dt = get_aval(a).dtype
+    w = convert_element_type(cmp(a, b), dt)
+    half = convert_element_type(eq(a, b), dt)
+    return add(w, mul(half, np.asarray(0.5, dt)))
+
+
+ad.defjvp(max_p, *_minmax_jvp(lambda a, b: gt(a, b)))
+ad.defjvp(min_p, *_minmax_jvp(lambda a, b: lt(a, b)))
+ad.defjvp(rem_p, lambda t, ans, x, y: _fit(t, ans),
+          lambda t, ans, x, y: _fit(mul(t, neg(floor(div(x, y)))), ans))
+
+# ---------------------------------------------------------------- unary math
+exp_p = elementwise("exp", np.exp)
+log_p = elementwise("log", np.log)
+log1p_p = elementwise("log1p", np.log1p)
+expm1_p = elementwise("expm1", np.expm1)
+sqrt_p = elementwise("sqrt", np.sqrt)
+sin_p = elementwise("sin", np.sin)
+cos_p = elementwise("cos", np.cos)
+tan_p = elementwise("tan", np.tan)
+asin_p = elementwise("asin", np.arcsin)
+acos_p = elementwise("acos", np.arccos)
+atan_p = elementwise("atan", np.arctan)
+sinh_p = elementwise("sinh", np.sinh)
+cosh_p = elementwise("cosh", np.cosh)
+tanh_p = elementwise("tanh", np.tanh)
+asinh_p = elementwise("asinh", np.arcsinh)
+acosh_p = elementwise("acosh", np.arccosh)
+atanh_p = elementwise("atanh", np.arctanh)
+atan2_p = elementwise("atan2", np.arctan2, 2)
+logistic_p = elementwise("logistic", lambda x: _logistic(x))
+abs_p = elementwise("abs", np.abs, dtype_rule=_real)
+sign_p = elementwise("sign", np.sign)
+floor_p = elementwise("floor", np.floor)
+ceil_p = elementwise("ceil", np.ceil)
+round_p = elementwise("round", np.round)
+
+
+def _logistic(x):
+    # Stable for large |x| in both directions.
+    out = np.empty_like(x, dtype=np.result_type(x, np.float32))
+    pos = x >= 0
+    out[pos] = 1 / (1 + np.exp(-x[pos]))
+    ex = np.exp(x[~pos])
+    out[~pos] = ex / (1 + ex)
+    return out if np.ndim(x) else out[()]
+
+
+def exp(x): return exp_p.bind(x)
+def log(x): return log_p.bind(x)
+def sqrt(x): return sqrt_p.bind(x)
+def sin(x): return sin_p.bind(x)
+def cos(x): return cos_p.bind(x)
+def floor(x): return floor_p.bind(x)
+
+
+def _one(x):
+    return np.ones((), get_aval(x).dtype)
+
+
+def _sq(x):
+    return mul(x, x)
+
+
+ad.defjvp(exp_p, lambda t, ans, x: mul(t, ans))
+ad.defjvp(log_p, lambda t, ans, x: div(t, x))
+ad.defjvp(log1p_p, lambda t, ans, x: div(t, add(x, _one(x))))
+ad.defjvp(expm1_p, lambda t, ans, x: mul(t, add(ans, _one(x))))
+ad.defjvp(sqrt_p, lambda t, ans, x: div(t, mul(ans, np.asarray(2, get_aval(x).dtype))))
+ad.defjvp(sin_p, lambda t, ans, x: mul(t, cos(x)))
+ad.defjvp(cos_p, lambda t, ans, x: neg(mul(t, sin(x))))
+ad.defjvp(tan_p, lambda t, ans, x: mul(t, add(_one(x), _sq(ans))))
+ad.defjvp(asin_p, lambda t, ans, x: div(t, sqrt(sub(_one(x), _sq(x)))))
+ad.defjvp(acos_p, lambda t, ans, x: neg(div(t, sqrt(sub(_one(x), _sq(x))))))
+ad.defjvp(atan_p, lambda t, ans, x: div(t, add(_one(x), _sq(x))))
+ad.defjvp(sinh_p, lambda t, ans, x: mul(t, cosh_p.bind(x)))
+ad.defjvp(cosh_p, lambda t, ans, x: mul(t, sinh_p.bind(x)))
+ad.defjvp(tanh_p, lambda t, ans, x: mul(t, sub(_one(x), _sq(ans))))
+ad.defjvp(asinh_p, lambda t, ans, x: div(t, sqrt(add(_sq(x), _one(x)))))
+ad.defjvp(acosh_p, lambda t, ans, x: div(t, sqrt(mul(sub(x, _one(x)), add(x, _one(x))))))
+ad.defjvp(atanh_p, lambda t, ans, x: div(t, sub(_one(x), _sq(x))))
+ad.defjvp(logistic_p, lambda t, ans, x: mul(t, mul(ans, sub(_one(x), ans))))
+ad.defjvp(atan2_p,
+          lambda t, ans, x, y: _fit(mul(t, div(y, add(_sq(x), _sq(y)))), ans),
+          lambda t, ans, x, y: _fit(mul(t, neg(div(x, add(_sq(x), _sq(y))))), ans))
+
+
+def _abs_jvp(t, ans, x):
+    if np.issubdtype(get_aval(x).dtype, np.complexfloating):
+        # d|x| = Re(conj(x) t) / |x|, 0 at x == 0.
+        safe = select_n(eq(ans, _fill(ans, 0)), ans, _fill(ans, 1))
+        return div(real(mul(conj(x), t)), safe)
+    return mul(t, sign_p.bind(x))
+
+
+ad.defjvp(abs_p, _abs_jvp)
+for _p in (sign_p, floor_p, ceil_p, round_p):
+    ad.defjvp(_p, lambda t, ans, x: None)
+
+# ---------------------------------------------------------------- complex parts (linear)
+real_p = elementwise("real", np.real, dtype_rule=_real)
+imag_p = elementwise("imag", np.imag, dtype_rule=_real)
+conj_p = elementwise("conj", np.conj)
+complex_p = elementwise("complex", lambda x, y: x + 1j * y,
+                        2, dtype_rule=lambda dt: np.result_type(dt, np.complex64))
+
+
+def real(x): return real_p.bind(x)
+def imag(x): return imag_p.bind(x)
+def conj(x): return conj_p.bind(x)
+def complex(x, y): return complex_p.bind(x, y)  # noqa: A001
+
+
+def _to_complex(ct, aval, scale):
+    """Cotangent of a real part (scale 1) or imaginary part (scale -1j) of ``aval``."""
+    zero = np.zeros((), get_aval(ct).dtype)
+    c = complex(ct, _zero_like_shape(ct, zero)) if scale == 1 else complex(_zero_like_shape(ct, zero), neg(ct))
+    return convert_element_type(c, aval.dtype)
+
+
+def _zero_like_shape(ct, zero):
+    return zero if get_aval(ct).shape == () else _fill(ct, 0)
+
+
+ad.deflinear(real_p, lambda ct, x: [_to_complex(ct, x.aval, 1)])
+ad.deflinear(imag_p, lambda ct, x: [_to_complex(ct, x.aval, -1j)])
+ad.deflinear(conj_p, lambda ct, x: [conj(ct)])
+ad.deflinear(complex_p, lambda ct, x, y: [
+    _unbroadcast(real(ct), x.aval) if ad.is_undefined(x) else None,
+    _unbroadcast(neg(imag(ct)), y.aval) if ad.is_undefined(y) else None])
+
+# ---------------------------------------------------------------- comparisons, logic, select
+eq_p = elementwise("eq", np.equal, 2, _bool)
+ne_p = elementwise("ne", np.not_equal, 2, _bool)
+lt_p = elementwise("lt", np.less, 2, _bool)
+le_p = elementwise("le", np.less_equal, 2, _bool)
+gt_p = elementwise("gt", np.greater, 2, _bool)
+ge_p = elementwise("ge", np.greater_equal, 2, _bool)
+and_p = elementwise("and", np.logical_and, 2, _bool)
+or_p = elementwise("or", np.logical_or, 2, _bool)
+xor_p = elementwise("xor", np.logical_xor, 2, _bool)
+not_p = elementwise("not", np.logical_not, 1, _bool)
+isfinite_p = elementwise("isfinite", np.isfinite, 1, _bool)
+isnan_p = elementwise("isnan", np.isnan, 1, _bool)
+
+
+def eq(x, y): return eq_p.bind(x, y)
+def gt(x, y): return gt_p.bind(x, y)
+def lt(x, y): return lt_p.bind(x, y)
+
+
+select_n_p = Primitive("select_n")
+impl_rules[select_n_p] = lambda pred, x, y: np.where(pred, y, x)
+
+
+def _select_abstract(pred, x, y):
+    _same_dtype("select_n", [x, y])
+    return _shape_of(pred, x, y), x.dtype
+
+
+abstract_rules[select_n_p] = _select_abstract
+_batch_elementwise(select_n_p)
+
+
+def select_n(pred, x, y):
+    """``y`` where ``pred`` else ``x`` (operands 0-d or one shape)."""
+    return select_n_p.bind(pred, x, y)
+
+
+def _select_jvp(primals, tangents):
+    pred, x, y = primals
+    _, tx, ty = tangents
+    ans = select_n(pred, x, y)
+    return ans, select_n(pred, _fit(tx, ans) if tx is not None else _fill(ans, 0),
+                         _fit(ty, ans) if ty is not None else _fill(ans, 0))
+
+
+def _select_transpose(ct, pred, x, y):
+    zero = _fill(ct, 0)
+    return [None,
+            _unbroadcast(select_n(pred, ct, zero), x.aval) if ad.is_undefined(x) else None,
+            _unbroadcast(select_n(pred, zero, ct), y.aval) if ad.is_undefined(y) else None]
+
+
+ad.jvp_rules[select_n_p] = _select_jvp
+ad.transpose_rules[select_n_p] = _select_transpose
+
+# ---------------------------------------------------------------- dtype conversion
+convert_element_type_p = Primitive("convert_element_type")
+impl_rules[convert_element_type_p] = lambda x, new_dtype: np.asarray(x).astype(new_dtype)
+abstract_rules[convert_element_type_p] = lambda x, new_dtype: (x.shape, new_dtype)
+batching.batch_rules[convert_element_type_p] = (
+    lambda size, vals, batched, new_dtype: (convert_element_type(vals[0], new_dtype), True))
+
+
+def convert_element_type(x, new_dtype):
+    new_dtype = np.dtype(new_dtype)
+    if get_aval(x).dtype == new_dtype:
+        return x
+    return convert_element_type_p.bind(x, new_dtype=new_dtype)
+
+
+def _convert_jvp(primals, tangents, new_dtype):
+    x, = primals
+    t, = tangents
+    ans = convert_element_type(x, new_dtype)
+    old = get_aval(x).dtype
+    if not (np.issubdtype(new_dtype, np.inexact) and np.issubdtype(old, np.inexact)):
+        return ans, None
+    if np.issubdtype(old, np.complexfloating) and not np.issubdtype(new_dtype, np.complexfloating):
+        return ans, convert_element_type(real(t), new_dtype)
+    return ans, convert_element_type(t, new_dtype)
+
+
+def _convert_transpose(ct, x, new_dtype):
+    old = x.aval.dtype
+    if np.issubdtype(new_dtype, np.complexfloating) and not np.issubdtype(old, np.complexfloating):
+        ct = real(ct)
+    return [convert_element_type(ct, old)]
+
+
+ad.jvp_rules[convert_element_type_p] = _convert_jvp
+ad.transpose_rules[convert_element_type_p] = _convert_transpose

@@ -1,0 +1,196 @@
+"""Shape primitives: broadcast_in_dim, reshape, transpose, and their rules."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ad, batching
+from ..core import Primitive, abstract_rules, get_aval, impl_rules
+
+# ---------------------------------------------------------------- broadcast_in_dim
+broadcast_in_dim_p = Primitive("broadcast_in_dim")
+
+
+def broadcast_in_dim(x, shape, broadcast_dimensions):
+    """Operand dim ``i`` becomes output dim ``broadcast_dimensions[i]`` (size 1 or equal)."""
+    shape, bd = tuple(shape), tuple(broadcast_dimensions)
+    if get_aval(x).shape == shape and bd == tuple(range(len(shape))):
+        return x
+    return broadcast_in_dim_p.bind(x, shape=shape, broadcast_dimensions=bd)
+
+
+def _bid_impl(x, shape, broadcast_dimensions):
+    expanded = [1] * len(shape)
+    for i, d in enumerate(broadcast_dimensions):
+        expanded[d] = np.shape(x)[i]
+    return np.broadcast_to(np.reshape(x, expanded), shape)
+
+
+def _bid_abstract(x, shape, broadcast_dimensions):
+    if len(broadcast_dimensions) != x.ndim or any(
+            x.shape[i] not in (1, shape[d]) for i, d in enumerate(broadcast_dimensions)):
+        raise ValueError(f"broadcast_in_dim: cannot broadcast {x.shape} to {shape} "
+                         f"with dimensions {broadcast_dimensions}")
+    return shape, x.dtype
+
+
+def _bid_transpose(ct, x, shape, broadcast_dimensions):
+    from .reductions import reduce_sum
+    in_shape = x.aval.shape
+    new_dims = tuple(d for d in range(len(shape)) if d not in broadcast_dimensions)
+    grown = tuple(d for i, d in enumerate(broadcast_dimensions)
+                  if in_shape[i] == 1 and shape[d] != 1)
+    out = reduce_sum(ct, tuple(sorted(new_dims + grown)))
+    return [reshape(out, in_shape)]
+
+
+impl_rules[broadcast_in_dim_p] = _bid_impl
+abstract_rules[broadcast_in_dim_p] = _bid_abstract
+ad.deflinear(broadcast_in_dim_p, _bid_transpose)
+
+def _bid_batch(size, vals, batched, shape, broadcast_dimensions):
+    return broadcast_in_dim_p.bind(vals[0], shape=(size,) + shape,
+                                   broadcast_dimensions=(0,) + batching.shift_axes(broadcast_dimensions)), True
+
+
+batching.batch_rules[broadcast_in_dim_p] = _bid_batch
+
+# ---------------------------------------------------------------- reshape
+reshape_p = Primitive("reshape")
+
+
+def reshape(x, new_sizes):
+    new_sizes = tuple(int(s) for s in new_sizes)
+    if get_aval(x).shape == new_sizes:
+        return x
+    return reshape_p.bind(x, new_sizes=new_sizes)
+
+
+def _reshape_abstract(x, new_sizes):
+    if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
+        raise ValueError(f"reshape: cannot reshape {x.shape} (size {x.size}) into {new_sizes}")
+    return new_sizes, x.dtype
+
+
+impl_rules[reshape_p] = lambda x, new_sizes: np.reshape(x, new_sizes)
+abstract_rules[reshape_p] = _reshape_abstract
+ad.deflinear(reshape_p, lambda ct, x, new_sizes: [reshape(ct, x.aval.shape)])
+batching.batch_rules[reshape_p] = lambda size, vals, batched, new_sizes: (
+    reshape_p.bind(vals[0], new_sizes=(size,) + new_sizes), True)
+
+# ---------------------------------------------------------------- transpose
+transpose_p = Primitive("transpose")
+
+
+def transpose(x, permutation):
+    permutation = tuple(int(p) for p in permutation)
+    if permutation == tuple(range(len(permutation))):
+        return x
+    return transpose_p.bind(x, permutation=permutation)
+
+
+def _transpose_abstract(x, permutation):
+    if sorted(permutation) != list(range(x.ndim)):
+        raise ValueError(f"transpose: {permutation} is not a permutation of the axes of {x.shape}")
+    return tuple(x.shape[p] for p in permutation), x.dtype
+
+
+impl_rules[transpose_p] = lambda x, permutation: np.transpose(x, permutation)
+abstract_rules[transpose_p] = _transpose_abstract
+ad.deflinear(transpose_p, lambda ct, x, permutation: [transpose(ct, tuple(np.argsort(permutation)))])
+batching.batch_rules[transpose_p] = lambda size, vals, batched, permutation: (
+    transpose_p.bind(vals[0], permutation=(0,) + batching.shift_axes(permutation)), True)
+
+# ---------------------------------------------------------------- slice (static, strided)
+slice_p = Primitive("slice")
+
+
+def slice(x, start_indices, limit_indices, strides=None):  # noqa: A001
+    """``x[start:limit:stride]`` per dimension (static, non-negative bounds)."""
+    nd = get_aval(x).ndim
+    strides = (1,) * nd if strides is None else tuple(int(s) for s in strides)
+    start, limit = tuple(int(s) for s in start_indices), tuple(int(s) for s in limit_indices)
+    if start == (0,) * nd and limit == get_aval(x).shape and strides == (1,) * nd:
+        return x
+    return slice_p.bind(x, start_indices=start, limit_indices=limit, strides=strides)
+
+
+def _slice_impl(x, start_indices, limit_indices, strides):
+    return x[tuple(builtin_slice(a, b, s) for a, b, s in zip(start_indices, limit_indices, strides))]
+
+
+builtin_slice = __builtins__["slice"] if isinstance(__builtins__, dict) else __builtins__.slice
+
+
+def _slice_abstract(x, start_indices, limit_indices, strides):
+    if not (len(start_indices) == len(limit_indices) == len(strides) == x.ndim) or any(
+            not 0 <= a <= b <= d or s < 1
+            for a, b, s, d in zip(start_indices, limit_indices, strides, x.shape)):
+        raise ValueError(f"slice: bounds {start_indices}:{limit_indices}:{strides} are invalid "
+                         f"for shape {x.shape}")
+    return tuple(max(0, -(-(b - a) // s)) for a, b, s in zip(start_indices, limit_indices, strides)), x.dtype
+
+
+def _slice_transpose(ct, x, start_indices, limit_indices, strides):
+    shape = x.aval.shape
+    out_shape = get_aval(ct).shape
+    config = []
+    for a, s, d, n in zip(start_indices, strides, shape, out_shape):
+        used = a + (n - 1) * s + 1 if n else a
+        config.append((a, d - used, s - 1) if n else (a, d - a, 0))
+    if any(n == 0 for n in out_shape):
+        return [np.zeros(shape, x.aval.dtype)]
+    return [pad(ct, tuple(config))]
+
+
+impl_rules[slice_p] = _slice_impl
+abstract_rules[slice_p] = _slice_abstract
+ad.deflinear(slice_p, _slice_transpose)
+batching.batch_rules[slice_p] = lambda size, vals, batched, start_indices, limit_indices, strides: (
+    slice_p.bind(vals[0], start_indices=(0,) + start_indices, limit_indices=(size,) + limit_indices,
+                 strides=(1,) + strides), True)
+
+# ---------------------------------------------------------------- pad (with zeros)
+pad_p = Primitive("pad")
+
+
+def pad(x, padding_config):
+    """Zero padding: ``padding_config[i] = (low, high, interior)``, all >= 0."""
+    config = tuple((int(lo), int(hi), int(it)) for lo, hi, it in padding_config)
+    if all(c == (0, 0, 0) for c in config):
+        return x
+    return pad_p.bind(x, padding_config=config)
+
+
+def _pad_shape(shape, config):
+    return tuple(lo + hi + d + max(d - 1, 0) * it for d, (lo, hi, it) in zip(shape, config))
+
+
+def _pad_impl(x, padding_config):
+    x = np.asarray(x)
+    out = np.zeros(_pad_shape(x.shape, padding_config), x.dtype)
+    idx = tuple(builtin_slice(lo, lo + max(d - 1, 0) * (it + 1) + 1 if d else lo, it + 1)
+                for d, (lo, hi, it) in zip(x.shape, padding_config))
+    out[idx] = x
+    return out
+
+
+def _pad_abstract(x, padding_config):
+    if len(padding_config) != x.ndim or any(v < 0 for c in padding_config for v in c):
+        raise ValueError(f"pad: config {padding_config} is invalid for shape {x.shape}")
+    return _pad_shape(x.shape, padding_config), x.dtype
+
+
+def _pad_transpose(ct, x, padding_config):
+    shape = x.aval.shape
+    start = tuple(lo for lo, _, _ in padding_config)
+    limit = tuple(lo + max(d - 1, 0) * (it + 1) + 1 if d else lo
+                  for d, (lo, _, it) in zip(shape, padding_config))
+    strides = tuple(it + 1 for _, _, it in padding_config)
+    return [slice(ct, start, limit, strides)]
+
+
+impl_rules[pad_p] = _pad_impl
+abstract_rules[pad_p] = _pad_abstract
+ad.deflinear(pad_p, _pad_transpose)
+batching.batch_rules[pad_p] = lambda size, vals, batched, padding_config: (
+    pad_p.bind(vals[0], padding_config=((0, 0, 0),) + padding_config), True)
