@@ -6,8 +6,11 @@ True
 """
 from . import primitives  # noqa: F401  (registers every primitive's rules)
 from . import numpy  # noqa: F401
-from . import lax, tree_util  # noqa: F401
-from .api import grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr, value_and_grad, vjp, vmap  # noqa: F401
+from . import dtypes, lax, nn, tree_util  # noqa: F401
+from .api import (grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr,  # noqa: F401
+                  value_and_grad, vjp, vmap)
 from .core import ShapedArray  # noqa: F401
+from .custom import custom_jvp, custom_vjp, stop_gradient  # noqa: F401
+from .pmap import pmap  # noqa: F401
 
 __version__ = "0.1.0"

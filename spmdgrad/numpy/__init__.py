@@ -16,6 +16,8 @@ from ._math import *  # noqa: F401,F403
 from ._math import abs, max, min, round, sum  # noqa: F401
 from ._shape import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
+from ._indexing import *  # noqa: F401,F403
+from . import linalg  # noqa: F401
 from ._methods import install as _install
 
 _install()

@@ -1,0 +1,1 @@
+"""Neural-network helpers (relu, sigmoid, softplus, log_softmax, softmax, logsumexp)."""

@@ -1,0 +1,2 @@
+"""Indexing: basic, advanced and boolean-mask reads; functional ``x.at[idx]`` updates."""
+__all__ = []

@@ -1,0 +1,1 @@
+"""``spmdgrad.numpy.linalg``: inv, solve, det, slogdet, cholesky, norm."""
