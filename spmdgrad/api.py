@@ -264,7 +264,7 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
     >>> import spmdgrad, spmdgrad.numpy as jnp
     >>> y, f_vjp = spmdgrad.vjp(jnp.sin, 0.0)
     >>> f_vjp(1.0)
-    (array(1.),)
+    (np.float64(1.0),)
     """
     reduce_axes = _check_reduce_axes(reduce_axes, "vjp")
     reduced = _bound_reduce_axes(reduce_axes, "vjp")
@@ -290,7 +290,7 @@ def jvp(fun, primals, tangents, has_aux=False):
 
     >>> import spmdgrad, spmdgrad.numpy as jnp
     >>> spmdgrad.jvp(jnp.sin, (0.0,), (2.0,))
-    (array(0.), array(2.))
+    (np.float64(0.0), np.float64(2.0))
     """
     if not isinstance(primals, tuple | list) or not isinstance(tangents, tuple | list):
         raise TypeError("jvp: primals and tangents must be tuples (or lists) of arguments")
