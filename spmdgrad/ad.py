@@ -90,16 +90,19 @@ class JaxprTrace(core.Trace):
 # --------------------------------------------------------------------------- linearize trace
 
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+    __slots__ = ("primal", "tangent", "_aval")
 
     def __init__(self, trace, primal, tangent):
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
+        self._aval = None
 
     @property
     def aval(self):
-        return get_aval(self.primal)
+        if self._aval is None:
+            self._aval = get_aval(self.primal)
+        return self._aval
 
     def concrete(self):
         p = self.primal

@@ -20,16 +20,19 @@ collective_rules = {}  # prim -> fn(frame, vals, batched, **params) -> (out, out
 
 
 class BatchTracer(Tracer):
-    __slots__ = ("val",)
+    __slots__ = ("val", "_aval")
 
     def __init__(self, trace, val):
         self._trace = trace
         self.val = val
+        self._aval = None
 
     @property
     def aval(self):
-        a = get_aval(self.val)
-        return core.ShapedArray(a.shape[1:], a.dtype, a.vma | self._trace.axis_set)
+        if self._aval is None:
+            a = get_aval(self.val)
+            self._aval = core.ShapedArray(a.shape[1:], a.dtype, a.vma | self._trace.axis_set)
+        return self._aval
 
 
 class BatchTrace(core.Trace):

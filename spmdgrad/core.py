@@ -35,14 +35,17 @@ _SHORT = {"float64": "f64", "float32": "f32", "float16": "f16", "complex128": "c
           "uint8": "u8", "uint32": "u32", "uint64": "u64", "bool": "bool"}
 
 
+_EMPTY = frozenset()
+
+
 class ShapedArray:
     """Abstract value: shape, dtype and the named axes the value varies over."""
     __slots__ = ("shape", "dtype", "vma")
 
-    def __init__(self, shape, dtype, vma=frozenset()):
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
-        self.vma = vma
+    def __init__(self, shape, dtype, vma=_EMPTY):
+        self.shape = shape if type(shape) is tuple else tuple(shape)
+        self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+        self.vma = vma if type(vma) is frozenset else frozenset(vma)
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
@@ -64,6 +67,8 @@ class ShapedArray:
 
 def get_aval(x):
     """The abstract value of a tracer or a concrete array-like."""
+    if type(x) is np.ndarray:
+        return ShapedArray(x.shape, x.dtype)
     if isinstance(x, Tracer):
         return x.aval
     if isinstance(x, np.ndarray | np.generic):
@@ -108,12 +113,14 @@ def abstract_eval(prim, avals, params):
     if rule is None:
         raise NotImplementedError(f"no shape rule for primitive '{prim}'")
     out = rule(*avals, **params)
-    vmas = [a.vma for a in avals]
     vrule = vma_rules.get(prim)
     if vrule is not None:
-        vma = vrule(vmas, **params)
+        vma = vrule([a.vma for a in avals], **params)
     else:
-        vma = frozenset().union(*vmas)
+        vma = _EMPTY
+        for a in avals:
+            if a.vma:
+                vma = vma | a.vma
     if prim.multiple_results:
         if not isinstance(vma, list):
             vma = [vma] * len(out)

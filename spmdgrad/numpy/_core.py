@@ -2,6 +2,8 @@
 primitives; array creation; and the operator methods installed on tracers."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..core import Tracer, get_aval
@@ -50,16 +52,33 @@ def _flat(x):
             yield e
 
 
-def _dtype_key(x):
-    if isinstance(x, _SCALARS):
-        return x  # weak: NumPy 2 (NEP 50) keeps the array's precision
+_WEAK = {bool: False, int: 0, float: 0.0, complex: 0j}
+
+
+@functools.lru_cache(maxsize=1024)
+def _result_type(keys, to_float):
+    dt = np.result_type(*[_WEAK.get(k, k) for k in keys])
+    if to_float and not np.issubdtype(dt, np.inexact):
+        dt = np.dtype(np.float64)
+    return dt
+
+
+def _key_and_shape(x):
+    """Dtype key (a dtype, or a Python scalar type: weak, NEP 50) and shape of an operand."""
+    t = type(x)
+    if t in _WEAK:
+        return t, ()
     if isinstance(x, Tracer):
-        return x.aval.dtype
-    return np.result_type(x)
+        a = x.aval
+        return a.dtype, a.shape
+    if isinstance(x, np.ndarray | np.generic):
+        return x.dtype, x.shape
+    x = asarray(x)
+    return x.dtype, x.shape
 
 
-def result_type(*args):
-    return np.result_type(*[_dtype_key(a) for a in args])
+def result_type(*args, to_float=False):
+    return _result_type(tuple(_key_and_shape(a)[0] for a in args), to_float)
 
 
 def promote(*args, to_float=False, broadcast=True):
@@ -67,19 +86,24 @@ def promote(*args, to_float=False, broadcast=True):
 
     0-d operands stay 0-d: the elementwise primitives broadcast them for free.
     """
-    dt = result_type(*args)
-    if to_float and not np.issubdtype(dt, np.inexact):
-        dt = np.dtype(np.float64)
-    out = []
+    keys, shapes = [], []
     for a in args:
-        if isinstance(a, _SCALARS) or not is_array(a):
+        k, s = _key_and_shape(a)
+        keys.append(k)
+        shapes.append(s)
+    dt = _result_type(tuple(keys), to_float)
+    out = []
+    for a, k in zip(args, keys, strict=True):
+        if k in _WEAK or not is_array(a):
             a = asarray(a, dt)
-        elif get_aval(a).dtype != dt:
+        elif k != dt:
             a = convert_element_type(a, dt)
         out.append(a)
     if not broadcast:
         return out
-    shapes = [get_aval(a).shape for a in out]
+    nonscalar = {s for s in shapes if s != ()}
+    if len(nonscalar) <= 1:
+        return out
     try:
         target = np.broadcast_shapes(*shapes)
     except ValueError:
