@@ -1,0 +1,107 @@
+"""Shared helpers of the benchmark scripts: timing, environment record, peer runs.
+
+Not a benchmark itself. Every script prints medians over ``repeat`` (>= 7) timed
+rounds taken after warm-up rounds, and the ratios its bar is judged on.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PEERS = os.environ.get("SPMDGRAD_PEERS", "/work/peers")
+PEER_VENVS = {
+    "autograd": os.path.join(PEERS, "autograd-venv"),
+    "torch": os.path.join(PEERS, "torch-venv"),
+    "jax": os.path.join(PEERS, "jax-venv"),
+}
+
+
+def median_time(fn, repeat=9, number=1, warmup=2):
+    """Median seconds per call of ``fn()`` over ``repeat`` rounds of ``number`` calls,
+    after ``warmup`` untimed calls."""
+    if repeat < 7:
+        raise ValueError("repeat must be >= 7")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    return statistics.median(times)
+
+
+def environment():
+    """What the numbers depend on: date, versions, threads and OPENBLAS_CORETYPE."""
+    try:
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        commit = "?"
+    return {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "commit": commit,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cpus": os.cpu_count(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "<unset>"),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "<unset>"),
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "<unset>"),
+    }
+
+
+def print_environment(title):
+    env = environment()
+    print(f"# {title}")
+    print("# " + ", ".join(f"{k}={v}" for k, v in env.items()))
+    return env
+
+
+def peer_python(name):
+    """The interpreter of peer ``name``'s venv, or None if it is not installed."""
+    exe = os.path.join(PEER_VENVS[name], "bin", "python")
+    return exe if os.path.exists(exe) else None
+
+
+def run_peer(name, script, args=(), timeout=900):
+    """Run ``benchmarks/_peers/<script>`` with peer ``name``'s interpreter.
+
+    Returns the JSON object the script prints on its last line, or a string
+    saying why there is none ("not installed", or the error).
+    """
+    exe = peer_python(name)
+    if exe is None:
+        return f"not installed (no {PEER_VENVS[name]})"
+    path = os.path.join(ROOT, "benchmarks", "_peers", script)
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    try:
+        proc = subprocess.run([exe, path, *map(str, args)], capture_output=True, text=True,
+                              timeout=timeout, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        return f"timed out after {timeout} s"
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        tail = lines[-1] if lines else f"exit code {proc.returncode}"
+        if "ModuleNotFoundError" in tail:
+            return f"not installed ({tail})"
+        return f"failed: {tail}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def fmt_us(seconds):
+    return f"{seconds * 1e6:9.2f} us"
+
+
+def fmt_ms(seconds):
+    return f"{seconds * 1e3:9.2f} ms"
