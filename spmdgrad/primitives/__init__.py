@@ -1,2 +1,2 @@
 """The strict primitive set. Importing this package registers every rule."""
-from . import contraction, elementwise, linalg, reductions, structural  # noqa: F401
+from . import contraction, elementwise, indexing, linalg, reductions, structural  # noqa: F401

@@ -1,4 +1,4 @@
-"""Shape primitives: broadcast_in_dim, reshape, transpose, and their rules."""
+"""Shape primitives: broadcast_in_dim, reshape, transpose, slice, pad, concatenate, rev."""
 from __future__ import annotations
 
 import numpy as np
@@ -194,3 +194,80 @@ abstract_rules[pad_p] = _pad_abstract
 ad.deflinear(pad_p, _pad_transpose)
 batching.batch_rules[pad_p] = lambda size, vals, batched, padding_config: (
     pad_p.bind(vals[0], padding_config=((0, 0, 0),) + padding_config), True)
+
+# ---------------------------------------------------------------- concatenate
+concatenate_p = Primitive("concatenate")
+
+
+def concatenate(operands, dimension):
+    """Join ``operands`` (one dtype, equal shapes except on ``dimension``) along ``dimension``."""
+    operands = list(operands)
+    if len(operands) == 1:
+        return operands[0]
+    return concatenate_p.bind(*operands, dimension=int(dimension))
+
+
+def _concatenate_abstract(*avals, dimension):
+    first = avals[0]
+    if not 0 <= dimension < first.ndim:
+        raise ValueError(f"concatenate: dimension {dimension} is out of range for operands of "
+                         f"rank {first.ndim}")
+    for a in avals[1:]:
+        if a.dtype != first.dtype:
+            raise TypeError(f"concatenate: operands have dtypes "
+                            f"{[b.dtype.name for b in avals]}; the primitive needs one dtype")
+        if a.ndim != first.ndim or any(d != e for i, (d, e) in enumerate(zip(a.shape, first.shape))
+                                       if i != dimension):
+            raise ValueError(f"concatenate: shapes {[b.shape for b in avals]} differ outside "
+                             f"dimension {dimension}")
+    shape = list(first.shape)
+    shape[dimension] = sum(a.shape[dimension] for a in avals)
+    return tuple(shape), first.dtype
+
+
+def _concatenate_transpose(ct, *operands, dimension):
+    shape = get_aval(ct).shape
+    out, start = [], 0
+    for x in operands:
+        xs = x.aval.shape if ad.is_undefined(x) else get_aval(x).shape
+        stop = start + xs[dimension]
+        if ad.is_undefined(x):
+            lo = tuple(start if i == dimension else 0 for i in range(len(shape)))
+            hi = tuple(stop if i == dimension else d for i, d in enumerate(shape))
+            out.append(slice(ct, lo, hi))
+        else:
+            out.append(None)
+        start = stop
+    return out
+
+
+impl_rules[concatenate_p] = lambda *xs, dimension: np.concatenate(xs, axis=dimension)
+abstract_rules[concatenate_p] = _concatenate_abstract
+ad.deflinear(concatenate_p, _concatenate_transpose)
+batching.batch_rules[concatenate_p] = lambda size, vals, batched, dimension: (
+    concatenate_p.bind(*batching.broadcast_operands(size, vals, batched),
+                       dimension=dimension + 1), True)
+
+# ---------------------------------------------------------------- rev (flip)
+rev_p = Primitive("rev")
+
+
+def rev(x, dimensions):
+    """Reverse ``x`` along each of ``dimensions``."""
+    dimensions = tuple(sorted(int(d) for d in dimensions))
+    if not dimensions:
+        return x
+    return rev_p.bind(x, dimensions=dimensions)
+
+
+def _rev_abstract(x, dimensions):
+    if any(not 0 <= d < x.ndim for d in dimensions) or len(set(dimensions)) != len(dimensions):
+        raise ValueError(f"rev: dimensions {dimensions} are invalid for shape {x.shape}")
+    return x.shape, x.dtype
+
+
+impl_rules[rev_p] = lambda x, dimensions: np.flip(x, dimensions)
+abstract_rules[rev_p] = _rev_abstract
+ad.deflinear(rev_p, lambda ct, x, dimensions: [rev(ct, dimensions)])
+batching.batch_rules[rev_p] = lambda size, vals, batched, dimensions: (
+    rev_p.bind(vals[0], dimensions=batching.shift_axes(dimensions)), True)
