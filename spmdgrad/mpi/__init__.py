@@ -1,0 +1,18 @@
+"""``spmdgrad.mpi``: the MPI backend of pmap, and its safety switches.
+
+pmap runs SPMD over the ranks of a communicator (a private clone of
+``MPI.COMM_WORLD`` by default). Collectives use mpi4py's buffer methods on
+contiguous NumPy arrays. Before each collective the ranks check, with one small
+``Allreduce``, that they agree on what comes next; a disagreement raises
+:class:`MismatchError` on every rank instead of hanging. ``SPMDGRAD_CHECKS=0`` or
+``set_checks(False)`` turns the check off. Once a multi-rank pmap has run, an
+uncaught exception on any rank prints its traceback and aborts the whole job.
+
+Without ``mpiexec`` (one process) pmap never touches MPI.
+
+>>> from spmdgrad import mpi
+>>> mpi.checks_enabled() in (True, False)
+True
+"""
+from ._comm import MismatchError, checks_enabled, comm_state, set_checks  # noqa: F401
+from .backend import MPIBackend  # noqa: F401
