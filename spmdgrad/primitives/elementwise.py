@@ -14,10 +14,12 @@ from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from ..dtypes import real_dtype
 
 
-def _shape_of(*avals):
+def _shape_of(*avals, name="elementwise primitive"):
     shapes = {a.shape for a in avals if a.shape != ()}
     if len(shapes) > 1:
-        raise ValueError(f"elementwise primitive got shapes {[a.shape for a in avals]}")
+        raise ValueError(f"{name}: operands have shapes {[a.shape for a in avals]}; the "
+                         "primitive needs equal shapes or 0-d operands (spmdgrad.numpy "
+                         "broadcasts for you)")
     return shapes.pop() if shapes else ()
 
 
@@ -61,7 +63,8 @@ def elementwise(name, impl, nargs=1, dtype_rule=None):
 
     def abstract(*avals, **params):
         dt = _same_dtype(name, avals) if nargs > 1 else avals[0].dtype
-        return _shape_of(*avals), (dt if dtype_rule is None else dtype_rule(dt, **params))
+        shape = _shape_of(*avals, name=name)
+        return shape, (dt if dtype_rule is None else dtype_rule(dt, **params))
     abstract_rules[prim] = abstract
     _batch_elementwise(prim)
     return prim
@@ -156,15 +159,19 @@ ad.transpose_rules[div_p] = lambda ct, x, y: [_unbroadcast(div(ct, y), x.aval), 
 
 
 def _pow_dx(t, ans, x, y):
+    # y * x**(y-1), taken as 0 where y == 0 (x**0 is constant, even at x == 0).
     one = np.ones((), get_aval(y).dtype)
-    return _fit(mul(t, mul(y, pow(x, sub(y, one)))), ans)
+    d = mul(y, pow(x, sub(y, one)))
+    d = select_n(eq(y, _fill(y, 0)), d, _fill(d, 0))
+    return _fit(mul(t, d), ans)
 
 
 def _pow_dy(t, ans, x, y):
     # d/dy x**y = log(x) x**y; defined as 0 where x == 0 (JAX's convention).
-    zero = np.zeros((), get_aval(x).dtype)
-    safe = select_n(eq(x, zero), log(x), _fill(x, 0))
-    return _fit(mul(t, mul(safe, ans)), ans)
+    is_zero = eq(x, np.zeros((), get_aval(x).dtype))
+    safe_x = select_n(is_zero, x, _fill(x, 1))
+    logx = select_n(is_zero, log(safe_x), _fill(x, 0))
+    return _fit(mul(t, mul(logx, ans)), ans)
 
 
 def _fill(x, value):
@@ -196,6 +203,8 @@ ad.defjvp(max_p, *_minmax_jvp(lambda a, b: gt(a, b)))
 ad.defjvp(min_p, *_minmax_jvp(lambda a, b: lt(a, b)))
 ad.defjvp(rem_p, lambda t, ans, x, y: _fit(t, ans),
           lambda t, ans, x, y: _fit(mul(t, neg(floor(div(x, y)))), ans))
+# floor(x / y) is piecewise constant: its derivative is zero almost everywhere.
+ad.defjvp(floor_divide_p, lambda t, ans, x, y: None, lambda t, ans, x, y: None)
 
 # ---------------------------------------------------------------- unary math
 exp_p = elementwise("exp", np.exp)
@@ -281,9 +290,22 @@ def _abs_jvp(t, ans, x):
     return mul(t, sign_p.bind(x))
 
 
+def _sign_jvp(t, ans, x):
+    if not np.issubdtype(get_aval(x).dtype, np.complexfloating):
+        return None  # piecewise constant: zero almost everywhere
+    # sign(z) = z / |z|: d sign = (t - sign * Re(conj(sign) t)) / |z|, taken as 0 at z == 0.
+    r = abs_p.bind(x)
+    is_zero = eq(r, _fill(r, 0))
+    safe_r = select_n(is_zero, r, _fill(r, 1))
+    radial = convert_element_type(real(mul(conj(ans), t)), get_aval(x).dtype)
+    d = div(sub(t, mul(ans, radial)), convert_element_type(safe_r, get_aval(x).dtype))
+    return select_n(is_zero, d, _fill(d, 0))
+
+
 ad.defjvp(abs_p, _abs_jvp)
-for _p in (sign_p, floor_p, ceil_p, round_p):
-    ad.defjvp(_p, lambda t, ans, x: None)
+ad.defjvp(sign_p, _sign_jvp)
+for _p in (floor_p, ceil_p, round_p):
+    ad.defjvp(_p, lambda t, ans, x: None)  # piecewise constant: zero almost everywhere
 
 # ---------------------------------------------------------------- complex parts (linear)
 real_p = elementwise("real", np.real, dtype_rule=_real)
@@ -330,6 +352,19 @@ xor_p = elementwise("xor", np.logical_xor, 2, _bool)
 not_p = elementwise("not", np.logical_not, 1, _bool)
 isfinite_p = elementwise("isfinite", np.isfinite, 1, _bool)
 isnan_p = elementwise("isnan", np.isnan, 1, _bool)
+isinf_p = elementwise("isinf", np.isinf, 1, _bool)
+
+
+def _nondiff_jvp(prim):
+    # Boolean outputs carry no tangent: the derivative is dropped, never approximated.
+    def rule(primals, tangents, **params):
+        return prim.bind(*primals, **params), None
+    ad.jvp_rules[prim] = rule
+
+
+for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p, and_p, or_p, xor_p, not_p,
+           isfinite_p, isnan_p, isinf_p):
+    _nondiff_jvp(_p)
 
 
 def eq(x, y): return eq_p.bind(x, y)
