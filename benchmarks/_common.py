@@ -41,6 +41,29 @@ def median_time(fn, repeat=9, number=1, warmup=2):
     return statistics.median(times)
 
 
+def interleaved_medians(fns, repeat=9, warmup=2, number=None):
+    """Median seconds per call of each ``fns[name]()``, timed round-robin.
+
+    Each round times every variant once (``number[name]`` calls, default 1), so
+    load changes on a shared machine hit all variants alike and ratios stay fair.
+    """
+    if repeat < 7:
+        raise ValueError("repeat must be >= 7")
+    number = number or {}
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            n = number.get(name, 1)
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            times[name].append((time.perf_counter() - t0) / n)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def environment():
     """What the numbers depend on: date, versions, threads and OPENBLAS_CORETYPE."""
     try:
