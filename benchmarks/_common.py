@@ -66,14 +66,23 @@ def interleaved_medians(fns, repeat=9, warmup=2, number=None):
 
 def environment():
     """What the numbers depend on: date, versions, threads and OPENBLAS_CORETYPE."""
-    try:
-        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        commit = "?"
+    commit = ""
+    if os.path.isdir(os.path.join(ROOT, ".git")):
+        try:
+            commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                    capture_output=True, text=True, check=False).stdout.strip()
+            dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "spmdgrad"],
+                                   capture_output=True, text=True, check=False).stdout.strip()
+            if dirty:
+                commit += "+uncommitted"
+        except OSError:
+            pass
+    elif os.path.exists(os.path.join(ROOT, "COMMIT")):  # a snapshot from run_snapshot.sh
+        with open(os.path.join(ROOT, "COMMIT")) as f:
+            commit = f.read().strip() + " (snapshot)"
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "commit": commit,
+        "commit": commit or "?",
         "python": platform.python_version(),
         "numpy": np.__version__,
         "cpus": os.cpu_count(),
