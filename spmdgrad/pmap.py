@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 
-from . import core
 from .api import map_call
 from .batching import BatchTrace
 from .core import get_aval
@@ -48,10 +47,10 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
             def make_trace(parent, k):
                 return BatchTrace(parent, axis_name, k)
         else:
-            _check_not_nested(axis_name)
             entry = _entry_signature(fun, args, kwargs, in_axes, out_axes)
 
             def make_trace(parent, k):
+                _check_not_nested(parent, axis_name)
                 state.check(f"pmap(axis_name={axis_name!r})", f"k={k} {entry}")
                 return BatchTrace(parent, axis_name, state.nranks * k,
                                   MPIBackend(state, k, axis_name))
@@ -59,8 +58,7 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
     return pmapped
 
 
-def _check_not_nested(axis_name):
-    t = core.current_trace()
+def _check_not_nested(t, axis_name):
     while t is not None:
         if getattr(t, "backend", None) is not None:
             raise NotImplementedError(
