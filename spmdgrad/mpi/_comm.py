@@ -31,6 +31,9 @@ class MismatchError(ValueError, SpmdgradError):
     """Ranks disagree about the next collective (or pmap call). Raised on every rank."""
 
 
+MismatchError.__module__ = "spmdgrad.mpi"
+
+
 def set_checks(enabled):
     """Turn the cross-rank consistency checks on or off (default: on, or the value of
     the environment variable ``SPMDGRAD_CHECKS``; ``SPMDGRAD_CHECKS=0`` turns them off).
@@ -87,7 +90,7 @@ class CommState:
         if not _checks:
             return
         self.seq += 1
-        text = f"{what} {detail} (call #{self.seq})"
+        text = f"{what} {detail} (call #{self.seq})" if detail else f"{what} (call #{self.seq})"
         digest = hashlib.blake2b(text.encode(), digest_size=7).digest()
         h = int.from_bytes(digest, "little")  # 56 bits: -h never overflows int64
         sig = self._sig
@@ -168,11 +171,12 @@ def _activate(state):
     def abort_on_exception(etype, value, tb):
         try:
             rank = _mpi().COMM_WORLD.Get_rank()
-            sys.stderr.write(f"[spmdgrad] uncaught exception on rank {rank}; "
-                             "aborting the MPI job\n")
+            head = f"[spmdgrad] uncaught exception on rank {rank}; aborting the MPI job\n"
             if previous is sys.__excepthook__:
-                traceback.print_exception(etype, value, tb)
+                # One write, so tracebacks of several ranks do not interleave line by line.
+                sys.stderr.write(head + "".join(traceback.format_exception(etype, value, tb)))
             else:
+                sys.stderr.write(head)
                 previous(etype, value, tb)
             sys.stderr.flush()
             sys.stdout.flush()
