@@ -1,7 +1,10 @@
 """``spmdgrad.lax``: named-axis collectives, as in ``jax.lax``.
 
 psum, pmean, pmax, pmin, all_gather, psum_scatter, ppermute, all_to_all,
-axis_index and axis_size. Each works under vmap (vectorized over the batch
-dimension) and pmap (MPI across ranks), with JVP and transpose rules.
+axis_index and axis_size (plus pdot, a fused ``psum(einsum)``). Each works
+under vmap (vectorized over the batch dimension) and pmap (MPI across ranks),
+with JVP and transpose rules; see docs/per_example_and_total.md.
 """
-from .parallel import axis_index, axis_size, pdot, pmean, psum  # noqa: F401
+from .gather import all_gather, all_to_all, psum_scatter  # noqa: F401
+from .parallel import axis_index, axis_size, pdot, pmax, pmean, pmin, psum  # noqa: F401
+from .permute import ppermute  # noqa: F401
