@@ -5,9 +5,10 @@ Command (from the repository root)::
     .venv/bin/mpiexec -n 2 .venv/bin/python -m mpi4py benchmarks/bench_allreduce.py [--repeat 9]
 
 The pytree: 100 float64 leaves, sizes log-spaced from 1e2 to 1e5 elements
-(about 1.45e6 elements, 11.6 MB in total). Each rank holds one local shard (k=1).
-Timed round-robin (every round times each variant once, between barriers; a
-round's time is the slowest rank's), median over ``repeat`` rounds after warm-up:
+(about 1.48e6 elements, 11.9 MB in total). Each rank holds one local shard (k=1).
+Timed round-robin (every round times each variant once, in a shuffled order, between
+barriers; a round's time is the slowest rank's), median over ``repeat`` rounds after
+warm-up:
 
 - raw: one ``comm.Allreduce(IN_PLACE)`` of a single preallocated contiguous buffer
   of the same total bytes (the physical reference);
@@ -58,8 +59,12 @@ def timed_rounds(comm, fns, repeat, warmup=2):
             fn()
     times = {k: [] for k in fns}
     buf = np.zeros(1)
+    order = list(fns)
+    shuffle = np.random.default_rng(1234)  # same seed on every rank: same order
     for _ in range(repeat):
-        for name, fn in fns.items():
+        shuffle.shuffle(order)  # no variant always runs first after the previous round
+        for name in order:
+            fn = fns[name]
             comm.Barrier()
             t0 = time.perf_counter()
             fn()
