@@ -1,8 +1,695 @@
-"""custom_jvp, custom_vjp and stop_gradient."""
+"""Custom derivative rules: ``custom_jvp``, ``custom_vjp``, and ``stop_gradient``.
+
+A call to a custom function binds one primitive whose params carry the user's
+Python callables, seen as flat functions of the call's array leaves:
+
+- ``custom_jvp_call``: evaluation runs ``fun``; a linearize trace runs the JVP
+  rule instead (primal work on its parent, tangent work recorded).
+- ``custom_vjp_call``: evaluation runs ``fun``; a linearize trace runs ``fwd`` on
+  the primals and records one linear primitive, ``custom_lin``, whose transpose
+  calls ``bwd(residuals, ct)``. ``bwd`` binds ordinary operations on whatever
+  trace runs the backward pass, so an enclosing grad differentiates through it:
+  second order works.
+- A map frame (vmap/pmap) does not run the function; it rebinds the call one
+  level down with *batched* callables, which re-create the frame around the
+  user's code. The custom rule therefore survives any mix of grad and vmap.
+
+Map frames find these calls through ``batching.collective_rules`` (the only
+rule table that hands a rule its frame): the ``axes`` param is
+:data:`ALL_FRAMES`, which contains every axis name, so every frame routes the
+call here, batched operands or not. Re-creating the frame also keeps the axis
+bound for collectives used inside the custom function.
+
+Limitations: the function and its rules must not close over traced values
+(pass them as arguments); ``nondiff_argnums`` arguments must not be traced.
+
+>>> import spmdgrad, spmdgrad.numpy as jnp
+>>> @custom_jvp
+... def straight_through_round(x):
+...     return jnp.round(x)
+>>> @straight_through_round.defjvp
+... def _(primals, tangents):
+...     return straight_through_round(primals[0]), tangents[0]
+>>> print(spmdgrad.grad(straight_through_round)(1.3))   # autodiff of round gives 0.0
+1.0
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+
+from . import ad, core
+from .batching import BatchTrace, BatchTracer, batch_rules, broadcast_batch, collective_rules
+from .core import Primitive, Tracer, abstract_rules, get_aval, impl_rules, vma_rules, zip
+from .dtypes import float0, is_complex, is_inexact
+from .tree_util import tree_flatten, tree_leaves, tree_map, tree_unflatten
+
+_SCALARS = (bool, int, float, complex)
 
 
-def _pending(*args, **kwargs):
-    raise NotImplementedError("custom derivative rules are not implemented yet")
+# --------------------------------------------------------------------------- stop_gradient
+
+stop_gradient_p = Primitive("stop_gradient")
+impl_rules[stop_gradient_p] = lambda x: x
+abstract_rules[stop_gradient_p] = lambda a: (a.shape, a.dtype)
+ad.jvp_rules[stop_gradient_p] = lambda primals, tangents: (stop_gradient_p.bind(*primals), None)
+# Only reached if a JVP rule applies it to a tangent: there it is the identity map.
+ad.transpose_rules[stop_gradient_p] = lambda ct, x: [ct]
+batch_rules[stop_gradient_p] = lambda size, vals, batched: (stop_gradient_p.bind(*vals), batched[0])
 
 
-custom_jvp = custom_vjp = stop_gradient = _pending
+def stop_gradient(x):
+    """Identity on the value, zero derivative. Works leafwise on pytrees; integer
+    and boolean leaves are returned unchanged.
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> print(spmdgrad.grad(lambda x: x * stop_gradient(x))(3.0))
+    3.0
+    """
+    def leaf(v):
+        v = _as_array(v, "stop_gradient")
+        return stop_gradient_p.bind(v) if is_inexact(get_aval(v).dtype) else v
+    return tree_map(leaf, x)
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+class _AllFrames:
+    """The ``axes`` param of the custom-call primitives: it contains every axis name."""
+    __slots__ = ()
+
+    def __contains__(self, name):
+        return True
+
+    def __iter__(self):
+        return iter(())
+
+    def __repr__(self):
+        return "*"
+
+
+ALL_FRAMES = _AllFrames()
+
+
+def _as_array(x, where):
+    if isinstance(x, Tracer | np.ndarray | np.generic):
+        return x
+    if isinstance(x, _SCALARS):
+        return np.asarray(x)
+    raise TypeError(f"{where}: {x!r} of type {type(x).__name__} is not a valid array type. "
+                    "Pass arrays, Python scalars or pytrees of them; list non-array arguments "
+                    "in nondiff_argnums.")
+
+
+def _name(fun):
+    return getattr(fun, "__qualname__", None) or type(fun).__name__
+
+
+def _resolve_args(fun, args, kwargs, name):
+    """Keyword arguments become positional (custom rules see positional arguments)."""
+    if not kwargs:
+        return tuple(args)
+    try:
+        bound = inspect.signature(fun).bind(*args, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name}: cannot map the call's arguments to positions: {e}") from None
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise TypeError(f"{name}: keyword-only arguments {sorted(bound.kwargs)} are not "
+                        "supported by custom derivative rules; make them positional")
+    return tuple(bound.args)
+
+
+def _check_nondiff(nondiff_argnums, kind):
+    if isinstance(nondiff_argnums, int):
+        nondiff_argnums = (nondiff_argnums,)
+    nums = tuple(nondiff_argnums)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in nums):
+        raise TypeError(f"{kind}: nondiff_argnums must be a sequence of ints, got "
+                        f"{nondiff_argnums!r}")
+    return nums
+
+
+def _split_args(args, nondiff_argnums, name):
+    n = len(args)
+    nums = []
+    for i in nondiff_argnums:
+        if not -n <= i < n:
+            raise TypeError(f"{name}: nondiff_argnums entry {i} is out of range for a call "
+                            f"with {n} positional argument(s)")
+        nums.append(i % n)
+    for i in nums:
+        if any(isinstance(leaf, Tracer) for leaf in tree_leaves(args[i])):
+            raise TypeError(
+                f"{name}: argument {i} is listed in nondiff_argnums but holds a traced array. "
+                "nondiff_argnums is for non-array values (functions, shapes, strings); pass "
+                "arrays as ordinary arguments (a custom_vjp bwd may return None for them).")
+    nondiff = {i: args[i] for i in sorted(nums)}
+    diff = tuple(a for i, a in enumerate(args) if i not in nondiff)
+    return nondiff, diff
+
+
+def _merge_args(nondiff, diff):
+    it = iter(diff)
+    return tuple(nondiff[i] if i in nondiff else next(it)
+                 for i in range(len(nondiff) + len(diff)))
+
+
+def _check_closure(fn, name, what):
+    """A closed-over tracer would reach a trace that does not own it: refuse early."""
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # empty cell
+            continue
+        if isinstance(value, Tracer | tuple | list | dict) and any(
+                isinstance(v, Tracer) for v in tree_leaves(value)):
+            raise TypeError(f"{name}: its {what} closes over a traced value. Functions with "
+                            "custom derivative rules must take traced values as arguments; "
+                            "pass it explicitly.")
+
+
+class _OutTree:
+    """The output tree structure of one call, shared by fun and its rules."""
+    __slots__ = ("tree", "name")
+
+    def __init__(self, name):
+        self.tree, self.name = None, name
+
+    def set(self, tree, what):
+        if self.tree is not None and tree != self.tree:
+            raise TypeError(f"{self.name}: {what} returned an output with tree structure {tree}, "
+                            f"but the function's output has structure {self.tree}")
+        self.tree = tree
+
+
+def _out_leaves(out, where):
+    leaves, tree = tree_flatten(out)
+    return [_as_array(x, where) for x in leaves], tree
+
+
+def _fit_ct(ct, aval, where):
+    """A user-supplied tangent or cotangent made to match ``aval`` (None: zero)."""
+    if ct is None or not is_inexact(aval.dtype):
+        return None
+    ct = _as_array(ct, where)
+    a = get_aval(ct)
+    if a.dtype == float0:
+        return None
+    if a.shape != aval.shape:
+        raise ValueError(f"{where}: got shape {a.shape}, but the corresponding primal value has "
+                         f"shape {aval.shape}")
+    if a.dtype != aval.dtype:
+        from .primitives.elementwise import convert_element_type, real
+        if is_complex(a.dtype) and not is_complex(aval.dtype):
+            ct = real(ct)
+        ct = convert_element_type(ct, aval.dtype)
+    return ct
+
+
+def _zero_tangent(x):
+    a = get_aval(x)
+    return np.zeros(a.shape, a.dtype if is_inexact(a.dtype) else float0)
+
+
+class _Call:
+    """One call of a custom function, as flat functions of its array leaves:
+    ``fun(*xs) -> outs``; custom_jvp: ``jvp(xs, ts) -> (outs, touts)``; custom_vjp:
+    ``fwd(*xs) -> (outs, res, info)`` and ``bwd(info, res, cts) -> cts per x``.
+    ``out_batched`` is filled in when a batched version runs."""
+    __slots__ = ("name", "fun", "jvp", "fwd", "bwd", "out_batched", "avals")
+
+    def __init__(self, name, fun, jvp=None, fwd=None, bwd=None):
+        self.name, self.fun, self.jvp, self.fwd, self.bwd = name, fun, jvp, fwd, bwd
+        self.out_batched = self.avals = None
+
+    def __repr__(self):
+        return self.name
+
+
+# --------------------------------------------------------------------------- custom_jvp
+
+class custom_jvp:
+    """A function with a custom JVP rule, used by every differentiation
+    (grad, jvp, vjp, jacfwd, jacrev, hessian), at every order and under vmap/pmap.
+
+    ``f.defjvp(rule)``: ``rule(primals, tangents) -> (primal_out, tangent_out)``,
+    where ``primals``/``tangents`` are tuples of the differentiable arguments. With
+    ``nondiff_argnums``, those arguments come first: ``rule(*nondiff, primals,
+    tangents)``. Zero tangents are passed as zeros (float0 for integer inputs).
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> @custom_jvp
+    ... def f(x):
+    ...     return jnp.sin(x)
+    >>> f.defjvps(lambda t, ans, x: 2.0 * t)   # a deliberately different rule
+    >>> print(spmdgrad.grad(f)(0.5))
+    2.0
+    """
+
+    def __init__(self, fun, nondiff_argnums=()):
+        if not callable(fun):
+            raise TypeError(f"custom_jvp expects a callable, got {fun!r}")
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = _check_nondiff(nondiff_argnums, "custom_jvp")
+        self.jvp = None
+
+    def defjvp(self, jvp):
+        """Set the JVP rule; returns it, so this works as a decorator."""
+        if not callable(jvp):
+            raise TypeError(f"{_name(self.fun)}.defjvp expects a callable, got {jvp!r}")
+        self.jvp = jvp
+        return jvp
+
+    def defjvps(self, *jvps):
+        """One rule per argument: ``jvps[i](t_i, primal_out, *primals)`` is that
+        argument's contribution to the output tangent (None: no contribution)."""
+        if self.nondiff_argnums:
+            raise TypeError(f"{_name(self.fun)}.defjvps cannot be used with nondiff_argnums; "
+                            "use defjvp")
+
+        def rule(primals, tangents):
+            if len(jvps) != len(primals):
+                raise TypeError(f"{_name(self.fun)}.defjvps got {len(jvps)} rules for "
+                                f"{len(primals)} arguments")
+            out = self(*primals)
+            t_out = None
+            for fn, t in zip(jvps, tangents):
+                if fn is not None:
+                    c = fn(t, out, *primals)
+                    t_out = c if t_out is None else tree_map(lambda a, b: a + b, t_out, c)
+            if t_out is None:
+                t_out = tree_map(lambda o: np.zeros(np.shape(o), get_aval(o).dtype), out)
+            return out, t_out
+        self.jvp = rule
+
+    def __call__(self, *args, **kwargs):
+        name = f"custom_jvp function {_name(self.fun)}"
+        if self.jvp is None:
+            raise TypeError(f"{name} has no JVP rule: define one with defjvp before calling it")
+        args = _resolve_args(self.fun, args, kwargs, name)
+        nondiff, diff = _split_args(args, self.nondiff_argnums, name)
+        _check_closure(self.fun, name, "function")
+        _check_closure(self.jvp, name, "JVP rule")
+        leaves, in_tree = tree_flatten(diff)
+        leaves = [_as_array(x, f"{name}, argument leaf") for x in leaves]
+        if not leaves:
+            return self.fun(*args)
+        out_tree = _OutTree(name)
+        user_fun, user_jvp = self.fun, self.jvp
+
+        def fun(*xs):
+            out, tree = _out_leaves(user_fun(*_merge_args(nondiff, tree_unflatten(in_tree, xs))),
+                                    f"{name}, output")
+            out_tree.set(tree, "the function")
+            return out
+
+        def jvp(xs, ts):
+            primals, tangents = tree_unflatten(in_tree, xs), tree_unflatten(in_tree, ts)
+            res = user_jvp(*nondiff.values(), primals, tangents)
+            if not (isinstance(res, tuple | list) and len(res) == 2):
+                raise TypeError(f"{name}: the JVP rule must return a pair (primal_out, "
+                                f"tangent_out), got {_describe(res)}")
+            outs, p_tree = _out_leaves(res[0], f"{name}, JVP rule primal output")
+            t_leaves, t_tree = tree_flatten(res[1])
+            if t_tree != p_tree:
+                raise TypeError(f"{name}: the JVP rule returned a primal output with tree "
+                                f"structure {p_tree} but a tangent output with structure {t_tree}")
+            out_tree.set(p_tree, "the JVP rule")
+            touts = [_fit_ct(t, get_aval(o), f"{name}, JVP rule tangent output {i}")
+                     for i, (t, o) in enumerate(zip(t_leaves, outs))]
+            return outs, touts
+
+        call = _Call(_name(self.fun), fun, jvp=jvp)
+        outs = custom_jvp_call_p.bind(*leaves, call=call, axes=ALL_FRAMES)
+        return tree_unflatten(out_tree.tree, outs)
+
+
+def _describe(x):
+    if isinstance(x, tuple | list):
+        return f"a {type(x).__name__} of length {len(x)}"
+    return f"a value of type {type(x).__name__}"
+
+
+custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
+impl_rules[custom_jvp_call_p] = lambda *xs, call, axes: call.fun(*xs)
+
+
+def _custom_jvp_call_jvp(primals, tangents, call, axes):
+    tangents = [_zero_tangent(p) if t is None else t for p, t in zip(primals, tangents)]
+    return call.jvp(list(primals), tangents)
+
+
+ad.jvp_rules[custom_jvp_call_p] = _custom_jvp_call_jvp
+
+
+# --------------------------------------------------------------------------- custom_vjp
+
+class _ResInfo:
+    """What bwd needs besides the residual arrays: their tree, the non-array
+    residual leaves, and the avals of the primal inputs (to check cotangents)."""
+    __slots__ = ("tree", "static", "in_avals")
+
+    def __init__(self, tree, static, in_avals):
+        self.tree, self.static, self.in_avals = tree, static, in_avals
+
+
+class custom_vjp:
+    """A function with a custom VJP rule, used by reverse-mode differentiation at
+    every order and under vmap/pmap.
+
+    ``f.defvjp(fwd, bwd)``: ``fwd`` takes ``f``'s arguments and returns
+    ``(out, residuals)``; ``bwd(residuals, ct)`` returns a tuple with one cotangent
+    per differentiable argument (None for a zero). With ``nondiff_argnums`` those
+    arguments come first: ``bwd(*nondiff, residuals, ct)``. ``bwd`` runs as traced
+    code, so grad of grad differentiates through it. Forward mode (jvp, jacfwd)
+    uses the transpose of ``bwd`` (exact when ``bwd`` is linear in ``ct``, as a
+    VJP is).
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> @custom_vjp
+    ... def clip_grad(x):
+    ...     return x
+    >>> clip_grad.defvjp(lambda x: (x, None), lambda _, g: (jnp.clip(g, -1.0, 1.0),))
+    >>> print(spmdgrad.grad(lambda x: 5.0 * clip_grad(x))(2.0))
+    1.0
+    """
+
+    def __init__(self, fun, nondiff_argnums=()):
+        if not callable(fun):
+            raise TypeError(f"custom_vjp expects a callable, got {fun!r}")
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = _check_nondiff(nondiff_argnums, "custom_vjp")
+        self.fwd = self.bwd = None
+
+    def defvjp(self, fwd, bwd):
+        """Set the forward (``fwd(*args) -> (out, residuals)``) and backward
+        (``bwd(residuals, ct) -> tuple of cotangents``) rules."""
+        if not callable(fwd) or not callable(bwd):
+            raise TypeError(f"{_name(self.fun)}.defvjp expects two callables (fwd, bwd)")
+        self.fwd, self.bwd = fwd, bwd
+
+    def __call__(self, *args, **kwargs):
+        name = f"custom_vjp function {_name(self.fun)}"
+        if self.fwd is None:
+            raise TypeError(f"{name} has no VJP rule: define one with defvjp before calling it")
+        args = _resolve_args(self.fun, args, kwargs, name)
+        nondiff, diff = _split_args(args, self.nondiff_argnums, name)
+        for fn, what in ((self.fun, "function"), (self.fwd, "fwd rule"), (self.bwd, "bwd rule")):
+            _check_closure(fn, name, what)
+        leaves, in_tree = tree_flatten(diff)
+        leaves = [_as_array(x, f"{name}, argument leaf") for x in leaves]
+        if not leaves:
+            return self.fun(*args)
+        out_tree = _OutTree(name)
+        user_fun, user_fwd, user_bwd = self.fun, self.fwd, self.bwd
+        arg_trees = in_tree.children
+
+        def fun(*xs):
+            out, tree = _out_leaves(user_fun(*_merge_args(nondiff, tree_unflatten(in_tree, xs))),
+                                    f"{name}, output")
+            out_tree.set(tree, "the function")
+            return out
+
+        def fwd(*xs):
+            res = user_fwd(*_merge_args(nondiff, tree_unflatten(in_tree, xs)))
+            if not (isinstance(res, tuple | list) and len(res) == 2):
+                raise TypeError(f"{name}: fwd must return a pair (output, residuals), got "
+                                f"{_describe(res)}")
+            outs, tree = _out_leaves(res[0], f"{name}, fwd output")
+            out_tree.set(tree, "fwd")
+            r_leaves, r_tree = tree_flatten(res[1])
+            arrays, static = [], {}
+            for i, r in enumerate(r_leaves):
+                if isinstance(r, (Tracer, np.ndarray, np.generic) + _SCALARS):
+                    arrays.append(r if isinstance(r, Tracer | np.ndarray | np.generic)
+                                  else np.asarray(r))
+                else:
+                    static[i] = r
+            return outs, arrays, _ResInfo(r_tree, static, [get_aval(x) for x in xs])
+
+        def bwd(info, res, cts):
+            it = iter(res)
+            r_leaves = [info.static[i] if i in info.static else next(it)
+                        for i in range(info.tree.num_leaves)]
+            out = user_bwd(*nondiff.values(), tree_unflatten(info.tree, r_leaves),
+                           tree_unflatten(out_tree.tree, cts))
+            if not isinstance(out, tuple | list) or len(out) != len(arg_trees):
+                raise TypeError(
+                    f"{name}: bwd must return a tuple with one cotangent per differentiable "
+                    f"argument ({len(arg_trees)} here), got {_describe(out)}. For one argument "
+                    "write `return (g,)`.")
+            flat = []
+            for i, (c, tree) in enumerate(zip(out, arg_trees)):
+                flat.extend(_ct_leaves(c, tree, f"{name}: bwd cotangent for argument {i}"))
+            return [_fit_ct(c, a, f"{name}: bwd cotangent leaf {i}")
+                    for i, (c, a) in enumerate(zip(flat, info.in_avals))]
+
+        call = _Call(_name(self.fun), fun, fwd=fwd, bwd=bwd)
+        outs = custom_vjp_call_p.bind(*leaves, call=call, axes=ALL_FRAMES)
+        return tree_unflatten(out_tree.tree, outs)
+
+
+def _ct_leaves(ct, tree, where):
+    """Leaves of a cotangent for an argument of structure ``tree``; None stands
+    for a zero, for the whole argument or for single leaves."""
+    if ct is None:
+        return [None] * tree.num_leaves
+    leaves, t = tree_flatten(ct)
+    if t == tree:
+        return leaves
+    leaves, t = tree_flatten(ct, is_leaf=lambda x: x is None)
+    if t == tree:
+        return leaves
+    raise TypeError(f"{where} has tree structure {t}, but the argument has structure {tree}")
+
+
+custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
+impl_rules[custom_vjp_call_p] = lambda *xs, call, axes: call.fun(*xs)
+
+
+class _Lin:
+    """The linear map of one custom_vjp call at one primal point."""
+    __slots__ = ("call", "info", "lin_idx", "out_avals")
+
+    def __init__(self, call, info, lin_idx, out_avals):
+        self.call, self.info, self.lin_idx, self.out_avals = call, info, lin_idx, out_avals
+
+    def __repr__(self):
+        return self.call.name
+
+
+def _custom_vjp_call_jvp(primals, tangents, call, axes):
+    outs, res, info = call.fwd(*primals)
+    lin_idx = [i for i, t in enumerate(tangents) if t is not None]
+    lin = _Lin(call, info, lin_idx, [get_aval(o) for o in outs])
+    t_outs = custom_lin_p.bind(*[tangents[i] for i in lin_idx], *res, lin=lin, axes=axes)
+    return outs, [t if is_inexact(a.dtype) else None for t, a in zip(t_outs, lin.out_avals)]
+
+
+ad.jvp_rules[custom_vjp_call_p] = _custom_vjp_call_jvp
+
+# custom_lin(*tangents, *residuals): linear in the tangents; its transpose is bwd.
+custom_lin_p = Primitive("custom_lin", multiple_results=True)
+abstract_rules[custom_lin_p] = lambda *avals, lin, axes: [(a.shape, a.dtype) for a in lin.out_avals]
+vma_rules[custom_lin_p] = lambda vmas, lin, axes: [a.vma for a in lin.out_avals]
+
+
+def _out_cts(cts, avals):
+    return [ad.instantiate(c, a) if is_inexact(a.dtype) else np.zeros(a.shape, float0)
+            for c, a in zip(cts, avals)]
+
+
+def _custom_lin_transpose(cts, *operands, lin, axes):
+    n = len(lin.lin_idx)
+    in_cts = lin.call.bwd(lin.info, list(operands[n:]), _out_cts(cts, lin.out_avals))
+    return [in_cts[i] for i in lin.lin_idx] + [None] * (len(operands) - n)
+
+
+def _lin_forward(lin, operands):
+    """custom_lin evaluated forward (jvp/jacfwd of a custom_vjp function): the
+    transpose of ``ct -> bwd(residuals, ct)``, which is linear in ``ct``."""
+    n = len(lin.lin_idx)
+    ts, res = list(operands[:n]), list(operands[n:])
+    inexact = [i for i, a in enumerate(lin.out_avals) if is_inexact(a.dtype)]
+    zeros = _out_cts([None] * len(lin.out_avals), lin.out_avals)
+
+    def bwd_of_ct(*cts):
+        full = list(zeros)
+        for i, c in zip(inexact, cts):
+            full[i] = c
+        in_cts = lin.call.bwd(lin.info, res, full)
+        return [in_cts[i] for i in lin.lin_idx]
+
+    _, jaxpr = ad.linearize_flat(bwd_of_ct, [zeros[i] for i in inexact], [True] * len(inexact))
+    parts = iter(ad.backward_pass(jaxpr, ts))
+    outs = list(zeros)
+    for i in inexact:
+        raw, done = next(parts)
+        outs[i] = ad.instantiate(ad._add(done, raw), lin.out_avals[i])
+    return outs
+
+
+def _jvp_by_linearize(f, primals, tangents):
+    """A JVP rule for any traceable ``f``: linearize it here, then push the tangents."""
+    mask = [t is not None for t in tangents]
+    outs, jaxpr = ad.linearize_flat(f, list(primals), mask)
+    return outs, core.eval_jaxpr(jaxpr, [t for t in tangents if t is not None])
+
+
+impl_rules[custom_lin_p] = lambda *xs, lin, axes: _lin_forward(lin, xs)
+ad.jvp_rules[custom_lin_p] = lambda primals, tangents, lin, axes: _jvp_by_linearize(
+    lambda *xs: _lin_forward(lin, xs), primals, tangents)
+ad.transpose_rules[custom_lin_p] = _custom_lin_transpose
+
+
+# --------------------------------------------------------------------------- batching
+
+def _fresh_frame(frame):
+    """A map frame like ``frame``, over the current trace (user code runs inside it)."""
+    return BatchTrace(core.current_trace(), frame.axis_name, frame.axis_size, frame.backend)
+
+
+def _wrap(trace, vals, flags):
+    return [BatchTracer(trace, v) if b else v for v, b in zip(vals, flags)]
+
+
+def _own(trace, x):
+    return type(x) is BatchTracer and x._trace is trace
+
+
+def _unwrap(trace, x, batched):
+    """``x`` from inside ``trace`` as a value one level down, batched iff ``batched``."""
+    if _own(trace, x):
+        return x.val
+    if batched and x is not None:
+        return broadcast_batch(x, trace.local_size)
+    return x
+
+
+def _settle(b, flags):
+    """Output batching of a batched call: the first run decides; later runs (the
+    same call re-evaluated from a recorded program) must agree or be broadcast."""
+    if b.out_batched is None:
+        b.out_batched = list(flags)
+    elif any(f and not g for f, g in zip(flags, b.out_batched)):
+        raise NotImplementedError(
+            f"{b.name}: under vmap/pmap its outputs vary over the mapped axis in one "
+            "evaluation but not in another (the function and its rule disagree)")
+    return b.out_batched
+
+
+def _sum_over_frame(frame, trace, ct):
+    """Cotangent of an unmapped input: summed over the frame's instances (and ranks)."""
+    if frame.backend is not None and frame.axis_name is not None:
+        from .lax.parallel import psum
+        with core.use_trace(trace):
+            return psum(ct, frame.axis_name)
+    from .primitives.reductions import reduce_sum
+    return reduce_sum(ct.val, (0,))
+
+
+def _batched_call(call, frame, in_b):
+    """``call`` with its callables mapped over ``frame``; ``in_b`` says which
+    arguments carry the leading batch axis."""
+    b = _Call(call.name, None)
+
+    def fun(*xs):
+        trace = _fresh_frame(frame)
+        with core.use_trace(trace):
+            outs = call.fun(*_wrap(trace, xs, in_b))
+        flags = _settle(b, [_own(trace, o) for o in outs])
+        return [_unwrap(trace, o, f) for o, f in zip(outs, flags)]
+
+    def jvp(xs, ts):
+        trace = _fresh_frame(frame)
+        with core.use_trace(trace):
+            outs, touts = call.jvp(_wrap(trace, xs, in_b), _wrap(trace, ts, in_b))
+        flags = _settle(b, [_own(trace, o) or _own(trace, t) for o, t in zip(outs, touts)])
+        return ([_unwrap(trace, o, f) for o, f in zip(outs, flags)],
+                [_unwrap(trace, t, f) for t, f in zip(touts, flags)])
+
+    def fwd(*xs):
+        trace = _fresh_frame(frame)
+        with core.use_trace(trace):
+            outs, res, info = call.fwd(*_wrap(trace, xs, in_b))
+        flags = _settle(b, [_own(trace, o) for o in outs])
+        res_b = [_own(trace, r) for r in res]
+        return ([_unwrap(trace, o, f) for o, f in zip(outs, flags)],
+                [_unwrap(trace, r, f) for r, f in zip(res, res_b)], (info, res_b, flags))
+
+    def bwd(info_b, res, cts):
+        info, res_b, out_b = info_b
+        trace = _fresh_frame(frame)
+        with core.use_trace(trace):
+            in_cts = call.bwd(info, _wrap(trace, res, res_b), _wrap(trace, cts, out_b))
+        return [_sum_over_frame(frame, trace, c) if _own(trace, c) and not f
+                else _unwrap(trace, c, f) for c, f in zip(in_cts, in_b)]
+
+    b.fun = fun
+    b.jvp = jvp if call.jvp is not None else None
+    if call.fwd is not None:
+        b.fwd, b.bwd = fwd, bwd
+    return b
+
+
+def _call_batch_rule(prim):
+    def rule(frame, vals, batched, call, axes):
+        b = _batched_call(call, frame, batched)
+        outs = prim.bind(*vals, call=b, axes=axes)
+        return outs, b.out_batched
+    return rule
+
+
+def _custom_lin_batch(frame, vals, batched, lin, axes):
+    # Forward evaluation is ordinary traced code: run it inside a fresh frame.
+    trace = _fresh_frame(frame)
+    with core.use_trace(trace):
+        outs = _lin_forward(lin, _wrap(trace, vals, batched))
+    flags = [_own(trace, o) for o in outs]
+    return [_unwrap(trace, o, f) for o, f in zip(outs, flags)], flags
+
+
+collective_rules[custom_jvp_call_p] = _call_batch_rule(custom_jvp_call_p)
+collective_rules[custom_vjp_call_p] = _call_batch_rule(custom_vjp_call_p)
+collective_rules[custom_lin_p] = _custom_lin_batch
+
+
+# --------------------------------------------------------------------------- staging
+
+def _abstract_call(*avals, call, axes):
+    """Shapes of a call's outputs, found by tracing ``fun`` on abstract inputs."""
+    trace = ad.JaxprTrace(core.current_trace())
+    args = [trace.new_arg(a) for a in avals]
+    with core.use_trace(trace):
+        outs = call.fun(*args)
+    call.avals = [get_aval(o) for o in outs]  # read by the vma rule, called next
+    return [(a.shape, a.dtype) for a in call.avals]
+
+
+def _call_vma(vmas, call, axes):
+    return [a.vma for a in call.avals]
+
+
+def _call_transpose(prim):
+    """Only reached when a JVP rule applies a custom function to tangents: the
+    call is then linear in them, and its transpose is its own VJP."""
+    def rule(cts, *operands, call, axes):
+        undef = [ad.is_undefined(x) for x in operands]
+        primals = [np.zeros(x.aval.shape, x.aval.dtype) if u else x
+                   for x, u in zip(operands, undef)]
+        _, jaxpr = ad.linearize_flat(lambda *xs: prim.bind(*xs, call=call, axes=axes),
+                                     primals, undef)
+        parts = iter(ad.backward_pass(jaxpr, list(cts)))
+        return [ad._add(*reversed(next(parts))) if u else None for u in undef]
+    return rule
+
+
+for _p in (custom_jvp_call_p, custom_vjp_call_p):
+    abstract_rules[_p] = _abstract_call
+    vma_rules[_p] = _call_vma
+    ad.transpose_rules[_p] = _call_transpose(_p)
