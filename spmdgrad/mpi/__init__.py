@@ -16,3 +16,23 @@ True
 """
 from ._comm import MismatchError, checks_enabled, comm_state, set_checks  # noqa: F401
 from .backend import MPIBackend  # noqa: F401
+
+
+def process_index(comm=None):
+    """This process's rank in pmap's communicator (0 without MPI).
+
+    >>> process_index() >= 0
+    True
+    """
+    state = comm_state(comm)
+    return 0 if state is None else state.rank
+
+
+def process_count(comm=None):
+    """The number of ranks pmap spans (1 without MPI).
+
+    >>> process_count() >= 1
+    True
+    """
+    state = comm_state(comm)
+    return 1 if state is None else state.nranks
