@@ -81,7 +81,7 @@ def measure(repeat):
         for g, a, b in zip(numpy_batch_grads(params, X, Y), offsets[:-1], offsets[1:]):
             flat[a:b] = g.reshape(-1)
         comm.Allreduce(MPI.IN_PLACE, flat, MPI.SUM)
-        flat /= n_global
+        np.multiply(flat, np.float32(1.0 / n_global), out=flat)
         return [flat[a:b].reshape(p.shape) for p, a, b in zip(params, offsets[:-1], offsets[1:])]
 
     def numpy_step(params):
