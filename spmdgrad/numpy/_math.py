@@ -112,9 +112,10 @@ def logaddexp(x, y):
     x, y = promote(x, y, to_float=True)
     hi = maximum(x, y)
     lo = minimum(x, y)
-    # hi + log1p(exp(lo - hi)); where both are -inf (or +inf) the difference is nan.
+    # hi + log1p(exp(lo - hi)); equal infinities would give inf - inf, so they are
+    # replaced by zeros before the subtraction (the result is then hi + log 2 = hi).
     same_inf = logical_and(equal(x, y), isinf(x))
-    diff = where(same_inf, 0.0, subtract(lo, hi))
+    diff = subtract(where(same_inf, 0.0, lo), where(same_inf, 0.0, hi))
     return add(hi, log1p(exp(diff)))
 
 
@@ -159,12 +160,12 @@ around = round
 
 def log2(x):
     """Base-2 logarithm."""
-    return multiply(log(x), 1.0 / np.log(2.0))
+    return multiply(log(x), float(1.0 / np.log(2.0)))
 
 
 def log10(x):
     """Base-10 logarithm."""
-    return multiply(log(x), 1.0 / np.log(10.0))
+    return multiply(log(x), float(1.0 / np.log(10.0)))
 
 
 def square(x):

@@ -210,12 +210,14 @@ scatter_add_along_p = Primitive("scatter_add_along")
 
 def gather_along(x, idx, axis):
     """``numpy.take_along_axis(x, idx, axis)`` with ``idx`` shaped like ``x`` off ``axis``."""
+    _gather_abstract(get_aval(x), get_aval(idx), int(axis))  # clear errors, also eagerly
     return gather_along_p.bind(x, idx, axis=int(axis))
 
 
 def scatter_add_along(u, idx, axis, size):
     """Transpose of :func:`gather_along`: ``out`` (``size`` long on ``axis``) with
     ``out[..., idx[..., j, ...], ...] += u[..., j, ...]``; repeated indices add up."""
+    _scatter_abstract(get_aval(u), get_aval(idx), int(axis), int(size))
     return scatter_add_along_p.bind(u, idx, axis=int(axis), size=int(size))
 
 
