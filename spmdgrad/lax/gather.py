@@ -184,7 +184,8 @@ def _psum_scatter_abstract(x, axes, scatter_dimension, axis_size):
 
 
 def _psum_scatter_transpose(ct, x, axes, scatter_dimension, axis_size):
-    return [all_gather_p.bind(ct, axes=axes, axis=scatter_dimension, axis_size=axis_size)]
+    gathered = all_gather_p.bind(ct, axes=axes, axis=scatter_dimension, axis_size=axis_size)
+    return [unvary_transpose(gathered, x, axes)]
 
 
 def _psum_scatter_owner(frame, vals, batched, axes, scatter_dimension, axis_size):
@@ -268,8 +269,9 @@ def _all_to_all_abstract(x, axes, split_axis, concat_axis, axis_size):
 
 
 def _all_to_all_transpose(ct, x, axes, split_axis, concat_axis, axis_size):
-    return [all_to_all_p.bind(ct, axes=axes, split_axis=concat_axis, concat_axis=split_axis,
-                              axis_size=axis_size)]
+    return [unvary_transpose(all_to_all_p.bind(ct, axes=axes, split_axis=concat_axis,
+                                               concat_axis=split_axis, axis_size=axis_size),
+                             x, axes)]
 
 
 def _all_to_all_owner(frame, vals, batched, axes, split_axis, concat_axis, axis_size):

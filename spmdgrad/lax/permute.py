@@ -17,7 +17,7 @@ from .. import ad, batching
 from ..batching import broadcast_batch
 from ..core import Primitive, Tracer, abstract_rules, get_aval, impl_rules, vma_rules
 from ..tree_util import tree_map
-from .parallel import single_axis
+from .parallel import single_axis, unvary_transpose
 
 # ---------------------------------------------------------------- take_rows (static)
 #
@@ -118,8 +118,8 @@ def _ppermute_owner(frame, vals, batched, axes, perm):
 
 abstract_rules[ppermute_p] = lambda x, axes, perm: (x.shape, x.dtype)
 vma_rules[ppermute_p] = lambda vmas, axes, perm: vmas[0] | frozenset(axes)
-ad.deflinear(ppermute_p, lambda ct, x, axes, perm: [
-    ppermute_p.bind(ct, axes=axes, perm=tuple((d, s) for s, d in perm))])
+ad.deflinear(ppermute_p, lambda ct, x, axes, perm: [unvary_transpose(
+    ppermute_p.bind(ct, axes=axes, perm=tuple((d, s) for s, d in perm)), x, axes)])
 batching.batch_rules[ppermute_p] = lambda size, vals, batched, axes, perm: (
     ppermute_p.bind(vals[0], axes=axes, perm=perm), True)
 batching.collective_rules[ppermute_p] = _ppermute_owner
