@@ -454,6 +454,20 @@ def test_python_scalars_do_not_upcast_float32(name):
     assert sg.grad(lambda v: jnp.sum(f(v, 1.5)))(x).dtype == np.float32
 
 
+@pytest.mark.parametrize("name", sorted(set(REDUCTIONS) - INT_OUTPUT) + sorted(set(UNARY) - {"astype32"}))
+def test_float32_stays_float32_under_grad_and_vmap(name):
+    if name in UNARY:
+        f = UNARY[name][0]
+        x = UNARY[name][2](np.random.default_rng(17), (2, 3)).astype(np.float32)
+    else:
+        f = lambda v: REDUCTIONS[name][0](v, 1, False)  # noqa: E731
+        x = np.random.default_rng(17).uniform(0.5, 2, (2, 3)).astype(np.float32)
+    loss = lambda v: jnp.sum(f(v) * 1.5)  # noqa: E731
+    assert np.asarray(f(x)).dtype == np.float32
+    assert sg.grad(loss)(x).dtype == np.float32
+    assert sg.vmap(sg.grad(loss))(x[None]).dtype == np.float32
+
+
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
 def test_reduction_values(name):
     f, ref, kind = REDUCTIONS[name]
