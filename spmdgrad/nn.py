@@ -16,6 +16,7 @@ import numpy as np
 
 from . import numpy as jnp
 from .core import get_aval
+from .custom import stop_gradient
 from .numpy._core import normalize_axes, normalize_axis, promote
 from .primitives import elementwise as ew
 
@@ -89,12 +90,10 @@ swish = silu
 
 def _shifted(x, axis):
     """``(x - m, m)`` with ``m`` the max over ``axis`` (kept dims), replaced by 0 where
-    it is not finite so that all-``-inf`` slices do not produce NaN.
-
-    ``m`` cancels exactly in every function below, so its derivative contributions
-    cancel too (up to rounding) and no stop_gradient is needed."""
+    it is not finite so that all-``-inf`` slices do not produce NaN. ``m`` cancels
+    exactly in every function below, so it is a constant to differentiation."""
     m = jnp.max(x, axis=axis, keepdims=True)
-    m = jnp.where(jnp.isfinite(m), m, 0)
+    m = stop_gradient(jnp.where(jnp.isfinite(m), m, 0))
     return jnp.subtract(x, m), m
 
 
