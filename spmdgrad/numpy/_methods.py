@@ -39,6 +39,31 @@ def _ufunc(self, ufunc, method, *inputs, **kwargs):
     return f(*inputs)
 
 
+def _lazy(name):
+    """A method that looks ``spmdgrad.numpy.<name>`` up when called, so functions added
+    to the front end later (or by other modules) are picked up."""
+    def method(self, *args, **kwargs):
+        import spmdgrad.numpy as jnp
+        f = getattr(jnp, name, None)
+        if f is None:
+            raise NotImplementedError(f"the array method .{name}() is not available: "
+                                      f"spmdgrad.numpy has no function {name!r}")
+        return f(self, *args, **kwargs)
+    method.__name__ = name
+    method.__doc__ = f"``spmdgrad.numpy.{name}(self, ...)``."
+    return method
+
+
+def _getitem(self, key):
+    from ._indexing import getitem
+    return getitem(self, key)
+
+
+def _at(self):
+    from ._indexing import _IndexUpdateHelper
+    return _IndexUpdateHelper(self)
+
+
 def install():
     T = Tracer
     T.__add__, T.__radd__ = m.add, _swap(m.add)
@@ -68,5 +93,10 @@ def install():
     T.max = lambda self, axis=None, keepdims=False: m.max(self, axis, keepdims)
     T.min = lambda self, axis=None, keepdims=False: m.min(self, axis, keepdims)
     T.dot = s.dot
-    T.squeeze = lambda self, axis=None: s.squeeze(self, axis) if hasattr(s, "squeeze") else None
+    T.__getitem__ = _getitem
+    T.at = property(_at)
+    T.flatten = T.ravel = lambda self, order="C": s.ravel(self, order)
+    for name in ("squeeze", "var", "std", "prod", "cumsum", "cumprod", "argmax", "argmin",
+                 "clip", "sort", "argsort", "take", "repeat", "swapaxes", "any", "all"):
+        setattr(T, name, _lazy(name))
     T.__hash__ = None
