@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import functools
 
+from . import core
 from .api import map_call
-from .batching import BatchTrace
-from .core import get_aval
-from .tree_util import tree_flatten
+from .batching import BatchTrace, BatchTracer, broadcast_batch
+from .core import get_aval, zip
+from .tree_util import broadcast_prefix, tree_flatten, tree_unflatten
 
 
 def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
@@ -43,19 +44,41 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
     def pmapped(*args, **kwargs):
         from .mpi import MPIBackend, comm_state
         state = comm_state(comm)
-        if state is None:
-            def make_trace(parent, k):
-                return BatchTrace(parent, axis_name, k)
-        else:
-            entry = _entry_signature(fun, args, kwargs, in_axes, out_axes)
+        if state is None:                  # one process: single-host pmap over k shards
+            return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap",
+                            lambda parent, k: BatchTrace(parent, axis_name, k))
+        entry = _entry_signature(fun, args, kwargs, in_axes, out_axes)
 
-            def make_trace(parent, k):
-                _check_not_nested(parent, axis_name)
-                state.check(f"pmap(axis_name={axis_name!r})", f"k={k} {entry}")
-                return BatchTrace(parent, axis_name, state.nranks * k,
-                                  MPIBackend(state, k, axis_name))
-        return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap", make_trace)
+        def make_trace(parent, k):
+            _check_not_nested(parent, axis_name)
+            state.check(f"pmap(axis_name={axis_name!r})", f"k={k} {entry}")
+            return BatchTrace(parent, axis_name, state.nranks * k, MPIBackend(state, k, axis_name))
+        return map_call(_vary_outputs(fun, out_axes), args, kwargs, in_axes, out_axes,
+                        axis_name, "pmap", make_trace)
     return pmapped
+
+
+def _vary_outputs(fun, out_axes):
+    """``fun``, with every invariant output that leaves pmap mapped (out_axes not None)
+    made varying through pvary: it becomes one copy per shard on every rank, so its
+    cotangent must be summed over the ranks as well as over the local shards."""
+    def wrapped(*args, **kwargs):
+        trace = core.current_trace()       # the pmap frame, made current by map_call
+        out = fun(*args, **kwargs)
+        leaves, tree = tree_flatten(out)
+        try:
+            axes = broadcast_prefix(out_axes, out, what="pmap out_axes")
+        except (TypeError, ValueError):
+            return out                     # map_call reports the bad out_axes
+        new = []
+        for o, ax in zip(leaves, axes):
+            if ax is not None and not (type(o) is BatchTracer and o._trace is trace):
+                with core.use_trace(trace.parent):
+                    o = BatchTracer(trace, broadcast_batch(trace.backend.pvary(o),
+                                                           trace.local_size))
+            new.append(o)
+        return tree_unflatten(tree, new)
+    return wrapped
 
 
 def _check_not_nested(t, axis_name):

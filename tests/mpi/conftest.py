@@ -31,6 +31,28 @@ def global_inner(local_pairs, replicated_pairs=()):
     return comm.allreduce(loc) + rep
 
 
+def fd_check(f, local_args, rep_args=(), seed=0, eps=1e-6, tol=1e-6):
+    """JVP and VJP of ``f(*rep_args, *local_args)`` (a local-block output) against
+    central differences of the global function; VJP inner products are global."""
+    from spmdgrad import jvp, vjp
+    from spmdgrad.test_util import numerical_jvp
+    loc_rng = np.random.default_rng(seed + 1 + world()[1])   # differs per rank
+    rep_rng = np.random.default_rng(seed)                    # the same on every rank
+    args = list(rep_args) + list(local_args)
+    nrep = len(rep_args)
+    ts = [rep_rng.standard_normal(np.shape(a)) for a in rep_args] + \
+         [loc_rng.standard_normal(np.shape(a)) for a in local_args]
+    num, = numerical_jvp(lambda *a: [f(*a)], args, ts, eps)
+    _, t_out = jvp(f, tuple(args), tuple(ts))
+    np.testing.assert_allclose(t_out, num, atol=tol, rtol=tol, err_msg="JVP vs differences")
+    out, f_vjp = vjp(f, *args)
+    ct = loc_rng.standard_normal(np.shape(out))
+    cts = f_vjp(ct)
+    lhs = global_inner([(ct, num)])
+    rhs = global_inner(list(zip(cts[nrep:], ts[nrep:])), list(zip(cts[:nrep], ts[:nrep])))
+    np.testing.assert_allclose(lhs, rhs, rtol=tol, atol=tol, err_msg="VJP vs differences")
+
+
 @pytest.fixture(params=[1, 2], ids=["k1", "k2"])
 def k(request):
     """Local shards per rank."""

@@ -11,7 +11,7 @@ from spmdgrad import grad, jvp, pmap, vjp, vmap
 from spmdgrad.lax import axis_index, axis_size, pmean, psum
 from spmdgrad.test_util import numerical_jvp
 
-from conftest import block, global_data, global_inner, world
+from conftest import block, fd_check, global_data, world
 
 pytestmark = pytest.mark.mpi
 
@@ -225,26 +225,6 @@ def test_replicas_bitwise_identical_after_sgd():
 
 # ---------------------------------------------------------------- finite differences
 
-def _fd_check(f, local_args, rep_args, seed=0, eps=1e-6, tol=1e-6):
-    """JVP and VJP of f(*rep_args, *local_args) -> local output vs central differences
-    of the global function (inner products summed over ranks)."""
-    rng = np.random.default_rng(seed + 1 + world()[1])   # different directions per rank
-    args = list(rep_args) + list(local_args)
-    nrep = len(rep_args)
-    rep_rng = np.random.default_rng(seed)                  # same directions on every rank
-    ts = [rep_rng.standard_normal(np.shape(a)) for a in rep_args] + \
-         [rng.standard_normal(np.shape(a)) for a in local_args]
-    num, = numerical_jvp(lambda *a: [f(*a)], args, ts, eps)
-    _, t_out = jvp(f, tuple(args), tuple(ts))
-    np.testing.assert_allclose(t_out, num, atol=tol, rtol=tol)
-    out, f_vjp = vjp(f, *args)
-    ct = rng.standard_normal(np.shape(out))
-    cts = f_vjp(ct)
-    lhs = global_inner([(ct, num)])
-    rhs = global_inner(list(zip(cts[nrep:], ts[nrep:])), list(zip(cts[:nrep], ts[:nrep])))
-    np.testing.assert_allclose(lhs, rhs, rtol=tol, atol=tol)
-
-
 def test_jvp_vjp_of_pmap_against_finite_differences(k):
     _, _, n = world()
     x = block(global_data((n * k, 3), seed=50), k)
@@ -253,7 +233,7 @@ def test_jvp_vjp_of_pmap_against_finite_differences(k):
     def f(w, x):
         return pmap(lambda xi: jnp.sin(xi * w) * pmean(jnp.tanh(xi), 'i') + psum(xi ** 2, 'i'),
                     axis_name='i')(x)
-    _fd_check(f, [x], [w])
+    fd_check(f, [x], [w])
 
 
 def test_jvp_of_grad_through_pmap(k):
