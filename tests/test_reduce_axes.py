@@ -11,7 +11,7 @@ from spmdgrad import lax
 from spmdgrad.core import UnboundAxisError
 from spmdgrad.test_util import check_grads, loop_vmap
 
-# --------------------------------------------------------------------------- section 3 reference case
+# ------------------------------------------------------------------------ section 3 reference case
 
 W = np.arange(12.0).reshape(3, 4)
 X = np.arange(6.0).reshape(2, 3)
@@ -106,7 +106,8 @@ def test_total_grads_match_finite_differences(data):
     for idx in np.ndindex(params["w"].shape):
         e = np.zeros_like(params["w"])
         e[idx] = eps
-        fd = (summed(params["w"] + e, params["b"]) - summed(params["w"] - e, params["b"])) / (2 * eps)
+        w = params["w"]
+        fd = (summed(w + e, params["b"]) - summed(w - e, params["b"])) / (2 * eps)
         np.testing.assert_allclose(total["w"][idx], fd, rtol=1e-6, atol=1e-8)
 
 
@@ -131,7 +132,7 @@ def test_nested_partial_reductions(rng, reduce_axes, out_ex, out_dev, summed):
     np.testing.assert_allclose(got, per.sum(summed) if summed else per, rtol=1e-12)
 
 
-# --------------------------------------------------------------------------- the intermediate-variable case
+# ------------------------------------------------------------------------ intermediate variables
 
 def f_mid(w, x):
     return jnp.sum(jnp.tanh(x @ w))
@@ -345,3 +346,17 @@ def test_axis_size_needed_when_nothing_is_mapped():
     out = sg.vmap(lambda a: a * lax.axis_size("b"), in_axes=None, axis_name="b",
                   axis_size=4)(np.ones(3))
     np.testing.assert_allclose(out, np.full((4, 3), 4.0))
+
+
+# --------------------------------------------------------------------------- the docs page
+
+def test_per_example_and_total_doc_examples_run():
+    """Every ```python block of docs/per_example_and_total.md, in order, one namespace."""
+    import pathlib
+    import re
+    page = pathlib.Path(__file__).resolve().parents[1] / "docs" / "per_example_and_total.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    assert len(blocks) >= 9
+    namespace = {}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"{page.name}[block {i}]", "exec"), namespace)  # noqa: S102

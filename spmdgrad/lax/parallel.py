@@ -14,10 +14,11 @@ primitive:
   It is vectorized over the leading batch axis (never a loop over instances).
 
 An operand that does not vary over a collective's axis is implicitly broadcast
-to every instance first (a *pbroadcast*). When the transpose of a varying ->
-invariant collective returns an invariant cotangent for such an operand and the
-axis is reduced (``reduce_axes`` or the map boundary), the N identical
-per-instance cotangents sum to ``N * ct``: :func:`unvary_transpose` does that.
+to every instance first (a *pbroadcast*). When a collective's transpose returns
+an invariant cotangent for such an operand and the axis is reduced
+(``reduce_axes`` or the map boundary), the N identical per-instance cotangents
+sum to ``N * ct``: every collective transpose ends with
+:func:`unvary_transpose`, which does that without communication.
 
 MPI hook. Under pmap over MPI ranks ``frame.backend`` is not None; each rank
 then holds ``frame.local_size`` local instances of a global axis of size

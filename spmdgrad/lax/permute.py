@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import ad, batching
 from ..batching import broadcast_batch
-from ..core import Primitive, Tracer, abstract_rules, get_aval, impl_rules, vma_rules
+from ..core import Primitive, Tracer, abstract_rules, impl_rules, vma_rules
 from ..tree_util import tree_map
 from .parallel import single_axis, unvary_transpose
 
