@@ -83,9 +83,6 @@ class _AllFrames:
     def __contains__(self, name):
         return True
 
-    def __iter__(self):
-        return iter(())
-
     def __repr__(self):
         return "*"
 
@@ -229,9 +226,55 @@ class _Call:
         return self.name
 
 
-# --------------------------------------------------------------------------- custom_jvp
+# --------------------------------------------------------------------------- the public classes
 
-class custom_jvp:
+class _CustomFunction:
+    """Shared by custom_jvp and custom_vjp: argument handling and the call's ``fun``."""
+    _kind = _prim = None
+
+    def __init__(self, fun, nondiff_argnums=()):
+        if not callable(fun):
+            raise TypeError(f"{self._kind} expects a callable, got {fun!r}")
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = _check_nondiff(nondiff_argnums, self._kind)
+
+    def __call__(self, *args, **kwargs):
+        name = f"{self._kind} function {_name(self.fun)}"
+        rules = self._rules(name)
+        args = _resolve_args(self.fun, args, kwargs, name)
+        nondiff, diff = _split_args(args, self.nondiff_argnums, name)
+        for what, fn in (("function", self.fun),) + rules:
+            _check_closure(fn, name, what)
+        leaves, in_tree = tree_flatten(diff)
+        leaves = [_as_array(x, f"{name}, argument leaf") for x in leaves]
+        if not leaves:
+            return self.fun(*args)
+        out_tree, user_fun = _OutTree(name), self.fun
+
+        def fun(*xs):
+            out, tree = _out_leaves(user_fun(*_merge_args(nondiff, tree_unflatten(in_tree, xs))),
+                                    f"{name}, output")
+            out_tree.set(tree, "the function")
+            return out
+
+        call = _Call(_name(self.fun), fun)
+        self._flat_rules(call, name, nondiff, in_tree, out_tree)
+        outs = self._prim.bind(*leaves, call=call, axes=ALL_FRAMES)
+        return tree_unflatten(out_tree.tree, outs)
+
+
+def _describe(x):
+    if isinstance(x, tuple | list):
+        return f"a {type(x).__name__} of length {len(x)}"
+    return f"a value of type {type(x).__name__}"
+
+
+custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
+custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
+
+
+class custom_jvp(_CustomFunction):
     """A function with a custom JVP rule, used by every differentiation
     (grad, jvp, vjp, jacfwd, jacrev, hessian), at every order and under vmap/pmap.
 
@@ -248,14 +291,8 @@ class custom_jvp:
     >>> print(spmdgrad.grad(f)(0.5))
     2.0
     """
-
-    def __init__(self, fun, nondiff_argnums=()):
-        if not callable(fun):
-            raise TypeError(f"custom_jvp expects a callable, got {fun!r}")
-        functools.update_wrapper(self, fun)
-        self.fun = fun
-        self.nondiff_argnums = _check_nondiff(nondiff_argnums, "custom_jvp")
-        self.jvp = None
+    _kind, _prim = "custom_jvp", custom_jvp_call_p
+    jvp = None
 
     def defjvp(self, jvp):
         """Set the JVP rule; returns it, so this works as a decorator."""
@@ -268,48 +305,31 @@ class custom_jvp:
         """One rule per argument: ``jvps[i](t_i, primal_out, *primals)`` is that
         argument's contribution to the output tangent (None: no contribution)."""
         if self.nondiff_argnums:
-            raise TypeError(f"{_name(self.fun)}.defjvps cannot be used with nondiff_argnums; "
-                            "use defjvp")
+            raise TypeError(f"{_name(self.fun)}.defjvps cannot be used with nondiff_argnums")
 
         def rule(primals, tangents):
             if len(jvps) != len(primals):
                 raise TypeError(f"{_name(self.fun)}.defjvps got {len(jvps)} rules for "
                                 f"{len(primals)} arguments")
             out = self(*primals)
-            t_out = None
+            t_out = tree_map(lambda o: np.zeros(np.shape(o), get_aval(o).dtype), out)
             for fn, t in zip(jvps, tangents):
                 if fn is not None:
-                    c = fn(t, out, *primals)
-                    t_out = c if t_out is None else tree_map(lambda a, b: a + b, t_out, c)
-            if t_out is None:
-                t_out = tree_map(lambda o: np.zeros(np.shape(o), get_aval(o).dtype), out)
+                    t_out = tree_map(lambda a, b: a + b, t_out, fn(t, out, *primals))
             return out, t_out
         self.jvp = rule
 
-    def __call__(self, *args, **kwargs):
-        name = f"custom_jvp function {_name(self.fun)}"
+    def _rules(self, name):
         if self.jvp is None:
             raise TypeError(f"{name} has no JVP rule: define one with defjvp before calling it")
-        args = _resolve_args(self.fun, args, kwargs, name)
-        nondiff, diff = _split_args(args, self.nondiff_argnums, name)
-        _check_closure(self.fun, name, "function")
-        _check_closure(self.jvp, name, "JVP rule")
-        leaves, in_tree = tree_flatten(diff)
-        leaves = [_as_array(x, f"{name}, argument leaf") for x in leaves]
-        if not leaves:
-            return self.fun(*args)
-        out_tree = _OutTree(name)
-        user_fun, user_jvp = self.fun, self.jvp
+        return (("JVP rule", self.jvp),)
 
-        def fun(*xs):
-            out, tree = _out_leaves(user_fun(*_merge_args(nondiff, tree_unflatten(in_tree, xs))),
-                                    f"{name}, output")
-            out_tree.set(tree, "the function")
-            return out
+    def _flat_rules(self, call, name, nondiff, in_tree, out_tree):
+        user_jvp = self.jvp
 
         def jvp(xs, ts):
-            primals, tangents = tree_unflatten(in_tree, xs), tree_unflatten(in_tree, ts)
-            res = user_jvp(*nondiff.values(), primals, tangents)
+            res = user_jvp(*nondiff.values(), tree_unflatten(in_tree, xs),
+                           tree_unflatten(in_tree, ts))
             if not (isinstance(res, tuple | list) and len(res) == 2):
                 raise TypeError(f"{name}: the JVP rule must return a pair (primal_out, "
                                 f"tangent_out), got {_describe(res)}")
@@ -319,34 +339,10 @@ class custom_jvp:
                 raise TypeError(f"{name}: the JVP rule returned a primal output with tree "
                                 f"structure {p_tree} but a tangent output with structure {t_tree}")
             out_tree.set(p_tree, "the JVP rule")
-            touts = [_fit_ct(t, get_aval(o), f"{name}, JVP rule tangent output {i}")
-                     for i, (t, o) in enumerate(zip(t_leaves, outs))]
-            return outs, touts
+            return outs, [_fit_ct(t, get_aval(o), f"{name}, JVP rule tangent output {i}")
+                          for i, (t, o) in enumerate(zip(t_leaves, outs))]
+        call.jvp = jvp
 
-        call = _Call(_name(self.fun), fun, jvp=jvp)
-        outs = custom_jvp_call_p.bind(*leaves, call=call, axes=ALL_FRAMES)
-        return tree_unflatten(out_tree.tree, outs)
-
-
-def _describe(x):
-    if isinstance(x, tuple | list):
-        return f"a {type(x).__name__} of length {len(x)}"
-    return f"a value of type {type(x).__name__}"
-
-
-custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
-impl_rules[custom_jvp_call_p] = lambda *xs, call, axes: call.fun(*xs)
-
-
-def _custom_jvp_call_jvp(primals, tangents, call, axes):
-    tangents = [_zero_tangent(p) if t is None else t for p, t in zip(primals, tangents)]
-    return call.jvp(list(primals), tangents)
-
-
-ad.jvp_rules[custom_jvp_call_p] = _custom_jvp_call_jvp
-
-
-# --------------------------------------------------------------------------- custom_vjp
 
 class _ResInfo:
     """What bwd needs besides the residual arrays: their tree, the non-array
@@ -357,7 +353,7 @@ class _ResInfo:
         self.tree, self.static, self.in_avals = tree, static, in_avals
 
 
-class custom_vjp:
+class custom_vjp(_CustomFunction):
     """A function with a custom VJP rule, used by reverse-mode differentiation at
     every order and under vmap/pmap.
 
@@ -377,14 +373,8 @@ class custom_vjp:
     >>> print(spmdgrad.grad(lambda x: 5.0 * clip_grad(x))(2.0))
     1.0
     """
-
-    def __init__(self, fun, nondiff_argnums=()):
-        if not callable(fun):
-            raise TypeError(f"custom_vjp expects a callable, got {fun!r}")
-        functools.update_wrapper(self, fun)
-        self.fun = fun
-        self.nondiff_argnums = _check_nondiff(nondiff_argnums, "custom_vjp")
-        self.fwd = self.bwd = None
+    _kind, _prim = "custom_vjp", custom_vjp_call_p
+    fwd = bwd = None
 
     def defvjp(self, fwd, bwd):
         """Set the forward (``fwd(*args) -> (out, residuals)``) and backward
@@ -393,27 +383,13 @@ class custom_vjp:
             raise TypeError(f"{_name(self.fun)}.defvjp expects two callables (fwd, bwd)")
         self.fwd, self.bwd = fwd, bwd
 
-    def __call__(self, *args, **kwargs):
-        name = f"custom_vjp function {_name(self.fun)}"
+    def _rules(self, name):
         if self.fwd is None:
             raise TypeError(f"{name} has no VJP rule: define one with defvjp before calling it")
-        args = _resolve_args(self.fun, args, kwargs, name)
-        nondiff, diff = _split_args(args, self.nondiff_argnums, name)
-        for fn, what in ((self.fun, "function"), (self.fwd, "fwd rule"), (self.bwd, "bwd rule")):
-            _check_closure(fn, name, what)
-        leaves, in_tree = tree_flatten(diff)
-        leaves = [_as_array(x, f"{name}, argument leaf") for x in leaves]
-        if not leaves:
-            return self.fun(*args)
-        out_tree = _OutTree(name)
-        user_fun, user_fwd, user_bwd = self.fun, self.fwd, self.bwd
-        arg_trees = in_tree.children
+        return (("fwd rule", self.fwd), ("bwd rule", self.bwd))
 
-        def fun(*xs):
-            out, tree = _out_leaves(user_fun(*_merge_args(nondiff, tree_unflatten(in_tree, xs))),
-                                    f"{name}, output")
-            out_tree.set(tree, "the function")
-            return out
+    def _flat_rules(self, call, name, nondiff, in_tree, out_tree):
+        user_fwd, user_bwd, arg_trees = self.fwd, self.bwd, in_tree.children
 
         def fwd(*xs):
             res = user_fwd(*_merge_args(nondiff, tree_unflatten(in_tree, xs)))
@@ -426,8 +402,7 @@ class custom_vjp:
             arrays, static = [], {}
             for i, r in enumerate(r_leaves):
                 if isinstance(r, (Tracer, np.ndarray, np.generic) + _SCALARS):
-                    arrays.append(r if isinstance(r, Tracer | np.ndarray | np.generic)
-                                  else np.asarray(r))
+                    arrays.append(_as_array(r, name))
                 else:
                     static[i] = r
             return outs, arrays, _ResInfo(r_tree, static, [get_aval(x) for x in xs])
@@ -448,10 +423,7 @@ class custom_vjp:
                 flat.extend(_ct_leaves(c, tree, f"{name}: bwd cotangent for argument {i}"))
             return [_fit_ct(c, a, f"{name}: bwd cotangent leaf {i}")
                     for i, (c, a) in enumerate(zip(flat, info.in_avals))]
-
-        call = _Call(_name(self.fun), fun, fwd=fwd, bwd=bwd)
-        outs = custom_vjp_call_p.bind(*leaves, call=call, axes=ALL_FRAMES)
-        return tree_unflatten(out_tree.tree, outs)
+        call.fwd, call.bwd = fwd, bwd
 
 
 def _ct_leaves(ct, tree, where):
@@ -459,17 +431,25 @@ def _ct_leaves(ct, tree, where):
     for a zero, for the whole argument or for single leaves."""
     if ct is None:
         return [None] * tree.num_leaves
-    leaves, t = tree_flatten(ct)
-    if t == tree:
-        return leaves
-    leaves, t = tree_flatten(ct, is_leaf=lambda x: x is None)
-    if t == tree:
-        return leaves
+    for is_leaf in (None, lambda x: x is None):
+        leaves, t = tree_flatten(ct, is_leaf=is_leaf)
+        if t == tree:
+            return leaves
     raise TypeError(f"{where} has tree structure {t}, but the argument has structure {tree}")
 
 
-custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
+# --------------------------------------------------------------------------- AD rules
+
+impl_rules[custom_jvp_call_p] = lambda *xs, call, axes: call.fun(*xs)
 impl_rules[custom_vjp_call_p] = lambda *xs, call, axes: call.fun(*xs)
+
+
+def _custom_jvp_call_jvp(primals, tangents, call, axes):
+    tangents = [_zero_tangent(p) if t is None else t for p, t in zip(primals, tangents)]
+    return call.jvp(list(primals), tangents)
+
+
+ad.jvp_rules[custom_jvp_call_p] = _custom_jvp_call_jvp
 
 
 class _Lin:
@@ -675,15 +655,18 @@ def _call_vma(vmas, call, axes):
     return [a.vma for a in call.avals]
 
 
-def _call_transpose(prim):
-    """Only reached when a JVP rule applies a custom function to tangents: the
-    call is then linear in them, and its transpose is its own VJP."""
+def _call_transpose(use_rule):
+    """Only reached when a JVP rule applies a custom function to tangents: the call
+    is then linear in them, and its transpose is its VJP. A custom_vjp call uses
+    its bwd; a custom_jvp call transposes ``fun`` itself (its rule would record the
+    same call again)."""
     def rule(cts, *operands, call, axes):
         undef = [ad.is_undefined(x) for x in operands]
         primals = [np.zeros(x.aval.shape, x.aval.dtype) if u else x
                    for x, u in zip(operands, undef)]
-        _, jaxpr = ad.linearize_flat(lambda *xs: prim.bind(*xs, call=call, axes=axes),
-                                     primals, undef)
+        fun = (lambda *xs: custom_vjp_call_p.bind(*xs, call=call, axes=axes)) if use_rule \
+            else call.fun
+        _, jaxpr = ad.linearize_flat(fun, primals, undef)
         parts = iter(ad.backward_pass(jaxpr, list(cts)))
         return [ad._add(*reversed(next(parts))) if u else None for u in undef]
     return rule
@@ -692,4 +675,5 @@ def _call_transpose(prim):
 for _p in (custom_jvp_call_p, custom_vjp_call_p):
     abstract_rules[_p] = _abstract_call
     vma_rules[_p] = _call_vma
-    ad.transpose_rules[_p] = _call_transpose(_p)
+ad.transpose_rules[custom_jvp_call_p] = _call_transpose(use_rule=False)
+ad.transpose_rules[custom_vjp_call_p] = _call_transpose(use_rule=True)

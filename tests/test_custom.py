@@ -564,3 +564,28 @@ def test_value_and_grad_and_public_names():
     v, g = value_and_grad(log1pexp)(0.0)
     assert v == pytest.approx(np.log(2.0)) and g == pytest.approx(0.5)
     assert log1pexp.__name__ == "log1pexp"
+
+
+def test_custom_functions_applied_to_tangents_inside_a_rule():
+    @custom_jvp
+    def times3(t):
+        return 3.0 * t
+
+    times3.defjvp(lambda p, t: (times3(p[0]), times3(t[0])))
+
+    @custom_vjp
+    def times5(t):
+        return 5.0 * t
+
+    times5.defvjp(lambda t: (times5(t), None), lambda _, g: (5.0 * g,))
+
+    @custom_jvp
+    def f(x):
+        return jnp.sin(x)
+
+    f.defjvp(lambda p, t: (f(p[0]), jnp.cos(p[0]) * times3(times5(t[0]))))
+    x = 0.3
+    assert grad(f)(x) == pytest.approx(15 * np.cos(x))
+    assert jvp(f, (x,), (1.0,))[1] == pytest.approx(15 * np.cos(x))
+    assert grad(grad(f))(x) == pytest.approx(-15 * np.sin(x))
+    np.testing.assert_allclose(vmap(grad(f))(np.array([0.3, 0.6])), 15 * np.cos([0.3, 0.6]))
