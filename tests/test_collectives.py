@@ -401,3 +401,32 @@ def test_collective_errors(call, exc, match):
                 axis_name="i")
     with pytest.raises(exc, match=match):
         f(xs)
+
+
+# --------------------------------------------------------------------------- higher order
+
+SCALAR_CASES = {
+    "all_gather": (lambda x: jnp.sum(lax.all_gather(jnp.sin(x), "i") ** 2), True),
+    "pmax": (lambda x: jnp.sum(lax.pmax(jnp.sin(x), "i") ** 2), True),
+    "psum_scatter": (lambda x: jnp.sum(jnp.sin(lax.psum_scatter(x * x, "i"))), False),
+    "ppermute": (lambda x: jnp.sum(jnp.sin(lax.ppermute(x, "i", [(0, 1), (1, 2)])) * x), False),
+    "all_to_all": (lambda x: jnp.sum(jnp.sin(lax.all_to_all(x, "i", 0, 0)) * x), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR_CASES))
+def test_hessian_vector_product_inside_map(rng, name):
+    """jvp of grad(reduce_axes) inside the map equals the Hessian of the mapped function
+    (the invariant outputs counted once) applied to the same direction."""
+    f, invariant = SCALAR_CASES[name]
+    xs, v = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+
+    def total(xs):
+        out = sg.vmap(f, axis_name="i", out_axes=None if invariant else 0)(xs)
+        return out if invariant else jnp.sum(out)
+    hess = sg.hessian(total)(xs).reshape(9, 9)
+    inside = sg.vmap(lambda x, t: sg.jvp(sg.grad(f, reduce_axes=("i",)), (x,), (t,))[1],
+                     axis_name="i")(xs, v)
+    np.testing.assert_allclose(inside, (hess @ v.ravel()).reshape(3, 3), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sg.jacrev(sg.grad(total))(xs), sg.jacfwd(sg.grad(total))(xs),
+                               rtol=1e-10, atol=1e-12)
