@@ -2,7 +2,6 @@
 every rank builds the same global data, keeps its own block, and compares with
 NumPy over the global data."""
 import numpy as np
-import pytest
 
 
 def world():
@@ -51,9 +50,3 @@ def fd_check(f, local_args, rep_args=(), seed=0, eps=1e-6, tol=1e-6):
     lhs = global_inner([(ct, num)])
     rhs = global_inner(list(zip(cts[nrep:], ts[nrep:])), list(zip(cts[:nrep], ts[:nrep])))
     np.testing.assert_allclose(lhs, rhs, rtol=tol, atol=tol, err_msg="VJP vs differences")
-
-
-@pytest.fixture(params=[1, 2], ids=["k1", "k2"])
-def k(request):
-    """Local shards per rank."""
-    return request.param

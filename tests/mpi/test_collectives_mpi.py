@@ -11,7 +11,7 @@ from spmdgrad import grad, pmap, vmap
 from spmdgrad.lax import (all_gather, all_to_all, pmax, pmean, pmin, ppermute, psum,
                           psum_scatter)
 
-from conftest import block, fd_check, global_data, world
+from mpi_helpers import block, fd_check, global_data, world
 
 pytestmark = pytest.mark.mpi
 

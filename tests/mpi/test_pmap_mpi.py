@@ -11,7 +11,7 @@ from spmdgrad import grad, jvp, pmap, vjp, vmap
 from spmdgrad.lax import axis_index, axis_size, pmean, psum
 from spmdgrad.test_util import numerical_jvp
 
-from conftest import block, fd_check, global_data, world
+from mpi_helpers import block, fd_check, global_data, world
 
 pytestmark = pytest.mark.mpi
 
