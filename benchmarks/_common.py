@@ -93,10 +93,25 @@ def environment():
     }
 
 
+def calibration():
+    """Two fixed workloads that show the machine's state at run time (this host is
+    shared and its speed varies by 2-4x): a pure-Python loop and one float32 matmul."""
+    def py_loop():
+        s = 0
+        for i in range(200_000):
+            s += i
+        return s
+    a = np.ones((256, 784), np.float32)
+    b = np.ones((784, 128), np.float32)
+    return {"python_loop_200k_ms": round(median_time(py_loop, 7, warmup=1) * 1e3, 2),
+            "matmul_256x784x128_f32_us": round(median_time(lambda: a @ b, 7, number=20) * 1e6, 1)}
+
+
 def print_environment(title):
     env = environment()
     print(f"# {title}")
     print("# " + ", ".join(f"{k}={v}" for k, v in env.items()))
+    print("# calibration: " + ", ".join(f"{k}={v}" for k, v in calibration().items()))
     return env
 
 
