@@ -80,6 +80,17 @@ def test_grad_of_grad_with_argnums_mixed_partials():
     assert dxy == pytest.approx(expected) and dyx == pytest.approx(expected)
 
 
+def test_complex_second_order():
+    z = 1 + 2j
+    np.testing.assert_allclose(grad(grad(jnp.sin, holomorphic=True), holomorphic=True)(z),
+                               -np.sin(z), rtol=1e-14)
+    # L = Re(z^3 conj z) = x^4 - y^4: grad L = 4x^3 + 4i y^3 (conjugate convention),
+    # and grad of Re(grad L) = grad 4x^3 = 12 x^2.
+    np.testing.assert_allclose(grad(lambda z: jnp.real(z ** 3 * jnp.conj(z)))(z), 4 + 32j)
+    g2 = grad(lambda w: jnp.real(grad(lambda z: jnp.real(z ** 3 * jnp.conj(z)))(w)))(z)
+    np.testing.assert_allclose(g2, 12.0 + 0j)
+
+
 def test_value_and_grad_of_grad():
     v, g = value_and_grad(grad(jnp.sin))(0.3)
     assert v == pytest.approx(np.cos(0.3)) and g == pytest.approx(-np.sin(0.3))
