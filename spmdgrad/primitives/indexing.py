@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, SpmdgradError, abstract_rules, get_aval, impl_rules
-from .elementwise import add, convert_element_type, div, eq, mul, select_n
+from .elementwise import add, convert_element_type, div, eq, mul, select_n, sub
 from .structural import broadcast_in_dim, reshape, transpose
 
 
@@ -257,8 +257,8 @@ def _linear_scatter_jvp(prim):
         x, u, *idx = primals
         tx, tu = tangents[:2]
         ans = prim.bind(x, u, *idx, axes=axes)
-        if tu is None and prim is scatter_add_p:
-            return ans, tx
+        # Always bind (even scatter_add with tu None, where the tangent equals tx): the
+        # tangent then varies over the same named axes as the primal (batched indices).
         tx = _zeros(x) if tx is None else tx
         tu = _zeros(u) if tu is None else tu
         return ans, prim.bind(tx, tu, *idx, axes=axes)
@@ -303,22 +303,32 @@ ad.transpose_rules[scatter_set_p] = _scatter_set_transpose
 
 # scatter_mul: out[p] = x[p] * prod_{j -> p} u[j]. Linear in x; in u the derivative
 # of the product over a group is x[p] times the product of the *other* group members.
+# With concrete, repeat-free indices that product is 1 and is skipped.
 def _others_product(u, idx, axes, xshape):
-    """For each update, the product of the other updates hitting the same target.
+    """For each update ``u_j``, the product of the *other* updates hitting its target.
 
-    Division-free where an update is zero: groups are told apart by their count of
-    zeros (0: total / u_j; 1: the zero's slot gets the product of the nonzeros).
-    """
+    Division by ``u_j`` is safe only where ``u_j != 0``, so zeros are handled apart:
+    ``others_j = (nonzero product / u_j) * (product of the other zero updates)``, the
+    latter built so that its first derivative is exact too (second order of scatter_mul
+    is then exact everywhere, including at zeros)."""
     dt = get_aval(u).dtype
-    zero, one = np.zeros((), dt), np.ones((), dt)
+    zero, one, two = np.zeros((), dt), np.ones((), dt), np.asarray(2, dt)
     is_zero = eq(u, zero)
-    safe = select_n(is_zero, u, one)
-    nz_prod = gather(scatter_mul(np.ones(xshape, dt), safe, *idx, axes=axes), *idx, axes=axes)
-    zeros_in_group = gather(scatter_add(np.zeros(xshape, dt), convert_element_type(is_zero, dt),
-                                        *idx, axes=axes), *idx, axes=axes)
-    if_nonzero = select_n(eq(zeros_in_group, zero), zero, div(nz_prod, safe))
-    if_zero = select_n(eq(zeros_in_group, one), zero, nz_prod)
-    return select_n(is_zero, if_nonzero, if_zero)
+    safe = select_n(is_zero, u, one)     # u with zeros replaced by 1
+    zeros_only = select_n(is_zero, one, u)   # u at zeros, 1 elsewhere
+
+    def per_group(v, init, scatter):
+        acc = scatter(np.full(xshape, init, dt), v, *idx, axes=axes)
+        return gather(acc, *idx, axes=axes)
+
+    nonzero_prod = per_group(safe, 1, scatter_mul)
+    zero_prod = per_group(zeros_only, 1, scatter_mul)
+    n_zeros = per_group(convert_element_type(is_zero, dt), 0, scatter_add)
+    zero_sum = per_group(select_n(is_zero, zero, u), 0, scatter_add)
+    # u_j == 0: the other zeros' product is 1 (no other zero), the other zero itself
+    # (one other zero: zero_sum - u_j), or 0 with zero derivative (two or more).
+    others_if_zero = select_n(eq(n_zeros, one), select_n(eq(n_zeros, two), zero, sub(zero_sum, u)), one)
+    return mul(div(nonzero_prod, safe), select_n(is_zero, zero_prod, others_if_zero))
 
 
 def _unique_targets(idx, axes, xshape):
