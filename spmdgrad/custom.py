@@ -83,6 +83,9 @@ class _AllFrames:
     def __contains__(self, name):
         return True
 
+    def __iter__(self):  # names no particular axis: code listing axes sees none
+        return iter(())
+
     def __repr__(self):
         return "*"
 
