@@ -31,7 +31,7 @@ from ..batching import bdim_from_front, bdim_to_front, broadcast_batch
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from ..primitives.reductions import reduce_sum
 from ..primitives.structural import reshape, slice as slice_, transpose
-from ._comm import _mpi
+from ._comm import _mpi, describe
 
 
 def _front(x, dim):
@@ -40,7 +40,7 @@ def _front(x, dim):
 
 
 def _check(comm, what, x, axis, extra=""):
-    comm.check(f"{what} over axis {axis!r}", f"{get_aval(x).str_short()}{extra}")
+    comm.check(f"{what} over axis {axis!r}", lambda: describe([np.asarray(x)]) + extra)
 
 
 def _shifted(prim, **fixed):

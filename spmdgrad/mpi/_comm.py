@@ -15,7 +15,7 @@ import traceback
 
 import numpy as np
 
-from ..core import SpmdgradError
+from ..core import ShapedArray, SpmdgradError
 
 _OFF = ("0", "false", "off", "no")
 _checks = os.environ.get("SPMDGRAD_CHECKS", "1").strip().lower() not in _OFF
@@ -85,10 +85,13 @@ class CommState:
 
     def check(self, what, detail):
         """Agree with every other rank that the next collective is ``what`` on
-        ``detail`` (shapes, dtypes, axes). One 2-element Allreduce; on a mismatch
-        every rank raises the same :class:`MismatchError`."""
+        ``detail`` (shapes, dtypes, axes; a string, or a function making it, called
+        only when checks are on). One 2-element Allreduce; on a mismatch every rank
+        raises the same :class:`MismatchError`."""
         if not _checks:
             return
+        if callable(detail):
+            detail = detail()
         self.seq += 1
         text = f"{what} {detail} (call #{self.seq})" if detail else f"{what} (call #{self.seq})"
         digest = hashlib.blake2b(text.encode(), digest_size=7).digest()
@@ -115,6 +118,30 @@ class CommState:
                 "with the same number of local shards k, shapes, dtypes, axis names and "
                 "grad reduce_axes. Look for rank-dependent control flow or data sizes. "
                 f"(This rank is {self.rank}; the check can be disabled with SPMDGRAD_CHECKS=0.)")
+
+
+_SHORT = {}
+
+
+def describe(arrays):
+    """A short, rank-independent description of a list of arrays for a signature:
+    each shape and dtype for a few arrays, a summary plus a hash of all shapes for many."""
+    parts, totals = [], {}
+    for x in arrays:
+        dt = x.dtype
+        name = _SHORT.get(dt)
+        if name is None:
+            name = _SHORT[dt] = ShapedArray((), dt).str_short()
+        if len(arrays) <= 8:
+            parts.append(f"{name}[{','.join(map(str, x.shape))}]")
+        count, size = totals.get(name, (0, 0))
+        totals[name] = (count + 1, size + x.size)
+    if len(arrays) <= 8:
+        return ",".join(parts)
+    # Hashes of tuples of ints do not depend on PYTHONHASHSEED, so all ranks agree.
+    shapes = hash(tuple(x.shape for x in arrays)) & 0xFFFFFFFF
+    kinds = ", ".join(f"{c} {n} ({s} elements)" for n, (c, s) in totals.items())
+    return f"{len(arrays)} arrays: {kinds}, shapes #{shapes:08x}"
 
 
 def _ranks(rs):

@@ -15,13 +15,9 @@ import numpy as np
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from ..primitives.elementwise import convert_element_type, div, eq, mul
-from ._comm import _mpi
+from ._comm import _mpi, describe
 
 _OPS = ("sum", "max", "min")
-
-
-def _sig(vals):
-    return ",".join(get_aval(v).str_short() for v in vals)
 
 
 # ---------------------------------------------------------------- pvary
@@ -58,7 +54,7 @@ def _mpi_op(op):
 
 def _allreduce_impl(*xs, op, comm, axis):
     xs = [np.asarray(x) for x in xs]
-    comm.check(f"allreduce[{op}] over axis {axis!r}", _sig(xs))
+    comm.check(f"allreduce[{op}] over axis {axis!r}", lambda: describe(xs))
     outs = [None] * len(xs)
     by_dtype = {}
     for i, x in enumerate(xs):
@@ -69,12 +65,8 @@ def _allreduce_impl(*xs, op, comm, axis):
         if op != "sum" and np.issubdtype(dtype, np.complexfloating):
             raise TypeError(f"p{op} (allreduce {op}): complex values ({dtype}) have no order")
         total = sum(xs[i].size for i in idx)
-        buf = np.empty(total, wire)
-        off = 0
-        for i in idx:                       # pack: one copy per value, no concatenation
-            n = xs[i].size
-            buf[off:off + n] = xs[i].reshape(-1)
-            off += n
+        buf = np.empty(total, wire)         # pack: one copy of each value into one buffer
+        np.concatenate([xs[i].reshape(-1) for i in idx], out=buf)
         comm.comm.Allreduce(_mpi().IN_PLACE, buf, mpi_op)
         if wire != dtype:
             buf = buf.astype(dtype)
