@@ -11,10 +11,12 @@ Zero tangents and zero cotangents are ``None`` throughout.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import core
-from .core import Eqn, Jaxpr, Tracer, Var, get_aval, vma_of, zip
+from .core import _EMPTY, Eqn, Jaxpr, Tracer, Var, get_aval, vma_of, zip
 
 jvp_rules = {}        # prim -> fn(primals, tangents, **params) -> (primal_out, tangent_out)
 transpose_rules = {}  # prim -> fn(ct, *invals, **params) -> list of cts, one per operand
@@ -138,15 +140,25 @@ class LinearizeTrace(core.Trace):
         core._state.trace = self.tangent_trace
         try:
             p_out, t_out = rule(primals, tangents, **params)
+            if prim.multiple_results:
+                return [JVPTracer(self, p, self._tangent(p, t)) for p, t in zip(p_out, t_out)]
+            return JVPTracer(self, p_out, self._tangent(p_out, t_out))
         finally:
             core._state.trace = prev
-        if prim.multiple_results:
-            return [JVPTracer(self, p, self._tangent(t)) for p, t in zip(p_out, t_out)]
-        return JVPTracer(self, p_out, self._tangent(t_out))
 
-    def _tangent(self, t):
+    def _tangent(self, p, t):
         # Tangents are recorded tracers or None; anything else is a constant zero.
-        return t if type(t) is JaxprTracer and t._trace is self.tangent_trace else None
+        if type(t) is not JaxprTracer or t._trace is not self.tangent_trace:
+            return None
+        if isinstance(p, Tracer):
+            # A tangent passed through unchanged (e.g. x + c with c not differentiated)
+            # may vary over fewer axes than its primal; record the implicit broadcast,
+            # whose transpose is the reduce_axes psum.
+            missing = p.aval.vma - t.aval.vma
+            if missing:
+                from .lax.parallel import pbroadcast
+                t = pbroadcast(t, tuple(sorted(missing)))
+        return t
 
 
 def linearize_flat(fun, primals, diff_mask):
@@ -183,20 +195,21 @@ def linearize_flat(fun, primals, diff_mask):
 class UndefinedPrimal:
     """Stands for a linear input in a transpose rule.
 
-    ``psum_axes``: the named axes over which the backward pass will psum this
-    variable's cotangent (reduced axes it is invariant over). A transpose rule may
-    return a :class:`Reduced` contribution that already did that psum, fused with
-    its own work (e.g. a contraction over the batch).
+    ``psum_axes``: the reduced axes over which this equation implicitly broadcast
+    the operand, so the backward pass will psum this contribution over them. A
+    transpose rule may return a :class:`Reduced` contribution that already did that
+    psum, fused with its own work (e.g. a contraction over the batch). For
+    collectives it is every reduced axis the operand is invariant over.
     """
     __slots__ = ("aval", "psum_axes")
 
-    def __init__(self, aval, psum_axes=frozenset()):
+    def __init__(self, aval, psum_axes=_EMPTY):
         self.aval = aval
         self.psum_axes = psum_axes
 
 
 class Reduced:
-    """A cotangent contribution already psummed over its variable's ``psum_axes``."""
+    """A cotangent contribution already psummed over its operand's ``psum_axes``."""
     __slots__ = ("value",)
 
     def __init__(self, value):
@@ -216,40 +229,50 @@ def _add(x, y):
     return add_any(x, y)
 
 
-def reduce_rule(var_vma, ct, reduced):
-    """The reduce_axes rule at one variable: psum ``ct`` over the reduced axes it
-    varies over while the variable is invariant; other axes stay per-example."""
-    extra = (vma_of(ct) - var_vma) & reduced
-    if not extra:
-        return ct
+def _psum(ct, axes):
     from .lax.parallel import psum
-    return psum(ct, tuple(sorted(extra)))
+    return psum(ct, tuple(sorted(axes)))
 
 
-def backward_pass(jaxpr, cts_out, reduced=frozenset()):
-    """Transpose ``jaxpr``. Returns, per invar, ``(raw, done)``: the accumulated
-    cotangent still to be reduced, and the part already reduced (either may be None).
-    Intermediates are reduced here; inputs are left to the caller, which fuses them."""
+def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
+    """Transpose ``jaxpr`` and apply the reduce_axes rule at every variable.
+
+    A contribution to the cotangent of an operand ``v`` of an equation has the
+    equation's type: it varies over the axes the equation's output varies over.
+    Over the axes in ``reduced`` that ``v`` does not vary over, the equation
+    implicitly broadcast ``v``; the transpose of that broadcast is a psum (which
+    also turns an invariant-looking cotangent into ``N`` times itself). So the
+    contributions of each variable are kept in groups keyed by the axes they still
+    need summing over, and each group is psummed once, when the variable's
+    cotangent is final. Collectives transpose their own implicit broadcasts, so
+    their contributions are keyed by the axes they actually vary over.
+
+    Returns, per invar, a dict ``{axes: partial cotangent}``; ``reduce_inputs``
+    fuses the inputs' psums.
+    """
+    from .batching import collective_rules
     env = dict(zip(jaxpr.constvars, jaxpr.consts))
-    raw, done = {}, {}
+    groups = {}  # var -> {frozenset(axes still to psum): partial sum}
 
-    def accumulate(table, v, c):
-        table[v] = _add(table.get(v), c)
+    def add(v, key, c):
+        g = groups.get(v)
+        if g is None:
+            groups[v] = {key: c}
+        else:
+            g[key] = _add(g.get(key), c)
 
     def finalize(v):
-        r, d = raw.pop(v, None), done.pop(v, None)
-        if r is not None and reduced:
-            r = reduce_rule(v.aval.vma, r, reduced)
-        return _add(d, r)
-
-    def operand(v):
-        if v in env:
-            return env[v]
-        return UndefinedPrimal(v.aval, reduced - v.aval.vma)
+        g = groups.pop(v, None)
+        if g is None:
+            return None
+        out = None
+        for key, c in g.items():
+            out = _add(out, _psum(c, key) if key else c)
+        return out
 
     for v, ct in zip(jaxpr.outvars, cts_out):
         if v is not None and ct is not None and v not in env:
-            accumulate(raw, v, ct)
+            add(v, (vma_of(ct) - v.aval.vma) & reduced, ct)
     for eqn in reversed(jaxpr.eqns):
         if eqn.prim.multiple_results:
             ct = [finalize(v) for v in eqn.outvars]
@@ -265,37 +288,61 @@ def backward_pass(jaxpr, cts_out, reduced=frozenset()):
                 f"'{eqn.prim}' has no transpose rule, so reverse mode (grad/vjp) cannot pass "
                 "through it. It appeared in a linear program, which means a JVP rule applied "
                 "it to a tangent; please report this.")
-        cts_in = rule(ct, *[operand(v) for v in eqn.invars], **eqn.params)
-        for v, c in zip(eqn.invars, cts_in):
+        collective = eqn.prim in collective_rules
+        out_vma = _EMPTY
+        if reduced and not collective:
+            for o in eqn.outvars:
+                out_vma = out_vma | o.aval.vma
+        operands = []
+        for v in eqn.invars:
+            if v in env:
+                operands.append(env[v])
+            elif not reduced:
+                operands.append(UndefinedPrimal(v.aval))
+            else:
+                bcast = (reduced - v.aval.vma) if collective else (out_vma - v.aval.vma) & reduced
+                operands.append(UndefinedPrimal(v.aval, bcast))
+        cts_in = rule(ct, *operands, **eqn.params)
+        for v, u, c in zip(eqn.invars, operands, cts_in):
             if c is None or v in env:
                 continue
             if type(c) is Reduced:
-                accumulate(done, v, c.value)
+                add(v, _EMPTY, c.value)
+            elif not reduced:
+                add(v, _EMPTY, c)
+            elif collective:
+                add(v, (vma_of(c) - v.aval.vma) & reduced, c)
             else:
-                accumulate(raw, v, c)
-    return [(raw.get(v), done.get(v)) for v in jaxpr.invars]
+                add(v, u.psum_axes, c)
+    return [groups.get(v, {}) for v in jaxpr.invars]
 
 
-def reduce_inputs(parts, avals, reduced):
-    """Apply the reduce rule to input cotangents, one fused psum per axis set."""
-    groups = {}
+def transpose_linear(jaxpr, cts_out):
+    """Plain transposition (no named-axis reductions): one cotangent per invar."""
+    return [None if not g else functools.reduce(_add, g.values())
+            for g in backward_pass(jaxpr, cts_out)]
+
+
+def reduce_inputs(parts):
+    """Finish the input cotangents: one fused multi-operand psum per axis set."""
     finals = [None] * len(parts)
-    for i, ((r, d), aval) in enumerate(zip(parts, avals)):
-        finals[i] = d
-        if r is None:
-            continue
-        axes = tuple(sorted((vma_of(r) - aval.vma) & reduced))
-        if axes:
-            groups.setdefault(axes, []).append(i)
-        else:
-            finals[i] = _add(d, r)
-    if groups:
-        from .lax.parallel import psum
-        for axes, idx in groups.items():
-            summed = psum([parts[i][0] for i in idx], axes)
-            for i, s in zip(idx, summed):
-                finals[i] = _add(finals[i], s)
+    pending = {}
+    for i, g in enumerate(parts):
+        for key, c in g.items():
+            if key:
+                pending.setdefault(key, []).append((i, c))
+            else:
+                finals[i] = _add(finals[i], c)
+    for key, items in pending.items():
+        summed = _psum_many([c for _, c in items], key)
+        for (i, _), s in zip(items, summed):
+            finals[i] = _add(finals[i], s)
     return finals
+
+
+def _psum_many(cts, axes):
+    from .lax.parallel import psum
+    return psum(list(cts), tuple(sorted(axes)))
 
 
 # --------------------------------------------------------------------------- rule helpers

@@ -140,10 +140,7 @@ def _describe(x):
 
 def _pullback(res, cts, reduced):
     """Input cotangents (flat, instantiated, float0 for ints) for output cotangents."""
-    parts = ad.backward_pass(res.jaxpr, cts, reduced)
-    avals = [v.aval for v in res.jaxpr.invars]
-    finals = iter(ad.reduce_inputs(parts, avals, reduced) if reduced
-                  else [ad._add(d, r) for r, d in parts])
+    finals = iter(ad.reduce_inputs(ad.backward_pass(res.jaxpr, cts, reduced)))
     out = []
     for x, d in zip(res.in_leaves, res.diff_mask):
         a = get_aval(x)

@@ -250,10 +250,8 @@ def test_out_axes_none_with_invariant_output():
     assert float(out[0]) == 10.0 and float(out[1]) == 3.0
 
 
-# --------------------------------------------------------------------------- core limits (known)
+# --------------------------------------------------------------------------- implicit broadcasts and mixed contributions
 
-@pytest.mark.xfail(strict=True, reason="ad.backward_pass: an invariant cotangent reaching an "
-                   "implicitly broadcast operand is not multiplied by the axis size")
 def test_total_with_invariant_regularizer(data):
     params, xs, ys = data
     got = sg.vmap(sg.grad(loss_l2, reduce_axes=("batch",)), in_axes=(None, 0, 0),
@@ -270,16 +268,12 @@ def test_per_example_with_invariant_regularizer(data):
         np.testing.assert_allclose(got[k], ref[k], rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="linearize: a tangent passed through unchanged (x has "
-                   "no tangent in w + x) loses the implicit broadcast of w over the axis")
 def test_invariant_cotangent_through_implicit_broadcast():
     got = sg.vmap(sg.grad(lambda w, x: w + x, reduce_axes=("i",)), in_axes=(None, 0),
                   out_axes=None, axis_name="i")(2.0, np.arange(3.0))
     assert float(got) == 3.0
 
 
-@pytest.mark.xfail(strict=True, reason="ad.backward_pass: an invariant (already total) "
-                   "contribution is summed with varying ones before the psum")
 def test_mixed_invariant_and_varying_contributions():
     f = lambda w, x: lax.psum(x * w, "i") + w  # noqa: E731
     got = sg.vmap(sg.grad(f, reduce_axes=("i",)), in_axes=(None, 0), out_axes=None,

@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ad, batching
-from ..core import Primitive, abstract_rules, find_axis, get_aval, vma_of, vma_rules
+from ..core import Primitive, abstract_rules, impl_rules, find_axis, get_aval, vma_of, vma_rules
 from ..primitives.contraction import einsum2, einsum2_p, parse
 from ..primitives.elementwise import add, convert_element_type, div, eq, mul
 from ..primitives.reductions import reduce_max, reduce_min, reduce_sum
@@ -361,3 +361,27 @@ def axis_size(axis_name):
     array([3., 3., 3.])
     """
     return find_axis(axis_name, "axis_size").axis_size
+
+
+# ---------------------------------------------------------------- pbroadcast
+pbroadcast_p = Primitive("pbroadcast")
+
+
+def pbroadcast(x, axis_name):
+    """Mark ``x`` as varying over the named axes (identity on values).
+
+    It is the explicit form of the implicit broadcast that happens when an invariant
+    value meets a varying one. Its transpose is the reduce_axes rule's psum: the
+    backward pass sums its cotangent over the axes that are reduced, and leaves it
+    per-example over the others.
+    """
+    return pbroadcast_p.bind(x, axes=axes_tuple(axis_name, "pbroadcast"))
+
+
+impl_rules[pbroadcast_p] = lambda x, axes: x
+abstract_rules[pbroadcast_p] = lambda x, axes: (x.shape, x.dtype)
+vma_rules[pbroadcast_p] = lambda vmas, axes: vmas[0] | frozenset(axes)
+# The value is the same in every instance, so under a map it stays unbatched.
+batching.batch_rules[pbroadcast_p] = lambda size, vals, batched, axes: (
+    pbroadcast_p.bind(vals[0], axes=axes), batched[0])
+ad.deflinear(pbroadcast_p, lambda ct, x, axes: [ct])

@@ -108,10 +108,10 @@ batching.batch_rules[einsum2_p] = _einsum2_batch
 def _transpose_operand(ct, other, target, spec_t):
     """Cotangent for ``target`` = einsum2(ct, other, spec_t), fused with the backward
     pass's psum when the contribution varies over axes the target will be reduced on."""
-    varying = (core.vma_of(ct) | core.vma_of(other)) & target.psum_axes
-    if varying and all(core.find_axis(n).backend is None for n in varying):
+    axes = target.psum_axes
+    if axes and all(core.find_axis(n).backend is None for n in axes):
         from ..lax.parallel import pdot
-        return ad.Reduced(pdot(ct, other, spec_t, tuple(sorted(varying))))
+        return ad.Reduced(pdot(ct, other, spec_t, tuple(sorted(axes))))
     return einsum2(ct, other, spec_t)
 
 
