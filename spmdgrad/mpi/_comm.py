@@ -131,7 +131,7 @@ def describe(arrays):
         dt = x.dtype
         name = _SHORT.get(dt)
         if name is None:
-            name = _SHORT[dt] = ShapedArray((), dt).str_short()
+            name = _SHORT[dt] = ShapedArray((), dt).str_short()[:-2]  # "f64[]" -> "f64"
         if len(arrays) <= 8:
             parts.append(f"{name}[{','.join(map(str, x.shape))}]")
         count, size = totals.get(name, (0, 0))
