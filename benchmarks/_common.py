@@ -42,7 +42,8 @@ def median_time(fn, repeat=9, number=1, warmup=2):
 
 
 def interleaved_medians(fns, repeat=9, warmup=2, number=None):
-    """Median seconds per call of each ``fns[name]()``, timed round-robin.
+    """Median seconds per call of each ``fns[name]()``, timed round-robin, plus
+    ``<name>_min``: the fastest round (the least disturbed by other load).
 
     Each round times every variant once (``number[name]`` calls, default 1), so
     load changes on a shared machine hit all variants alike and ratios stay fair.
@@ -61,7 +62,9 @@ def interleaved_medians(fns, repeat=9, warmup=2, number=None):
             for _ in range(n):
                 fn()
             times[name].append((time.perf_counter() - t0) / n)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    out = {name: statistics.median(ts) for name, ts in times.items()}
+    out.update({name + "_min": min(ts) for name, ts in times.items()})
+    return out
 
 
 def environment():

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from _chain import N_OPS, chain, elementwise_chain, single  # noqa: E402
-from _common import fmt_us, median_time, print_environment, run_peer  # noqa: E402
+from _common import fmt_us, interleaved_medians, print_environment, run_peer  # noqa: E402
 
 import spmdgrad  # noqa: E402
 import spmdgrad.numpy as jnp  # noqa: E402
@@ -49,14 +49,18 @@ def measure(repeat):
     np.testing.assert_allclose(g_chain(x), expected, rtol=1e-12)
     np.testing.assert_allclose(vg_chain(xb), np.tile(expected, (8, 1)), rtol=1e-12)
     np.testing.assert_allclose(v_chain(xb), elementwise_chain(np, xb), rtol=1e-12)
-    r = {}
-    r["grad_chain"] = median_time(lambda: g_chain(x), repeat, number=10)
-    r["grad_single"] = median_time(lambda: g_single(x), repeat, number=200)
-    r["numpy_chain"] = median_time(lambda: chain(np, x), repeat, number=200)
-    r["numpy_single"] = median_time(lambda: single(np, x), repeat, number=2000)
-    r["numpy_chain_b8"] = median_time(lambda: elementwise_chain(np, xb), repeat, number=200)
-    r["vmap_chain_b8"] = median_time(lambda: v_chain(xb), repeat, number=10)
-    r["vmap_grad_chain_b8"] = median_time(lambda: vg_chain(xb), repeat, number=5)
+    fns = {
+        "grad_chain": lambda: g_chain(x),
+        "grad_single": lambda: g_single(x),
+        "numpy_chain": lambda: chain(np, x),
+        "numpy_single": lambda: single(np, x),
+        "numpy_chain_b8": lambda: elementwise_chain(np, xb),
+        "vmap_chain_b8": lambda: v_chain(xb),
+        "vmap_grad_chain_b8": lambda: vg_chain(xb),
+    }
+    number = {"grad_chain": 10, "grad_single": 200, "numpy_chain": 200, "numpy_single": 2000,
+              "numpy_chain_b8": 200, "vmap_chain_b8": 10, "vmap_grad_chain_b8": 5}
+    r = interleaved_medians(fns, repeat, number=number)
     return r
 
 
@@ -102,6 +106,7 @@ def main():
     ]
     for name, s in rows:
         print(f"{name:44s} {fmt_us(per(s))}   {fmt_us(s)}")
+    print(f"{'  (fastest round: grad per op)':44s} {fmt_us(per(r['grad_chain_min']))}")
     print(f"{'spmdgrad grad(single op: sum(sin(x)))':44s} {'':12s}   {fmt_us(r['grad_single'])}")
     print(f"{'bare NumPy sum(sin(x))':44s} {'':12s}   {fmt_us(r['numpy_single'])}")
     peers = {}

@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from _chain import N_OPS, chain, single  # noqa: E402
-from _common import median_time  # noqa: E402
+from _common import interleaved_medians  # noqa: E402
 
 which = sys.argv[1]
 repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 9
@@ -23,8 +23,9 @@ if which == "autograd":
     g_single = autograd.grad(lambda x: single(anp, x))
     from importlib.metadata import version
     out["version"] = version("autograd")
-    out["grad_chain"] = median_time(lambda: g_chain(x), repeat, number=20)
-    out["grad_single"] = median_time(lambda: g_single(x), repeat, number=500)
+    out.update(interleaved_medians({"grad_chain": lambda: g_chain(x),
+                                    "grad_single": lambda: g_single(x)}, repeat,
+                                   number={"grad_chain": 20, "grad_single": 500}))
 elif which == "torch":
     import torch
     torch.set_num_threads(1)
@@ -37,13 +38,16 @@ elif which == "torch":
             return g
         return run
     out["version"] = torch.__version__
-    out["grad_chain"] = median_time(g_of(lambda t, x: chain(t, x)), repeat, number=20)
-    out["grad_single"] = median_time(g_of(lambda t, x: single(t, x)), repeat, number=500)
     gf = torch.func.grad(lambda x: chain(torch, x))
-    out["func_grad_chain"] = median_time(lambda: gf(x0), repeat, number=20)
     vf = torch.func.vmap(lambda x: chain(torch, x))
     xb = x0.repeat(8, 1)
-    out["vmap_chain_b8"] = median_time(lambda: vf(xb), repeat, number=20)
+    out.update(interleaved_medians({
+        "grad_chain": g_of(lambda t, x: chain(t, x)),
+        "grad_single": g_of(lambda t, x: single(t, x)),
+        "func_grad_chain": lambda: gf(x0),
+        "vmap_chain_b8": lambda: vf(xb),
+    }, repeat, number={"grad_chain": 20, "grad_single": 500, "func_grad_chain": 20,
+                       "vmap_chain_b8": 20}))
 else:
     raise SystemExit(f"unknown peer {which!r}")
 print(json.dumps(out))
