@@ -281,3 +281,62 @@ def test_nested_pmap_over_mpi_is_refused():
     else:
         with pytest.raises(NotImplementedError, match="only one pmap level"):
             f(np.ones((1, 2)))
+
+
+def test_clipped_per_example_total_as_in_dpsgd(k):
+    # launch/dpsgd.py's pattern: per-example gradients (local) give clipping factors,
+    # then grad of the scaled loss with reduce_axes over the batch and the ranks.
+    _, _, n = world()
+    B, C = 3, 0.5
+    X = global_data((n * k, B, 4), seed=80)
+    Y = global_data((n * k, B, 2), seed=81)
+    params = _params(seed=82)
+
+    def one(params, x, y):
+        g = grad(_loss)(params, x, y)
+        norm = jnp.sqrt(sum(jnp.sum(leaf ** 2) for leaf in g))
+        scale = jnp.minimum(1.0, C / norm)
+        return grad(lambda p: scale * _loss(p, x, y), reduce_axes=('b', 'dev'))(params)
+    total = pmap(vmap(one, in_axes=(None, 0, 0), axis_name='b', out_axes=None), axis_name='dev',
+                 in_axes=(None, 0, 0), out_axes=None)(params, block(X, k), block(Y, k))
+    expect = [np.zeros_like(p) for p in params]
+    for x, y in zip(X.reshape(-1, 4), Y.reshape(-1, 2)):
+        g = _np_grads(params, x[None], y[None])
+        s = min(1.0, C / np.sqrt(sum(np.sum(a ** 2) for a in g)))
+        expect = [e + s * a for e, a in zip(expect, g)]
+    for a, b in zip(total, expect):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_pmax_gradient_with_ties_across_ranks():
+    # One shard per rank; every rank holds the maximum: the gradient is split evenly,
+    # as under vmap over the same global axis.
+    _, _, n = world()
+    g = np.ones((n, 2)) * np.array([3.0, -1.0])
+    g[0, 1] = 5.0                                     # column 1: a unique maximum
+    from spmdgrad.lax import pmax
+
+    def total(x, mapper):
+        return jnp.sum(mapper(lambda v: pmax(v, 'i'), axis_name='i', out_axes=None)(x)
+                       * np.array([1.0, 2.0]))
+    gp = grad(lambda x: total(x, pmap))(block(g, 1))
+    gv = grad(lambda x: total(x, vmap))(g)
+    np.testing.assert_allclose(gp, block(gv, 1), rtol=1e-12)
+    np.testing.assert_allclose(gv[:, 0], np.full(n, 1.0 / n))
+
+
+def test_checks_can_be_switched_off_and_on(k):
+    from spmdgrad.mpi import checks_enabled, set_checks
+    _, _, n = world()
+    g = global_data((n * k, 3), seed=90)
+    f = pmap(lambda x: psum(x, 'i'), axis_name='i', out_axes=None)
+    before = checks_enabled()
+    try:
+        set_checks(False)
+        off = f(block(g, k))
+        set_checks(True)
+        on = f(block(g, k))
+    finally:
+        set_checks(before)
+    np.testing.assert_array_equal(off, on)
+    np.testing.assert_allclose(on, g.sum(0), rtol=1e-12)
