@@ -509,12 +509,11 @@ def _lin_forward(lin, operands):
         return [in_cts[i] for i in lin.lin_idx]
 
     _, jaxpr = ad.linearize_flat(bwd_of_ct, [zeros[i] for i in inexact], [True] * len(inexact))
-    parts = iter(ad.backward_pass(jaxpr, ts))
     outs = list(zeros)
-    for i in inexact:
-        raw, done = next(parts)
-        outs[i] = ad.instantiate(ad._add(done, raw), lin.out_avals[i])
+    for i, ct in zip(inexact, ad.transpose_linear(jaxpr, ts)):
+        outs[i] = ad.instantiate(ct, lin.out_avals[i])
     return outs
+
 
 
 def _jvp_by_linearize(f, primals, tangents):
@@ -670,8 +669,8 @@ def _call_transpose(use_rule):
         fun = (lambda *xs: custom_vjp_call_p.bind(*xs, call=call, axes=axes)) if use_rule \
             else call.fun
         _, jaxpr = ad.linearize_flat(fun, primals, undef)
-        parts = iter(ad.backward_pass(jaxpr, list(cts)))
-        return [ad._add(*reversed(next(parts))) if u else None for u in undef]
+        cts_in = iter(ad.transpose_linear(jaxpr, list(cts)))
+        return [next(cts_in) if u else None for u in undef]
     return rule
 
 
