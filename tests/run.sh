@@ -14,6 +14,7 @@ export OMPI_MCA_btl="^ofi,uct" PYTHONHASHSEED=0
 
 echo "== single-process suite"
 "$PY" -m pytest -q tests --ignore=tests/mpi --doctest-modules spmdgrad "$@"
+"$PY" -m pytest -q --with-mpi -p no:cacheprovider --doctest-modules spmdgrad/mpi  # pytest-mpi skips a package named mpi without --with-mpi
 
 for n in 1 2 3; do
   echo "== multi-rank suite, $n rank(s)"
