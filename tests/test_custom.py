@@ -589,3 +589,43 @@ def test_custom_functions_applied_to_tangents_inside_a_rule():
     assert jvp(f, (x,), (1.0,))[1] == pytest.approx(15 * np.cos(x))
     assert grad(grad(f))(x) == pytest.approx(-15 * np.sin(x))
     np.testing.assert_allclose(vmap(grad(f))(np.array([0.3, 0.6])), 15 * np.cos([0.3, 0.6]))
+
+
+@custom_vjp
+def matvec(w, x):
+    """x @ w with its true VJP, written by hand: must agree with autodiff everywhere."""
+    return x @ w
+
+
+matvec.defvjp(lambda w, x: (matvec(w, x), (w, x)),
+              lambda res, g: (jnp.outer(res[1], g), res[0] @ g))
+
+
+@custom_jvp
+def sine(x):
+    return jnp.sin(x)
+
+
+sine.defjvp(lambda p, t: (sine(p[0]), jnp.cos(p[0]) * t[0]))
+
+
+@pytest.mark.parametrize("reduce_axes", [(), ("b",)])
+def test_exact_custom_rules_agree_with_autodiff_under_reduce_axes(reduce_axes):
+    w = np.arange(12.0).reshape(3, 4) / 10
+    x = np.arange(6.0).reshape(2, 3) / 5
+
+    def loss(mv, sn):
+        def f(w, x):
+            y = psum(jnp.sum(sn(mv(w, x))), "b")   # an invariant intermediate
+            return y * jnp.sum(sn(mv(w, x)) ** 2)
+        return f
+
+    def run(f):
+        return vmap(grad(f, argnums=(0, 1), reduce_axes=reduce_axes), in_axes=(None, 0),
+                    axis_name="b")(w, x)
+    custom = run(loss(matvec, sine))
+    plain = run(loss(lambda w, x: x @ w, jnp.sin))
+    for c, p in zip(custom, plain):
+        np.testing.assert_allclose(c, p, rtol=1e-12, atol=1e-12)
+    if reduce_axes:
+        np.testing.assert_allclose(custom[0][0], custom[0][1])   # the total, on every instance
