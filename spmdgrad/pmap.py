@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from . import core
 from .api import map_call
 from .batching import BatchTrace, BatchTracer, broadcast_batch
-from .core import get_aval, zip
+from .core import zip
 from .tree_util import broadcast_prefix, tree_flatten, tree_unflatten
 
 
@@ -47,32 +49,37 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
         if state is None:                  # one process: single-host pmap over k shards
             return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap",
                             lambda parent, k: BatchTrace(parent, axis_name, k))
-        entry = _entry_signature(fun, args, kwargs, in_axes, out_axes)
-
         def make_trace(parent, k):
             _check_not_nested(parent, axis_name)
-            state.check(f"pmap(axis_name={axis_name!r})", f"k={k} {entry}")
+            state.check(f"pmap(axis_name={axis_name!r})",
+                        lambda: _entry_signature(fun, args, kwargs, in_axes, out_axes, k))
             return BatchTrace(parent, axis_name, state.nranks * k, MPIBackend(state, k, axis_name))
         return map_call(_vary_outputs(fun, out_axes), args, kwargs, in_axes, out_axes,
                         axis_name, "pmap", make_trace)
     return pmapped
 
 
+_ARRAYS = (core.Tracer, np.ndarray, np.generic, bool, int, float, complex)
+
+
 def _vary_outputs(fun, out_axes):
     """``fun``, with every invariant output that leaves pmap mapped (out_axes not None)
     made varying through pvary: it becomes one copy per shard on every rank, so its
     cotangent must be summed over the ranks as well as over the local shards."""
+    spec = tuple(out_axes) if isinstance(out_axes, list) else out_axes   # as map_call reads it
+
     def wrapped(*args, **kwargs):
         trace = core.current_trace()       # the pmap frame, made current by map_call
         out = fun(*args, **kwargs)
         leaves, tree = tree_flatten(out)
         try:
-            axes = broadcast_prefix(out_axes, out, what="pmap out_axes")
+            axes = broadcast_prefix(spec, out, what="pmap out_axes")
         except (TypeError, ValueError):
             return out                     # map_call reports the bad out_axes
         new = []
         for o, ax in zip(leaves, axes):
-            if ax is not None and not (type(o) is BatchTracer and o._trace is trace):
+            if ax is not None and isinstance(o, _ARRAYS) and not (
+                    type(o) is BatchTracer and o._trace is trace):
                 with core.use_trace(trace.parent):
                     o = BatchTracer(trace, broadcast_batch(trace.backend.pvary(o),
                                                            trace.local_size))
@@ -90,17 +97,12 @@ def _check_not_nested(t, axis_name):
         t = t.parent
 
 
-def _entry_signature(fun, args, kwargs, in_axes, out_axes):
+def _entry_signature(fun, args, kwargs, in_axes, out_axes, k):
     """What every rank must agree on at a pmap call: the function, the argument
     shapes and dtypes (which include k), and in_axes/out_axes."""
+    from .mpi._comm import describe
     leaves = tree_flatten(args)[0] + tree_flatten(kwargs)[0]
+    leaves = [x if isinstance(x, core.Tracer | np.ndarray) else np.asarray(x) for x in leaves]
     name = getattr(fun, "__qualname__", type(fun).__name__)
-    return (f"fun={name} args=({', '.join(_leaf_sig(x) for x in leaves)}) "
-            f"in_axes={in_axes!r} out_axes={out_axes!r}")
-
-
-def _leaf_sig(x):
-    try:
-        return get_aval(x).str_short()
-    except (TypeError, ValueError):
-        return type(x).__name__
+    return (f"k={k} fun={name} args=({describe(leaves)}) in_axes={in_axes!r} "
+            f"out_axes={out_axes!r}")
