@@ -133,6 +133,8 @@ def _as_out_leaf(o, fname):
 
 
 def _describe(x):
+    if isinstance(x, Tracer):
+        return f"an array of shape {x.aval.shape} and dtype {x.aval.dtype}"
     if isinstance(x, tuple | list):
         return f"a {type(x).__name__} of length {len(x)}"
     return f"a value of type {type(x).__name__}"

@@ -89,17 +89,6 @@ class BatchTrace(core.Trace):
             return [BatchTracer(self, o) if b else o for o, b in zip(out, out_b)]
         return BatchTracer(self, out) if out_b else out
 
-    def rebatch(self, fun):
-        """``fun`` mapped over a fresh frame like this one (used by custom rules)."""
-        def mapped(*args, batched):
-            trace = BatchTrace(core.current_trace(), self.axis_name, self.axis_size, self.backend)
-            ins = [BatchTracer(trace, a) if b else a for a, b in zip(args, batched)]
-            with core.use_trace(trace):
-                outs = fun(*ins)
-            return [o.val if type(o) is BatchTracer and o._trace is trace
-                    else broadcast_batch(o, trace.local_size) for o in outs]
-        return mapped
-
 
 def broadcast_batch(x, size):
     """Give an unbatched value a leading batch axis of ``size`` (explicit broadcast)."""

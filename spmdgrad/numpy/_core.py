@@ -7,6 +7,7 @@ import functools
 import numpy as np
 
 from ..core import Tracer, get_aval
+from ..dtypes import check_not_float0
 from ..primitives.elementwise import convert_element_type
 from ..primitives.structural import broadcast_in_dim
 
@@ -81,7 +82,7 @@ def result_type(*args, to_float=False):
     return _result_type(tuple(_key_and_shape(a)[0] for a in args), to_float)
 
 
-def promote(*args, to_float=False, broadcast=True):
+def promote(*args, to_float=False, broadcast=True, op="spmdgrad.numpy"):
     """Convert operands to one dtype (NumPy rules) and one broadcast shape.
 
     0-d operands stay 0-d: the elementwise primitives broadcast them for free.
@@ -89,6 +90,8 @@ def promote(*args, to_float=False, broadcast=True):
     keys, shapes = [], []
     for a in args:
         k, s = _key_and_shape(a)
+        if type(k) is not type and k.kind == "V":
+            check_not_float0(op, k)
         keys.append(k)
         shapes.append(s)
     dt = _result_type(tuple(keys), to_float)

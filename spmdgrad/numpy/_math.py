@@ -38,7 +38,7 @@ __all__ = [
 
 def _unary(prim, to_float=True):
     def f(x):
-        x, = promote(x, to_float=to_float)
+        x, = promote(x, to_float=to_float, op=prim.name)
         return prim.bind(x)
     f.__name__ = f.__qualname__ = prim.name
     f.__doc__ = f"Elementwise ``{prim.name}`` (NumPy semantics, differentiable)."
@@ -47,7 +47,7 @@ def _unary(prim, to_float=True):
 
 def _binary(prim, to_float=False, name=None):
     def f(x, y):
-        return prim.bind(*promote(x, y, to_float=to_float))
+        return prim.bind(*promote(x, y, to_float=to_float, op=prim.name))
     f.__name__ = f.__qualname__ = name or prim.name
     f.__doc__ = f"Elementwise ``{prim.name}`` with NumPy broadcasting and promotion."
     return f
