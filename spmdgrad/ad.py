@@ -244,13 +244,14 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
     also turns an invariant-looking cotangent into ``N`` times itself). So the
     contributions of each variable are kept in groups keyed by the axes they still
     need summing over, and each group is psummed once, when the variable's
-    cotangent is final. Collectives transpose their own implicit broadcasts, so
-    their contributions are keyed by the axes they actually vary over.
+    cotangent is final. Collectives (and custom-derivative calls) transpose their
+    own implicit broadcasts, so their contributions are keyed by the axes they
+    actually vary over.
 
     Returns, per invar, a dict ``{axes: partial cotangent}``; ``reduce_inputs``
     fuses the inputs' psums.
     """
-    from .batching import collective_rules
+    from .batching import collective_rules, frame_rules
     env = dict(zip(jaxpr.constvars, jaxpr.consts))
     groups = {}  # var -> {frozenset(axes still to psum): partial sum}
 
@@ -288,7 +289,7 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
                 f"'{eqn.prim}' has no transpose rule, so reverse mode (grad/vjp) cannot pass "
                 "through it. It appeared in a linear program, which means a JVP rule applied "
                 "it to a tangent; please report this.")
-        collective = eqn.prim in collective_rules
+        collective = eqn.prim in collective_rules or eqn.prim in frame_rules
         out_vma = _EMPTY
         if reduced and not collective:
             for o in eqn.outvars:

@@ -17,6 +17,9 @@ from .core import Tracer, get_aval, zip
 
 batch_rules = {}       # prim -> fn(size, vals, batched, **params) -> (out, out_batched)
 collective_rules = {}  # prim -> fn(frame, vals, batched, **params) -> (out, out_batched)
+# Rules every map frame applies, batched operands or not, given the frame itself
+# (custom-derivative calls, which re-create the frame around user code).
+frame_rules = {}       # prim -> fn(frame, vals, batched, **params) -> (out, out_batched)
 
 
 class BatchTracer(Tracer):
@@ -65,8 +68,12 @@ class BatchTrace(core.Trace):
             else:
                 vals.append(a)
                 batched.append(False)
-        crule = collective_rules.get(prim)
-        if crule is not None and self.axis_name in params.get("axes", ()):
+        crule = frame_rules.get(prim)
+        if crule is None:
+            crule = collective_rules.get(prim)
+            if crule is not None and self.axis_name not in params.get("axes", ()):
+                crule = None
+        if crule is not None:
             rule, first = crule, self
         elif not any_batched:
             return self.forward(prim, args, params)

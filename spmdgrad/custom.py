@@ -14,10 +14,8 @@ Python callables, seen as flat functions of the call's array leaves:
   level down with *batched* callables, which re-create the frame around the
   user's code. The custom rule therefore survives any mix of grad and vmap.
 
-Map frames find these calls through ``batching.collective_rules`` (the only
-rule table that hands a rule its frame): the ``axes`` param is
-:data:`ALL_FRAMES`, which contains every axis name, so every frame routes the
-call here, batched operands or not. Re-creating the frame also keeps the axis
+Map frames apply ``batching.frame_rules`` to these calls, batched operands or
+not, and pass the rule the frame itself. Re-creating the frame also keeps the axis
 bound for collectives used inside the custom function.
 
 Limitations: the function and its rules must not close over traced values
@@ -41,7 +39,7 @@ import inspect
 import numpy as np
 
 from . import ad, core
-from .batching import BatchTrace, BatchTracer, batch_rules, broadcast_batch, collective_rules
+from .batching import BatchTrace, BatchTracer, batch_rules, broadcast_batch, frame_rules
 from .core import Primitive, Tracer, abstract_rules, get_aval, impl_rules, vma_rules, zip
 from .dtypes import float0, is_complex, is_inexact
 from .tree_util import tree_flatten, tree_leaves, tree_map, tree_unflatten
@@ -75,23 +73,6 @@ def stop_gradient(x):
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-class _AllFrames:
-    """The ``axes`` param of the custom-call primitives: it contains every axis name."""
-    __slots__ = ()
-
-    def __contains__(self, name):
-        return True
-
-    def __iter__(self):  # names no particular axis: code listing axes sees none
-        return iter(())
-
-    def __repr__(self):
-        return "*"
-
-
-ALL_FRAMES = _AllFrames()
-
 
 def _as_array(x, where):
     if isinstance(x, Tracer | np.ndarray | np.generic):
@@ -263,7 +244,7 @@ class _CustomFunction:
 
         call = _Call(_name(self.fun), fun)
         self._flat_rules(call, name, nondiff, in_tree, out_tree)
-        outs = self._prim.bind(*leaves, call=call, axes=ALL_FRAMES)
+        outs = self._prim.bind(*leaves, call=call)
         return tree_unflatten(out_tree.tree, outs)
 
 
@@ -443,11 +424,11 @@ def _ct_leaves(ct, tree, where):
 
 # --------------------------------------------------------------------------- AD rules
 
-impl_rules[custom_jvp_call_p] = lambda *xs, call, axes: call.fun(*xs)
-impl_rules[custom_vjp_call_p] = lambda *xs, call, axes: call.fun(*xs)
+impl_rules[custom_jvp_call_p] = lambda *xs, call: call.fun(*xs)
+impl_rules[custom_vjp_call_p] = lambda *xs, call: call.fun(*xs)
 
 
-def _custom_jvp_call_jvp(primals, tangents, call, axes):
+def _custom_jvp_call_jvp(primals, tangents, call):
     tangents = [_zero_tangent(p) if t is None else t for p, t in zip(primals, tangents)]
     return call.jvp(list(primals), tangents)
 
@@ -466,11 +447,11 @@ class _Lin:
         return self.call.name
 
 
-def _custom_vjp_call_jvp(primals, tangents, call, axes):
+def _custom_vjp_call_jvp(primals, tangents, call):
     outs, res, info = call.fwd(*primals)
     lin_idx = [i for i, t in enumerate(tangents) if t is not None]
     lin = _Lin(call, info, lin_idx, [get_aval(o) for o in outs])
-    t_outs = custom_lin_p.bind(*[tangents[i] for i in lin_idx], *res, lin=lin, axes=axes)
+    t_outs = custom_lin_p.bind(*[tangents[i] for i in lin_idx], *res, lin=lin)
     return outs, [t if is_inexact(a.dtype) else None for t, a in zip(t_outs, lin.out_avals)]
 
 
@@ -478,8 +459,8 @@ ad.jvp_rules[custom_vjp_call_p] = _custom_vjp_call_jvp
 
 # custom_lin(*tangents, *residuals): linear in the tangents; its transpose is bwd.
 custom_lin_p = Primitive("custom_lin", multiple_results=True)
-abstract_rules[custom_lin_p] = lambda *avals, lin, axes: [(a.shape, a.dtype) for a in lin.out_avals]
-vma_rules[custom_lin_p] = lambda vmas, lin, axes: [a.vma for a in lin.out_avals]
+abstract_rules[custom_lin_p] = lambda *avals, lin: [(a.shape, a.dtype) for a in lin.out_avals]
+vma_rules[custom_lin_p] = lambda vmas, lin: [a.vma for a in lin.out_avals]
 
 
 def _out_cts(cts, avals):
@@ -487,7 +468,7 @@ def _out_cts(cts, avals):
             for c, a in zip(cts, avals)]
 
 
-def _custom_lin_transpose(cts, *operands, lin, axes):
+def _custom_lin_transpose(cts, *operands, lin):
     n = len(lin.lin_idx)
     in_cts = lin.call.bwd(lin.info, list(operands[n:]), _out_cts(cts, lin.out_avals))
     return [in_cts[i] for i in lin.lin_idx] + [None] * (len(operands) - n)
@@ -523,8 +504,8 @@ def _jvp_by_linearize(f, primals, tangents):
     return outs, core.eval_jaxpr(jaxpr, [t for t in tangents if t is not None])
 
 
-impl_rules[custom_lin_p] = lambda *xs, lin, axes: _lin_forward(lin, xs)
-ad.jvp_rules[custom_lin_p] = lambda primals, tangents, lin, axes: _jvp_by_linearize(
+impl_rules[custom_lin_p] = lambda *xs, lin: _lin_forward(lin, xs)
+ad.jvp_rules[custom_lin_p] = lambda primals, tangents, lin: _jvp_by_linearize(
     lambda *xs: _lin_forward(lin, xs), primals, tangents)
 ad.transpose_rules[custom_lin_p] = _custom_lin_transpose
 
@@ -620,14 +601,14 @@ def _batched_call(call, frame, in_b):
 
 
 def _call_batch_rule(prim):
-    def rule(frame, vals, batched, call, axes):
+    def rule(frame, vals, batched, call):
         b = _batched_call(call, frame, batched)
-        outs = prim.bind(*vals, call=b, axes=axes)
+        outs = prim.bind(*vals, call=b)
         return outs, b.out_batched
     return rule
 
 
-def _custom_lin_batch(frame, vals, batched, lin, axes):
+def _custom_lin_batch(frame, vals, batched, lin):
     # Forward evaluation is ordinary traced code: run it inside a fresh frame.
     trace = _fresh_frame(frame)
     with core.use_trace(trace):
@@ -636,14 +617,14 @@ def _custom_lin_batch(frame, vals, batched, lin, axes):
     return [_unwrap(trace, o, f) for o, f in zip(outs, flags)], flags
 
 
-collective_rules[custom_jvp_call_p] = _call_batch_rule(custom_jvp_call_p)
-collective_rules[custom_vjp_call_p] = _call_batch_rule(custom_vjp_call_p)
-collective_rules[custom_lin_p] = _custom_lin_batch
+frame_rules[custom_jvp_call_p] = _call_batch_rule(custom_jvp_call_p)
+frame_rules[custom_vjp_call_p] = _call_batch_rule(custom_vjp_call_p)
+frame_rules[custom_lin_p] = _custom_lin_batch
 
 
 # --------------------------------------------------------------------------- staging
 
-def _abstract_call(*avals, call, axes):
+def _abstract_call(*avals, call):
     """Shapes of a call's outputs, found by tracing ``fun`` on abstract inputs."""
     trace = ad.JaxprTrace(core.current_trace())
     args = [trace.new_arg(a) for a in avals]
@@ -653,7 +634,7 @@ def _abstract_call(*avals, call, axes):
     return [(a.shape, a.dtype) for a in call.avals]
 
 
-def _call_vma(vmas, call, axes):
+def _call_vma(vmas, call):
     return [a.vma for a in call.avals]
 
 
@@ -662,11 +643,11 @@ def _call_transpose(use_rule):
     is then linear in them, and its transpose is its VJP. A custom_vjp call uses
     its bwd; a custom_jvp call transposes ``fun`` itself (its rule would record the
     same call again)."""
-    def rule(cts, *operands, call, axes):
+    def rule(cts, *operands, call):
         undef = [ad.is_undefined(x) for x in operands]
         primals = [np.zeros(x.aval.shape, x.aval.dtype) if u else x
                    for x, u in zip(operands, undef)]
-        fun = (lambda *xs: custom_vjp_call_p.bind(*xs, call=call, axes=axes)) if use_rule \
+        fun = (lambda *xs: custom_vjp_call_p.bind(*xs, call=call)) if use_rule \
             else call.fun
         _, jaxpr = ad.linearize_flat(fun, primals, undef)
         cts_in = iter(ad.transpose_linear(jaxpr, list(cts)))
