@@ -43,7 +43,7 @@ def _check(comm, what, x, axis, extra=""):
     comm.check(f"{what} over axis {axis!r}", lambda: describe([np.asarray(x)]) + extra)
 
 
-def _shifted(prim, **fixed):
+def _shifted(prim):
     """Batching rule for a primitive acting along ``dim``: shift ``dim`` by one."""
     def rule(size, vals, batched, dim, **params):
         return prim.bind(vals[0], dim=dim + 1, **params), True

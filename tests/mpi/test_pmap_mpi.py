@@ -5,7 +5,6 @@ and finite differences. Rank-count agnostic: run with
 import numpy as np
 import pytest
 
-import spmdgrad
 import spmdgrad.numpy as jnp
 from spmdgrad import grad, jvp, pmap, vjp, vmap
 from spmdgrad.lax import axis_index, axis_size, pmean, psum
