@@ -66,6 +66,8 @@ def shapes_and_keys(draw, masks=True):
         else:
             continue
         dim += 1
+    if ellipsis:  # items after '...' index the trailing dimensions: reach the end
+        key += [slice(None)] * (len(shape) - dim)
     arrays = [k for k in key if isinstance(k, np.ndarray) and k.dtype != bool]
     masks_ = [k for k in key if isinstance(k, np.ndarray) and k.dtype == bool]
     shapes = [a.shape for a in arrays] + [(int(m.sum()),) for m in masks_]
@@ -436,6 +438,11 @@ def test_traced_boolean_mask_is_refused():
         vmap(lambda x: x[x > 0])(X)
     with pytest.raises(TypeError, match="boolean mask that is a traced value"):
         vmap(lambda x: x.at[x > 0].set(0.0))(X)
+
+
+def test_traced_slice_bounds_are_refused():
+    with pytest.raises(TypeError, match="slice bounds must be concrete"):
+        vmap(lambda x, i: x[i:i + 2])(X, np.array([0, 1, 0]))
 
 
 def test_traced_out_of_bounds_index_is_an_index_error():

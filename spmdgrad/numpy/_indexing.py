@@ -84,6 +84,11 @@ def _entries(shape, key):
             ellipses += 1
             items.append(("ellipsis",))
         elif isinstance(k, builtin_slice):
+            if any(isinstance(b, Tracer) for b in (k.start, k.stop, k.step)):
+                raise TypeError(
+                    f"index: slice bounds must be concrete ints, got a traced value in {k!r}: "
+                    "the result's shape would depend on it. For a fixed-size window at a "
+                    "traced offset i, use take(x, i + arange(size), axis).")
             items.append(("slice", k))
             used += 1
         elif isinstance(k, bool | np.bool_):
