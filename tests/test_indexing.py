@@ -324,6 +324,8 @@ def test_take_values_and_grads(axis, mode):
     check_grads(lambda a: jnp.take(a, idx, axis=axis, mode=mode), (a,), order=2)
     check_grads(lambda a: jnp.take(a, idx, axis=axis, mode=mode), (rand(rng, (3, 4), np.complex128),),
                 order=2)
+    ids = np.stack([idx, np.abs(idx) % 3])  # per-example indices, shared table
+    _check_reduce_axes(lambda w, i: jnp.take(w, i, axis=axis, mode=mode), (3, 4), ids)
 
 
 @HYP
@@ -360,6 +362,8 @@ def test_take_along_axis_values_grads_and_batching(axis):
         idx = rng.integers(-3, 3, ishape)
     close(jnp.take_along_axis(a, idx, axis), np.take_along_axis(a, idx, axis))
     check_grads(lambda a: jnp.take_along_axis(a, idx, axis), (a,), order=2)
+    check_grads(lambda a: jnp.take_along_axis(a, idx, axis), (rand(rng, (3, 4), np.complex128),),
+                order=2)
     f = lambda a, i: jnp.take_along_axis(a, i, axis)  # noqa: E731
     for axes in [(0, 0), (None, 0), (1, None), (2, 1)]:
         A = np.stack([a, 2 * a], axis=axes[0]) if axes[0] is not None else a
@@ -388,6 +392,14 @@ def test_tracer_methods_match_numpy():
         got = jvp(lambda x: getattr(x, name)(*args), (x,), (x,))[0]
         close(got, getattr(x, name)(*args))
     close(jvp(lambda x: x[0, 0, ::-1], (x,), (x,))[0], x[0, 0, ::-1])
+    y = rand(np.random.default_rng(17), (3, 4))
+    for name, args, kwargs in [("var", (), {}), ("std", (0,), {}), ("prod", (), {"axis": 1}),
+                               ("cumsum", (), {"axis": 1}), ("argmax", (), {}),
+                               ("argmin", (), {"axis": 0}), ("clip", (-0.5, 0.5), {}),
+                               ("sort", (), {"axis": 1})]:
+        got = jvp(lambda y: getattr(y, name)(*args, **kwargs), (y,), (y,))[0]
+        ref = np.sort(y, axis=1) if name == "sort" else getattr(y, name)(*args, **kwargs)
+        close(got, ref)
     assert [np.asarray(r).shape for r in jvp(lambda x: tuple(x), (x,), (x,))[0]] == [(1, 3)] * 2
 
 
@@ -415,6 +427,7 @@ def _under_jvp(f):
      _under_jvp(lambda x: x[np.array([0.0])])),
     (TypeError, r"only integers, slices .* got 'a'", _under_jvp(lambda x: x["a"])),
     (TypeError, r"boolean scalar", _under_jvp(lambda x: x[True])),
+    (TypeError, r"0-d boolean", _under_jvp(lambda x: x[np.array(True)])),
     (ValueError, r"at\[...\].set: shape mismatch: value array of shape \(3,\) could not be broadcast "
                  r"to indexing result of shape \(4,\)", _under_jvp(lambda x: x.at[0].set(np.ones(3)))),
     (TypeError, r"at\[...\].add: cannot cast updates of dtype complex128 to the array's dtype float64",

@@ -2,7 +2,6 @@
 against finite differences (orders 1 and 2, float64 and complex128), vmap at random
 in_axes and shapes (hypothesis) against a Python loop, per-example VJPs under vmap
 with reduce_axes against the summed loop, and error messages."""
-import re
 
 import numpy as np
 import pytest

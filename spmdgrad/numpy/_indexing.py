@@ -99,6 +99,9 @@ def _entries(shape, key):
             used += 1
         elif isinstance(k, Tracer | np.ndarray | list | tuple):
             a = _index_array(k)
+            if a.dtype == np.bool_ and a.ndim == 0:
+                raise TypeError("index: 0-d boolean indices are not supported; use None "
+                                "(newaxis) or a boolean array")
             if a.dtype == np.bool_:
                 items.append(("mask", a))
                 used += a.ndim

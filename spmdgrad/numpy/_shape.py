@@ -131,7 +131,7 @@ def expand_dims(x, axis):
     return st.reshape(x, tuple(1 if i in axes else next(rest) for i in range(len(s) + n)))
 
 
-def _atleast(x, nd, where):
+def _atleast(x, nd):
     x = asarray(x)
     s = _shape(x)
     if len(s) >= nd:
@@ -145,19 +145,19 @@ def _atleast(x, nd, where):
 
 def atleast_1d(*arys):
     """Views with at least one dimension (a list for several arguments)."""
-    out = [_atleast(a, 1, 0) for a in arys]
+    out = [_atleast(a, 1) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys):
     """Views with at least two dimensions: (n,) becomes (1, n)."""
-    out = [_atleast(a, 2, 0) for a in arys]
+    out = [_atleast(a, 2) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_3d(*arys):
     """Views with at least three dimensions: (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1)."""
-    out = [_atleast(a, 3, 0) for a in arys]
+    out = [_atleast(a, 3) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
