@@ -517,8 +517,6 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
     with core.use_trace(trace):
         out = fun(*call_args, **call_kwargs)
     out_leaves, out_tree = tree_flatten(out)
-    if isinstance(out_axes, list):
-        out_axes = tuple(out_axes)
     oaxes = broadcast_prefix(out_axes, out, what=f"{fname} out_axes")
     results = []
     for i, (o, ax) in enumerate(zip(out_leaves, oaxes)):
@@ -533,6 +531,10 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
                     f"grad(..., reduce_axes=({name!r},)).")
             results.append(o)
             continue
+        if not mapped:
+            # An invariant output leaves the map as one copy per instance; across MPI
+            # ranks that is a pvary, so its cotangent is summed over ranks too.
+            o = o if trace.backend is None else trace.backend.pvary(o)
         val = o.val if mapped else broadcast_batch(o, trace.local_size)
         ax = canonical_axis(ax, get_aval(val).ndim, f"output leaf {i}", name)
         results.append(bdim_from_front(val, ax))

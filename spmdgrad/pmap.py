@@ -17,9 +17,8 @@ import numpy as np
 
 from . import core
 from .api import map_call
-from .batching import BatchTrace, BatchTracer, broadcast_batch
-from .core import zip
-from .tree_util import broadcast_prefix, tree_flatten, tree_unflatten
+from .batching import BatchTrace
+from .tree_util import tree_flatten
 
 
 def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
@@ -54,38 +53,8 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
             state.check(f"pmap(axis_name={axis_name!r})",
                         lambda: _entry_signature(fun, args, kwargs, in_axes, out_axes, k))
             return BatchTrace(parent, axis_name, state.nranks * k, MPIBackend(state, k, axis_name))
-        return map_call(_vary_outputs(fun, out_axes), args, kwargs, in_axes, out_axes,
-                        axis_name, "pmap", make_trace)
+        return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap", make_trace)
     return pmapped
-
-
-_ARRAYS = (core.Tracer, np.ndarray, np.generic, bool, int, float, complex)
-
-
-def _vary_outputs(fun, out_axes):
-    """``fun``, with every invariant output that leaves pmap mapped (out_axes not None)
-    made varying through pvary: it becomes one copy per shard on every rank, so its
-    cotangent must be summed over the ranks as well as over the local shards."""
-    spec = tuple(out_axes) if isinstance(out_axes, list) else out_axes   # as map_call reads it
-
-    def wrapped(*args, **kwargs):
-        trace = core.current_trace()       # the pmap frame, made current by map_call
-        out = fun(*args, **kwargs)
-        leaves, tree = tree_flatten(out)
-        try:
-            axes = broadcast_prefix(spec, out, what="pmap out_axes")
-        except (TypeError, ValueError):
-            return out                     # map_call reports the bad out_axes
-        new = []
-        for o, ax in zip(leaves, axes):
-            if ax is not None and isinstance(o, _ARRAYS) and not (
-                    type(o) is BatchTracer and o._trace is trace):
-                with core.use_trace(trace.parent):
-                    o = BatchTracer(trace, broadcast_batch(trace.backend.pvary(o),
-                                                           trace.local_size))
-            new.append(o)
-        return tree_unflatten(tree, new)
-    return wrapped
 
 
 def _check_not_nested(t, axis_name):

@@ -159,3 +159,11 @@ def test_wraps_function_metadata():
 def test_vmap_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_list_out_axes_match_a_list_output():
+    xs = np.arange(6.0).reshape(3, 2)
+    out = sg.vmap(lambda x: [x * 2.0, x.sum()], out_axes=[1, 0])(xs)
+    assert isinstance(out, list)
+    np.testing.assert_array_equal(out[0], (xs * 2.0).T)
+    np.testing.assert_array_equal(out[1], xs.sum(1))
