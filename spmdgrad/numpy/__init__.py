@@ -15,6 +15,7 @@ from ._core import array, asarray, broadcast_to, ndim, result_type, shape  # noq
 from ._math import *  # noqa: F401,F403
 from ._math import abs, max, min, round, sum  # noqa: F401
 from ._shape import *  # noqa: F401,F403
+from ._contract import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
 from ._indexing import *  # noqa: F401,F403
 from . import linalg  # noqa: F401

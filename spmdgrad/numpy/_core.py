@@ -129,7 +129,8 @@ def broadcast_to(x, shape):
 
 
 def normalize_axis(axis, nd, op):
-    if not isinstance(axis, int | np.integer):
+    """A non-negative axis in ``[0, nd)``; clear errors otherwise."""
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
         raise TypeError(f"{op}: axis must be an int, got {axis!r}")
     if not -nd <= axis < max(nd, 1):
         raise ValueError(f"{op}: axis {axis} is out of bounds for an array of rank {nd}")
@@ -140,8 +141,8 @@ def normalize_axes(axis, nd, op):
     """Tuple of non-negative axes; None means all."""
     if axis is None:
         return tuple(range(nd))
-    axes = axis if isinstance(axis, tuple | list) else (axis,)
+    axes = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
     out = tuple(normalize_axis(a, nd, op) for a in axes)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis}")
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
     return out

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..core import Tracer
 from . import _math as m
+from . import _contract as c
 from . import _shape as s
 
 
@@ -73,7 +74,7 @@ def install():
     T.__floordiv__, T.__rfloordiv__ = m.floor_divide, _swap(m.floor_divide)
     T.__mod__, T.__rmod__ = m.remainder, _swap(m.remainder)
     T.__pow__, T.__rpow__ = m.power, _swap(m.power)
-    T.__matmul__, T.__rmatmul__ = s.matmul, _swap(s.matmul)
+    T.__matmul__, T.__rmatmul__ = c.matmul, _swap(c.matmul)
     T.__neg__ = m.negative
     T.__pos__ = lambda self: self
     T.__abs__ = m.abs
@@ -92,7 +93,7 @@ def install():
     T.mean = lambda self, axis=None, keepdims=False: m.mean(self, axis, keepdims)
     T.max = lambda self, axis=None, keepdims=False: m.max(self, axis, keepdims)
     T.min = lambda self, axis=None, keepdims=False: m.min(self, axis, keepdims)
-    T.dot = s.dot
+    T.dot = c.dot
     T.__getitem__ = _getitem
     T.at = property(_at)
     T.flatten = T.ravel = lambda self, order="C": s.ravel(self, order)

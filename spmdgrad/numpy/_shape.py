@@ -1,7 +1,7 @@
-"""Shape manipulation and contractions of the NumPy front end.
+"""Shape manipulation of the NumPy front end.
 
 Every function checks its arguments (shapes, axes) first and then lowers to the
-strict structural primitives or to ``einsum2``, the one contraction primitive.
+strict structural primitives.
 """
 from __future__ import annotations
 
@@ -9,30 +9,19 @@ import numpy as np
 
 from ..core import Tracer, get_aval
 from ..primitives import structural as st
-from ..primitives.contraction import einsum2
-from ._core import asarray, promote
+from ._core import asarray, normalize_axes, normalize_axis, promote
 
 __all__ = ["reshape", "ravel", "transpose", "moveaxis", "swapaxes", "squeeze", "expand_dims",
            "atleast_1d", "atleast_2d", "atleast_3d", "concatenate", "stack", "hstack", "vstack",
-           "split", "array_split", "tile", "repeat", "flip", "fliplr", "flipud", "roll", "pad",
-           "matmul", "dot", "einsum", "tensordot", "outer", "inner", "vdot"]
+           "split", "array_split", "tile", "repeat", "flip", "fliplr", "flipud", "roll", "pad"]
 
 
 def _axis(axis, nd, op):
-    """A non-negative axis in ``[0, nd)``; clear errors otherwise."""
-    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
-        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
-    if not -nd <= axis < nd:
-        raise ValueError(f"{op}: axis {axis} is out of bounds for an array of rank {nd}")
-    return int(axis) % nd
+    return normalize_axis(axis, nd, op)
 
 
 def _axes(axis, nd, op):
-    axes = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
-    out = tuple(_axis(a, nd, op) for a in axes)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis!r}")
-    return out
+    return normalize_axes(axis, nd, op)
 
 
 def _shape(x):
@@ -414,273 +403,3 @@ def pad(array, pad_width, mode="constant", constant_values=0):
                 raise ValueError(f"pad: cannot pad an empty axis {ax} with mode {mode!r}")
             x = take(x, np.pad(np.arange(s[ax]), (int(lo), int(hi)), mode=mode), axis=ax)
     return x
-
-
-# ---------------------------------------------------------------- contractions
-
-_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def _letters(n, avoid=""):
-    out = [c for c in _ALPHABET if c not in avoid][:n]
-    if len(out) < n:
-        raise ValueError(f"contraction needs {n} distinct index letters; at most "
-                         f"{len(_ALPHABET) - len(set(avoid))} are available")
-    return "".join(out)
-
-
-def _contract_operands(x, y, op):
-    x, y = promote(asarray(x), asarray(y), broadcast=False)
-    return x, y, _shape(x), _shape(y)
-
-
-def matmul(x, y):
-    """NumPy matmul: 1-d operands are promoted and their axis removed; batch dims broadcast.
-
-    >>> matmul(np.ones((2, 1, 3, 4)), np.ones((5, 4, 2))).shape
-    (2, 5, 3, 2)
-    """
-    x, y, xs, ys = _contract_operands(x, y, "matmul")
-    if not xs or not ys:
-        raise ValueError(f"matmul: operands must be at least 1-d, got shapes {xs} and {ys} "
-                         "(use multiply for scalars)")
-    x1, y1 = len(xs) == 1, len(ys) == 1
-    kx, ky = xs[-1], ys[0] if y1 else ys[-2]
-    if kx != ky:
-        raise ValueError(f"matmul: contraction dimension mismatch: {xs} @ {ys} "
-                         f"(size {kx} vs {ky})")
-    bx, by = (() if x1 else xs[:-2]), (() if y1 else ys[:-2])
-    try:
-        batch = np.broadcast_shapes(bx, by)
-    except ValueError:
-        raise ValueError(f"matmul: batch dimensions {bx} and {by} of {xs} @ {ys} do not "
-                         "broadcast") from None
-    m, k, n = "mkn"
-    letters = _letters(len(batch), "mkn")
-
-    def side(v, b, tail):
-        # Drop size-1 batch dims that broadcast: the letter then comes from the other side.
-        off = len(batch) - len(b)
-        keep = [i for i, d in enumerate(b) if d == batch[off + i]]
-        v = st.reshape(v, tuple(b[i] for i in keep) + _shape(v)[len(b):])
-        return v, "".join(letters[off + i] for i in keep) + tail
-
-    x, sx = side(x, bx, k if x1 else m + k)
-    y, sy = side(y, by, k if y1 else k + n)
-    out = letters + ("" if x1 else m) + ("" if y1 else n)
-    return einsum2(x, y, f"{sx},{sy}->{out}")
-
-
-def dot(x, y):
-    """NumPy dot: sum over the last axis of ``x`` and the second-to-last of ``y``
-    (the only axis of a 1-d ``y``); a product for 0-d operands."""
-    x, y, xs, ys = _contract_operands(x, y, "dot")
-    if not xs or not ys:
-        from ._math import multiply
-        return multiply(x, y)
-    ky = ys[0] if len(ys) == 1 else ys[-2]
-    if xs[-1] != ky:
-        raise ValueError(f"dot: shapes {xs} and {ys} not aligned: {xs[-1]} (dim {len(xs) - 1}) "
-                         f"!= {ky} (dim {max(len(ys) - 2, 0)})")
-    a = _letters(len(xs) - 1 + len(ys) - 1 + 1)
-    k, a, b = a[0], a[1:len(xs)], a[len(xs):]
-    sy = k + b if len(ys) == 1 else b[:-1] + k + b[-1]
-    return einsum2(x, y, f"{a}{k},{sy}->{a}{b}")
-
-
-def tensordot(a, b, axes=2):
-    """Sum products over ``axes``: an int N (last N of ``a`` with first N of ``b``) or a
-    pair of axis sequences."""
-    x, y, xs, ys = _contract_operands(a, b, "tensordot")
-    if isinstance(axes, int | np.integer):
-        n = int(axes)
-        if n < 0 or n > len(xs) or n > len(ys):
-            raise ValueError(f"tensordot: axes={n} is invalid for shapes {xs} and {ys}")
-        ax, ay = tuple(range(len(xs) - n, len(xs))), tuple(range(n))
-    else:
-        try:
-            ax, ay = axes
-        except (TypeError, ValueError):
-            raise TypeError(f"tensordot: axes must be an int or a pair of axis sequences, got "
-                            f"{axes!r}") from None
-        ax = _axes(ax, len(xs), "tensordot")
-        ay = _axes(ay, len(ys), "tensordot")
-        if len(ax) != len(ay):
-            raise ValueError(f"tensordot: axes {axes!r} pair different numbers of axes")
-    for i, j in zip(ax, ay, strict=True):
-        if xs[i] != ys[j]:
-            raise ValueError(f"tensordot: shape mismatch for sum: axis {i} of {xs} has size "
-                             f"{xs[i]} but axis {j} of {ys} has size {ys[j]}")
-    letters = iter(_letters(len(xs) + len(ys) - len(ax)))
-    sx = [next(letters) for _ in xs]
-    sy = [None] * len(ys)
-    for i, j in zip(ax, ay, strict=True):
-        sy[j] = sx[i]
-    sy = [c if c is not None else next(letters) for c in sy]
-    out = [c for i, c in enumerate(sx) if i not in ax] + [c for j, c in enumerate(sy) if j not in ay]
-    return einsum2(x, y, f"{''.join(sx)},{''.join(sy)}->{''.join(out)}")
-
-
-def outer(a, b):
-    """Outer product of the flattened inputs (no conjugation)."""
-    x, y = promote(ravel(a), ravel(b), broadcast=False)
-    return einsum2(x, y, "i,j->ij")
-
-
-def inner(a, b):
-    """Sum over the last axes of ``a`` and ``b`` (a product for 0-d operands)."""
-    x, y, xs, ys = _contract_operands(a, b, "inner")
-    if not xs or not ys:
-        from ._math import multiply
-        return multiply(x, y)
-    if xs[-1] != ys[-1]:
-        raise ValueError(f"inner: last dimensions of {xs} and {ys} differ")
-    letters = _letters(len(xs) + len(ys) - 1)
-    k, sa, sb = letters[0], letters[1:len(xs)], letters[len(xs):]
-    return einsum2(x, y, f"{sa}{k},{sb}{k}->{sa}{sb}")
-
-
-def vdot(a, b):
-    """Dot product of the flattened inputs, conjugating the first (as NumPy's vdot)."""
-    x, y = promote(ravel(a), ravel(b), broadcast=False)
-    if _shape(x) != _shape(y):
-        raise ValueError(f"vdot: inputs have different sizes {_shape(x)[0]} and {_shape(y)[0]}")
-    if np.issubdtype(get_aval(x).dtype, np.complexfloating):
-        from ._math import conj
-        x = conj(x)
-    return einsum2(x, y, "i,i->")
-
-
-
-# ---------------------------------------------------------------- einsum
-
-def einsum(subscripts, *operands, optimize=None):
-    """Einstein summation over any number of operands, reduced pairwise to ``einsum2``.
-
-    Supports implicit and explicit output, ``...``, size-1 broadcasting, repeated
-    indices within an operand (diagonals) and indices summed within one operand.
-
-    >>> einsum("ii->i", np.arange(9.0).reshape(3, 3))
-    array([0., 4., 8.])
-    >>> einsum("ij,jk,k->i", np.ones((2, 3)), np.ones((3, 4)), np.arange(4.0))
-    array([18., 18.])
-    """
-    if not isinstance(subscripts, str):
-        raise TypeError("einsum: the first argument must be a subscripts string such as "
-                        "'ij,jk->ik' (the interleaved operand form is not supported)")
-    if not operands:
-        raise ValueError("einsum: needs at least one operand")
-    ops = promote(*[asarray(o) for o in operands], broadcast=False)
-    terms, out = _parse_einsum(subscripts.replace(" ", ""), [_shape(o) for o in ops])
-    size = {}
-    for t, o in zip(terms, ops, strict=True):
-        for c, d in zip(t, _shape(o), strict=True):
-            if size.get(c, 1) not in (1, d) and d != 1:
-                raise ValueError(f"einsum '{subscripts}': index {c!r} has sizes {size[c]} and {d} "
-                                 f"(operand shapes {[_shape(o) for o in ops]})")
-            size[c] = max(size.get(c, 1), d)
-    ops, terms = zip(*[_diagonal(o, t, size, subscripts) for o, t in zip(ops, terms, strict=True)],
-                     strict=True)
-    ops, terms = list(ops), list(terms)
-
-    def needed(i):
-        # Indices operand i must keep: in the output or in some other operand.
-        return set(out).union(*[terms[j] for j in range(len(terms)) if j != i])
-
-    for i in range(len(ops)):
-        ops[i], terms[i] = _sum_out(ops[i], terms[i], needed(i))
-    while len(ops) > 1:
-        best = None
-        for i in range(len(ops)):
-            for j in range(i + 1, len(ops)):
-                rest = set(out).union(*[terms[k] for k in range(len(ops)) if k not in (i, j)])
-                keep = "".join(c for c in terms[i] + terms[j] if c in rest)
-                keep = "".join(dict.fromkeys(keep))
-                cost = int(np.prod([size[c] for c in keep], dtype=np.int64))
-                if best is None or cost < best[0]:
-                    best = (cost, i, j, keep)
-        _, i, j, keep = best
-        res = einsum2(ops[i], ops[j], f"{terms[i]},{terms[j]}->{keep}")
-        ops = [o for k, o in enumerate(ops) if k not in (i, j)] + [res]
-        terms = [t for k, t in enumerate(terms) if k not in (i, j)] + [keep]
-    x, t = ops[0], terms[0]
-    missing = [c for c in out if c not in t]
-    if missing:  # only size-1 broadcast indices can be absent here
-        x = st.reshape(x, _shape(x) + (1,) * len(missing))
-        t = t + "".join(missing)
-    return st.transpose(x, tuple(t.index(c) for c in out))
-
-
-def _parse_einsum(spec, shapes):
-    """Per-operand index strings (ellipses expanded) and the output string."""
-    if spec.count("->") > 1:
-        raise ValueError(f"einsum: subscripts {spec!r} contain more than one '->'")
-    lhs, arrow, rhs = spec.partition("->")
-    ins = lhs.split(",")
-    if len(ins) != len(shapes):
-        raise ValueError(f"einsum: subscripts {spec!r} name {len(ins)} operands but "
-                         f"{len(shapes)} were given")
-    used = set(c for c in spec if c.isalpha())
-    for c in spec:
-        if not (c.isalpha() and c.isascii()) and c not in ",->.":
-            raise ValueError(f"einsum: invalid character {c!r} in subscripts {spec!r}")
-    n_ell = []
-    for t, s in zip(ins, shapes, strict=True):
-        if t.count("...") > 1 or t.replace("...", "").count("."):
-            raise ValueError(f"einsum: invalid ellipsis in {t!r}")
-        n = len(s) - len(t.replace("...", ""))
-        if n < 0 or (n > 0 and "..." not in t):
-            raise ValueError(f"einsum: subscripts {t!r} do not match an operand of rank {len(s)}")
-        n_ell.append(n)
-    ell = _letters(max(n_ell, default=0), "".join(used))
-    terms = [t.replace("...", ell[len(ell) - n:] if n else "") for t, n in zip(ins, n_ell, strict=True)]
-    if arrow:
-        if rhs.count("...") > 1 or rhs.replace("...", "").count("."):
-            raise ValueError(f"einsum: invalid ellipsis in output {rhs!r}")
-        if ell and "..." not in rhs:
-            raise ValueError(f"einsum '{spec}': operands have broadcast ('...') dimensions, so "
-                             "the output must contain '...'")
-        out = rhs.replace("...", ell)
-        for c in out:
-            if out.count(c) > 1:
-                raise ValueError(f"einsum: output index {c!r} appears more than once in {rhs!r}")
-            if not any(c in t for t in terms):
-                raise ValueError(f"einsum: output index {c!r} does not appear in any operand")
-    else:
-        counts = {}
-        for t in terms:
-            for c in t:
-                counts[c] = counts.get(c, 0) + 1
-        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
-    return terms, out
-
-
-def _diagonal(x, t, size, spec):
-    """Take diagonals for indices repeated within one operand, and drop size-1 dims whose
-    index is broadcast against a larger size elsewhere."""
-    from ..primitives.indexing import gather
-    for c in dict.fromkeys(t):
-        pos = tuple(i for i, e in enumerate(t) if e == c)
-        if len(pos) > 1:
-            dims = {_shape(x)[p] for p in pos}
-            if len(dims) > 1:
-                raise ValueError(f"einsum '{spec}': repeated index {c!r} has sizes "
-                                 f"{sorted(dims)} within one operand")
-            ar = np.arange(dims.pop())
-            x = gather(x, *([ar] * len(pos)), axes=pos)
-            t = c + "".join(e for i, e in enumerate(t) if i not in pos)
-    s = _shape(x)
-    drop = [i for i, (c, d) in enumerate(zip(t, s, strict=True)) if d == 1 and size[c] > 1]
-    if drop:
-        x = st.reshape(x, tuple(d for i, d in enumerate(s) if i not in drop))
-        t = "".join(c for i, c in enumerate(t) if i not in drop)
-    return x, t
-
-
-def _sum_out(x, t, needed):
-    """Sum away indices no other operand or the output uses."""
-    from ..primitives.reductions import reduce_sum
-    axes = tuple(i for i, c in enumerate(t) if c not in needed)
-    if not axes:
-        return x, t
-    return reduce_sum(x, axes), "".join(c for c in t if c in needed)
