@@ -87,6 +87,11 @@ def promote(*args, to_float=False, broadcast=True, op="spmdgrad.numpy"):
 
     0-d operands stay 0-d: the elementwise primitives broadcast them for free.
     """
+    if len(args) == 1:  # fast path: one array operand that needs no conversion
+        x = args[0]
+        dt = x.aval.dtype if isinstance(x, Tracer) else getattr(x, "dtype", None)
+        if dt is not None and is_array(x) and (dt.kind in "fc" or (not to_float and dt.kind != "V")):
+            return [x]
     keys, shapes = [], []
     for a in args:
         k, s = _key_and_shape(a)

@@ -62,8 +62,13 @@ def elementwise(name, impl, nargs=1, dtype_rule=None):
     impl_rules[prim] = impl
 
     def abstract(*avals, **params):
-        dt = _same_dtype(name, avals) if nargs > 1 else avals[0].dtype
-        shape = _shape_of(*avals, name=name)
+        a0 = avals[0]
+        dt, shape = a0.dtype, a0.shape
+        for a in avals[1:]:  # fast path: one dtype, one shape
+            if a.dtype != dt or a.shape != shape:
+                dt = _same_dtype(name, avals)
+                shape = _shape_of(*avals, name=name)
+                break
         return shape, (dt if dtype_rule is None else dtype_rule(dt, **params))
     abstract_rules[prim] = abstract
     _batch_elementwise(prim)
