@@ -93,6 +93,7 @@ def environment():
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "<unset>"),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "<unset>"),
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "<unset>"),
+        **{k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
     }
 
 
