@@ -89,7 +89,8 @@ def environment():
         "python": platform.python_version(),
         "numpy": np.__version__,
         "cpus": os.cpu_count(),
-        "spmdgrad": os.path.dirname(getattr(sys.modules.get("spmdgrad"), "__file__", "") or "?"),
+        "spmdgrad": os.path.dirname(getattr(sys.modules.get("spmdgrad"), "__file__", None) or "")
+        or "<not imported>",
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "<unset>"),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "<unset>"),
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "<unset>"),
