@@ -351,7 +351,9 @@ def _psum_many(cts, axes):
 def defjvp(prim, *fns):
     """Per-operand JVPs: ``fns[i](t_i, ans, *primals, **params)`` (None: not differentiable)."""
     def rule(primals, tangents, **params):
-        ans = prim.bind(*primals, **params)
+        # The current trace is the tangent trace and primals are never its tracers:
+        # compute the primal output one level down directly.
+        ans = core._state.trace.forward(prim, primals, params)
         out = None
         for fn, t in zip(fns, tangents):
             if t is not None:

@@ -38,9 +38,20 @@ _SHORT = {"float64": "f64", "float32": "f32", "float16": "f16", "complex128": "c
 _EMPTY = frozenset()
 
 
+_short_names = {}
+
+
+def _short_dtype(dtype):
+    """``f64``-style name, cached per dtype (``np.dtype.name`` is slow)."""
+    name = _short_names.get(dtype)
+    if name is None:
+        name = _short_names[dtype] = _SHORT.get(dtype.name, dtype.name)
+    return name
+
+
 class ShapedArray:
     """Abstract value: shape, dtype and the named axes the value varies over."""
-    __slots__ = ("shape", "dtype", "vma")
+    __slots__ = ("shape", "dtype", "vma", "_hash")
 
     def __init__(self, shape, dtype, vma=_EMPTY):
         self.shape = shape if type(shape) is tuple else tuple(shape)
@@ -55,20 +66,34 @@ class ShapedArray:
                 and self.dtype == other.dtype and self.vma == other.vma)
 
     def __hash__(self):
-        return hash((self.shape, self.dtype, self.vma))
+        try:
+            return self._hash
+        except AttributeError:
+            self._hash = h = hash((self.shape, self.dtype, self.vma))
+            return h
 
     def str_short(self):
-        name = _SHORT.get(self.dtype.name, self.dtype.name)
+        name = _short_dtype(self.dtype)
         axes = "{" + ",".join(sorted(self.vma)) + "}" if self.vma else ""
         return f"{name}[{','.join(map(str, self.shape))}]{axes}"
 
     __repr__ = str_short
 
 
+_CACHE_LIMIT = 4096
+_interned = {}  # (shape, dtype) -> aval of plain arrays; avals are immutable
+
+
 def get_aval(x):
     """The abstract value of a tracer or a concrete array-like."""
     if type(x) is np.ndarray:
-        return ShapedArray(x.shape, x.dtype)
+        key = (x.shape, x.dtype)
+        a = _interned.get(key)
+        if a is None:
+            if len(_interned) > _CACHE_LIMIT:
+                _interned.clear()
+            a = _interned[key] = ShapedArray(x.shape, x.dtype)
+        return a
     if isinstance(x, Tracer):
         return x.aval
     if isinstance(x, np.ndarray | np.generic):
@@ -107,8 +132,25 @@ def bind(prim, *args, **params):
     return _state.trace.process_primitive(prim, args, params)
 
 
+_aval_cache = {}
+
+
 def abstract_eval(prim, avals, params):
-    """Output aval(s) of ``prim`` on ``avals``: shape/dtype rule plus the vma rule."""
+    """Output aval(s) of ``prim`` on ``avals``: shape/dtype rule plus the vma rule.
+    Memoized when the params are hashable (a bounded cache)."""
+    try:
+        key = (prim, tuple(avals), tuple(params.items()))
+        out = _aval_cache.get(key)
+    except TypeError:
+        return _abstract_eval(prim, avals, params)
+    if out is None:
+        if len(_aval_cache) > _CACHE_LIMIT:
+            _aval_cache.clear()
+        out = _aval_cache[key] = _abstract_eval(prim, avals, params)
+    return out
+
+
+def _abstract_eval(prim, avals, params):
     rule = abstract_rules.get(prim)
     if rule is None:
         raise NotImplementedError(f"no shape rule for primitive '{prim}'")
@@ -231,7 +273,7 @@ class EvalTrace(Trace):
 
     def process_primitive(self, prim, args, params):
         for a in args:
-            if isinstance(a, Tracer):
+            if type(a) is not np.ndarray and isinstance(a, Tracer):
                 raise SpmdgradError(
                     f"a traced value {a!r} reached '{prim}' outside the transformation that "
                     "created it (it escaped, e.g. through a global or a closure). Return it "

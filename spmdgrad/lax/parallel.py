@@ -153,8 +153,17 @@ batching.batch_rules[psum_p] = lambda size, vals, batched, axes: (
     psum_p.bind(*vals, axes=axes), list(batched))
 
 
+def _local_sum(v, k):
+    """Sum over the k local instances; with one instance, a free reshape."""
+    if k == 1:
+        from ..primitives.structural import reshape
+        return reshape(v, get_aval(v).shape[1:])
+    return reduce_sum(v, (0,))
+
+
 def _psum_owner(frame, vals, batched, axes):
-    outs = [reduce_sum(v, (0,)) if b else scale(v, frame.axis_size)
+    k = frame.local_size
+    outs = [_local_sum(v, k) if b else scale(v, frame.axis_size)
             for v, b in zip(vals, batched, strict=True)]
     if frame.backend is not None:
         idx = [i for i, b in enumerate(batched) if b]

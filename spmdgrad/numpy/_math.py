@@ -15,7 +15,7 @@ import builtins
 
 import numpy as np
 
-from ..core import get_aval
+from ..core import Tracer, get_aval
 from ..dtypes import is_complex, real_dtype
 from ..primitives import elementwise as ew
 from ..primitives import reductions as red
@@ -45,8 +45,21 @@ def _unary(prim, to_float=True):
     return f
 
 
+_WEAK_FAST = (float, int)
+
+
 def _binary(prim, to_float=False, name=None):
     def f(x, y):
+        # Fast path: a floating tracer and a Python float/int. Under NEP 50 the
+        # tracer's dtype wins, so no promotion is needed (x * 0.9, x + 1).
+        if type(y) in _WEAK_FAST and isinstance(x, Tracer):
+            dt = x.aval.dtype
+            if dt.kind in "fc":
+                return prim.bind(x, np.asarray(y, dt))
+        elif type(x) in _WEAK_FAST and isinstance(y, Tracer):
+            dt = y.aval.dtype
+            if dt.kind in "fc":
+                return prim.bind(np.asarray(x, dt), y)
         return prim.bind(*promote(x, y, to_float=to_float, op=prim.name))
     f.__name__ = f.__qualname__ = name or prim.name
     f.__doc__ = f"Elementwise ``{prim.name}`` with NumPy broadcasting and promotion."

@@ -33,6 +33,13 @@ def _same_dtype(name, avals):
 
 def _batch_elementwise(prim):
     def rule(size, vals, batched, **params):
+        if len(vals) == 1:  # fast path: a unary op on a batched value
+            return prim.bind(vals[0], **params), True
+        if len(vals) == 2:  # fast path: equal shapes, or an unbatched 0-d operand
+            a0, a1 = get_aval(vals[0]), get_aval(vals[1])
+            if ((batched[0] and batched[1] and a0.shape == a1.shape)
+                    or (not batched[0] and a0.shape == ()) or (not batched[1] and a1.shape == ())):
+                return prim.bind(vals[0], vals[1], **params), True
         avals = [get_aval(v) for v in vals]
         shape = _shape_of(*[ShapedRest(a, b) for a, b in zip(avals, batched)])
         out = []
@@ -198,10 +205,10 @@ def _minmax_jvp(cmp):
 
 
 def _weight(cmp, a, b):
+    """1 where ``cmp(a, b)``, 1/2 where equal, else 0 (two compares, two selects)."""
     dt = get_aval(a).dtype
-    w = convert_element_type(cmp(a, b), dt)
-    half = convert_element_type(eq(a, b), dt)
-    return add(w, mul(half, np.asarray(0.5, dt)))
+    one, half, zero = (np.asarray(v, dt) for v in (1.0, 0.5, 0.0))
+    return select_n(cmp(a, b), select_n(eq(a, b), zero, half), one)
 
 
 ad.defjvp(max_p, *_minmax_jvp(lambda a, b: gt(a, b)))
