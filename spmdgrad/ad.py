@@ -11,12 +11,15 @@ Zero tangents and zero cotangents are ``None`` throughout.
 """
 from __future__ import annotations
 
+import builtins
 import functools
 
 import numpy as np
 
 from . import core
 from .core import _EMPTY, Eqn, Jaxpr, Tracer, Var, get_aval, vma_of, zip
+
+_zip = builtins.zip  # unchecked: hot loops over lists of known equal length
 
 jvp_rules = {}        # prim -> fn(primals, tangents, **params) -> (primal_out, tangent_out)
 transpose_rules = {}  # prim -> fn(ct, *invals, **params) -> list of cts, one per operand
@@ -248,12 +251,18 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
     own implicit broadcasts, so their contributions are keyed by the axes they
     actually vary over.
 
+    Over MPI axes a pending psum commutes with the transpose of any other linear
+    equation (its coefficients are invariant over those axes), so it is carried on
+    to the inputs, where all of them leave in one fused Allreduce. Over vmap axes
+    it is done at once, which keeps the arrays small.
+
     Returns, per invar, a dict ``{axes: partial cotangent}``; ``reduce_inputs``
     fuses the inputs' psums.
     """
     from .batching import collective_rules, frame_rules
-    env = dict(zip(jaxpr.constvars, jaxpr.consts))
+    env = dict(_zip(jaxpr.constvars, jaxpr.consts))
     groups = {}  # var -> {frozenset(axes still to psum): partial sum}
+    mpi_axes = frozenset(a for a in reduced if core.find_axis(a).backend is not None)
 
     def add(v, key, c):
         g = groups.get(v)
@@ -262,34 +271,45 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
         else:
             g[key] = _add(g.get(key), c)
 
-    def finalize(v):
+    def take(v, defer):
+        """Pop ``v``'s groups: the cotangent to transpose now (psums done), and the
+        groups whose psum is carried further, as (axes, partial sum) pairs."""
         g = groups.pop(v, None)
         if g is None:
-            return None
-        out = None
+            return None, ()
+        now, later = None, []
         for key, c in g.items():
-            out = _add(out, _psum(c, key) if key else c)
-        return out
+            if not key:
+                now = _add(now, c)
+            elif defer and key <= mpi_axes:
+                later.append((key, c))
+            else:
+                now = _add(now, _psum(c, key))
+        return now, later
 
-    for v, ct in zip(jaxpr.outvars, cts_out):
+    for v, ct in _zip(jaxpr.outvars, cts_out):
         if v is not None and ct is not None and v not in env:
             add(v, (vma_of(ct) - v.aval.vma) & reduced, ct)
     for eqn in reversed(jaxpr.eqns):
-        if eqn.prim.multiple_results:
-            ct = [finalize(v) for v in eqn.outvars]
+        prim = eqn.prim
+        collective = bool(reduced) and (prim in collective_rules or prim in frame_rules)
+        if prim.multiple_results:
+            ct = [take(v, False)[0] for v in eqn.outvars]
             if all(c is None for c in ct):
                 continue
+            pending = [(_EMPTY, ct)]
         else:
-            ct = finalize(eqn.outvars[0])
-            if ct is None:
+            now, pending = take(eqn.outvars[0], bool(mpi_axes) and not collective)
+            if now is not None:
+                pending = [(_EMPTY, now), *pending]
+            if not pending:
                 continue
-        rule = transpose_rules.get(eqn.prim)
+        rule = transpose_rules.get(prim)
         if rule is None:
             raise NotImplementedError(
-                f"'{eqn.prim}' has no transpose rule, so reverse mode (grad/vjp) cannot pass "
+                f"'{prim}' has no transpose rule, so reverse mode (grad/vjp) cannot pass "
                 "through it. It appeared in a linear program, which means a JVP rule applied "
                 "it to a tangent; please report this.")
-        collective = eqn.prim in collective_rules or eqn.prim in frame_rules
         out_vma = _EMPTY
         if reduced and not collective:
             for o in eqn.outvars:
@@ -303,18 +323,20 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
             else:
                 bcast = (reduced - v.aval.vma) if collective else (out_vma - v.aval.vma) & reduced
                 operands.append(UndefinedPrimal(v.aval, bcast))
-        cts_in = rule(ct, *operands, **eqn.params)
-        for v, u, c in zip(eqn.invars, operands, cts_in):
-            if c is None or v in env:
-                continue
-            if type(c) is Reduced:
-                add(v, _EMPTY, c.value)
-            elif not reduced:
-                add(v, _EMPTY, c)
-            elif collective:
-                add(v, (vma_of(c) - v.aval.vma) & reduced, c)
-            else:
-                add(v, u.psum_axes, c)
+        for extra, ct in pending:
+            cts_in = rule(ct, *operands, **eqn.params)
+            for v, u, c in _zip(eqn.invars, operands, cts_in):
+                if c is None or v in env:
+                    continue
+                if type(c) is Reduced:
+                    key, c = _EMPTY, c.value
+                elif not reduced:
+                    key = _EMPTY
+                elif collective:
+                    key = (vma_of(c) - v.aval.vma) & reduced
+                else:
+                    key = u.psum_axes
+                add(v, key | extra, c)
     return [groups.get(v, {}) for v in jaxpr.invars]
 
 

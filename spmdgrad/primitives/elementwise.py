@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ad, batching
+from .. import ad, batching, core
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from ..dtypes import real_dtype
 
@@ -271,24 +271,42 @@ def _sq(x):
     return mul(x, x)
 
 
-ad.defjvp(exp_p, lambda t, ans, x: mul(t, ans))
-ad.defjvp(log_p, lambda t, ans, x: div(t, x))
-ad.defjvp(log1p_p, lambda t, ans, x: div(t, add(x, _one(x))))
-ad.defjvp(expm1_p, lambda t, ans, x: mul(t, add(ans, _one(x))))
-ad.defjvp(sqrt_p, lambda t, ans, x: div(t, mul(ans, np.asarray(2, get_aval(x).dtype))))
-ad.defjvp(sin_p, lambda t, ans, x: mul(t, cos(x)))
-ad.defjvp(cos_p, lambda t, ans, x: neg(mul(t, sin(x))))
-ad.defjvp(tan_p, lambda t, ans, x: mul(t, add(_one(x), _sq(ans))))
-ad.defjvp(asin_p, lambda t, ans, x: div(t, sqrt(sub(_one(x), _sq(x)))))
-ad.defjvp(acos_p, lambda t, ans, x: neg(div(t, sqrt(sub(_one(x), _sq(x))))))
-ad.defjvp(atan_p, lambda t, ans, x: div(t, add(_one(x), _sq(x))))
-ad.defjvp(sinh_p, lambda t, ans, x: mul(t, cosh_p.bind(x)))
-ad.defjvp(cosh_p, lambda t, ans, x: mul(t, sinh_p.bind(x)))
-ad.defjvp(tanh_p, lambda t, ans, x: mul(t, sub(_one(x), _sq(ans))))
-ad.defjvp(asinh_p, lambda t, ans, x: div(t, sqrt(add(_sq(x), _one(x)))))
-ad.defjvp(acosh_p, lambda t, ans, x: div(t, sqrt(mul(sub(x, _one(x)), add(x, _one(x))))))
-ad.defjvp(atanh_p, lambda t, ans, x: div(t, sub(_one(x), _sq(x))))
-ad.defjvp(logistic_p, lambda t, ans, x: mul(t, mul(ans, sub(_one(x), ans))))
+def _scale_jvp(prim, factor, divide=False):
+    """``t * factor(ans, x)`` (or ``t / factor``): the factor is computed one level down,
+    with that trace current, so only the product with the tangent is recorded."""
+    def rule(primals, tangents, **params):
+        x, = primals
+        t, = tangents
+        tangent_trace = core._state.trace
+        parent = tangent_trace.parent
+        core._state.trace = parent
+        try:
+            ans = parent.process_primitive(prim, primals, params)
+            f = factor(ans, x)
+        finally:
+            core._state.trace = tangent_trace
+        return ans, (div(t, f) if divide else mul(t, f))
+    ad.jvp_rules[prim] = rule
+
+
+_scale_jvp(exp_p, lambda ans, x: ans)
+_scale_jvp(log_p, lambda ans, x: x, divide=True)
+_scale_jvp(log1p_p, lambda ans, x: add(x, _one(x)), divide=True)
+_scale_jvp(expm1_p, lambda ans, x: add(ans, _one(x)))
+_scale_jvp(sqrt_p, lambda ans, x: mul(ans, np.asarray(2, get_aval(x).dtype)), divide=True)
+_scale_jvp(sin_p, lambda ans, x: cos(x))
+_scale_jvp(cos_p, lambda ans, x: neg(sin(x)))
+_scale_jvp(tan_p, lambda ans, x: add(_one(x), _sq(ans)))
+_scale_jvp(asin_p, lambda ans, x: sqrt(sub(_one(x), _sq(x))), divide=True)
+_scale_jvp(acos_p, lambda ans, x: neg(sqrt(sub(_one(x), _sq(x)))), divide=True)
+_scale_jvp(atan_p, lambda ans, x: add(_one(x), _sq(x)), divide=True)
+_scale_jvp(sinh_p, lambda ans, x: cosh_p.bind(x))
+_scale_jvp(cosh_p, lambda ans, x: sinh_p.bind(x))
+_scale_jvp(tanh_p, lambda ans, x: sub(_one(x), _sq(ans)))
+_scale_jvp(asinh_p, lambda ans, x: sqrt(add(_sq(x), _one(x))), divide=True)
+_scale_jvp(acosh_p, lambda ans, x: sqrt(mul(sub(x, _one(x)), add(x, _one(x)))), divide=True)
+_scale_jvp(atanh_p, lambda ans, x: sub(_one(x), _sq(x)), divide=True)
+_scale_jvp(logistic_p, lambda ans, x: mul(ans, sub(_one(x), ans)))
 ad.defjvp(atan2_p,
           lambda t, ans, x, y: _fit(mul(t, div(y, add(_sq(x), _sq(y)))), ans),
           lambda t, ans, x, y: _fit(mul(t, neg(div(x, add(_sq(x), _sq(y))))), ans))
