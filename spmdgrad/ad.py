@@ -16,7 +16,7 @@ import functools
 
 import numpy as np
 
-from . import core
+from . import batching, core
 from .core import _EMPTY, Eqn, Jaxpr, Tracer, Var, get_aval, vma_of, zip
 
 _zip = builtins.zip  # unchecked: hot loops over lists of known equal length
@@ -259,10 +259,10 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
     Returns, per invar, a dict ``{axes: partial cotangent}``; ``reduce_inputs``
     fuses the inputs' psums.
     """
-    from .batching import collective_rules, frame_rules
     env = dict(_zip(jaxpr.constvars, jaxpr.consts))
     groups = {}  # var -> {frozenset(axes still to psum): partial sum}
-    mpi_axes = frozenset(a for a in reduced if core.find_axis(a).backend is not None)
+    mpi_axes = frozenset(a for a in reduced if core.find_axis(a).backend is not None) \
+        if reduced else _EMPTY
 
     def add(v, key, c):
         g = groups.get(v)
@@ -292,7 +292,8 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
             add(v, (vma_of(ct) - v.aval.vma) & reduced, ct)
     for eqn in reversed(jaxpr.eqns):
         prim = eqn.prim
-        collective = bool(reduced) and (prim in collective_rules or prim in frame_rules)
+        collective = bool(reduced) and (prim in batching.collective_rules
+                                        or prim in batching.frame_rules)
         if prim.multiple_results:
             ct = [take(v, False)[0] for v in eqn.outvars]
             if all(c is None for c in ct):
