@@ -204,15 +204,28 @@ def _minmax_jvp(cmp):
     return dx, dy
 
 
-def _weight(cmp, a, b):
-    """1 where ``cmp(a, b)``, 1/2 where equal, else 0 (two compares, two selects)."""
-    dt = get_aval(a).dtype
-    one, half, zero = (np.asarray(v, dt) for v in (1.0, 0.5, 0.0))
-    return select_n(cmp(a, b), select_n(eq(a, b), zero, half), one)
+def _tie_weight_impl(a, b, greater):
+    w = (np.greater(a, b) if greater else np.less(a, b)).astype(np.result_type(a, b))
+    ties = np.equal(a, b)
+    if ties.any():
+        w = np.where(ties, np.asarray(0.5, w.dtype), w)
+    return w
 
 
-ad.defjvp(max_p, *_minmax_jvp(lambda a, b: gt(a, b)))
-ad.defjvp(min_p, *_minmax_jvp(lambda a, b: lt(a, b)))
+# The derivative weight of max/min: 1 where a wins, 1/2 on ties, else 0. One
+# primitive (piecewise constant, zero derivative) instead of four passes.
+gt_weight_p = elementwise("gt_weight", lambda a, b: _tie_weight_impl(a, b, True), 2)
+lt_weight_p = elementwise("lt_weight", lambda a, b: _tie_weight_impl(a, b, False), 2)
+for _p in (gt_weight_p, lt_weight_p):
+    ad.defjvp(_p, lambda t, ans, a, b: None, lambda t, ans, a, b: None)
+
+
+def _weight(prim, a, b):
+    return prim.bind(a, b)
+
+
+ad.defjvp(max_p, *_minmax_jvp(gt_weight_p))
+ad.defjvp(min_p, *_minmax_jvp(lt_weight_p))
 ad.defjvp(rem_p, lambda t, ans, x, y: _fit(t, ans),
           lambda t, ans, x, y: _fit(mul(t, neg(floor(div(x, y)))), ans))
 # floor(x / y) is piecewise constant: its derivative is zero almost everywhere.

@@ -19,6 +19,8 @@ def broadcast_in_dim(x, shape, broadcast_dimensions):
 
 
 def _bid_impl(x, shape, broadcast_dimensions):
+    if broadcast_dimensions == tuple(range(len(shape) - np.ndim(x), len(shape))):
+        return np.broadcast_to(x, shape)  # trailing-aligned: NumPy broadcasting as is
     expanded = [1] * len(shape)
     for i, d in enumerate(broadcast_dimensions):
         expanded[d] = np.shape(x)[i]
