@@ -11,6 +11,7 @@ from .api import (grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr,  # 
                   value_and_grad, vjp, vmap)
 from .core import ShapedArray  # noqa: F401
 from .custom import custom_jvp, custom_vjp, stop_gradient  # noqa: F401
+from .jit import jit  # noqa: F401
 from .pmap import pmap  # noqa: F401
 
 __version__ = "0.1.0"
