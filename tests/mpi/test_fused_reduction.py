@@ -46,3 +46,23 @@ def test_dp_gradient_is_one_allreduce_and_exact(k, count_allreduces):
     ref = grad(lambda p: jnp.sum(vmap(mlp_loss, in_axes=(None, 0, 0))(p, xs, ys)))(p)
     for name in p:
         np.testing.assert_allclose(g[name], ref[name], rtol=1e-10, err_msg=name)
+
+
+def test_jit_of_dp_gradient_replays_the_same_allreduce(k, count_allreduces):
+    from spmdgrad import jit
+    _, _, n = world()
+    p = {"w": global_data((5, 3), 7), "b": global_data((3,), 8)}
+    xs, ys = global_data((n * k, 4, 5), 9), global_data((n * k, 4, 3), 10)
+
+    def loss(p, x, y):
+        return jnp.sum((jnp.tanh(x @ p["w"] + p["b"]) - y) ** 2)
+    step = pmap(grad(loss, reduce_axes=("i",)), axis_name="i", in_axes=(None, 0, 0),
+                out_axes=None)
+    expected = step(p, block(xs, k), block(ys, k))
+    jstep = jit(step)
+    for _ in range(3):
+        got = jstep(p, block(xs, k), block(ys, k))
+        for name in p:
+            np.testing.assert_array_equal(got[name], expected[name])
+    if n > 1:
+        assert len(count_allreduces) == 1 + 3, count_allreduces  # one per call, traced or not
