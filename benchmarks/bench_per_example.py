@@ -57,6 +57,9 @@ per_example = spmdgrad.vmap(spmdgrad.grad(loss), in_axes=(None, 0, 0), axis_name
 total = spmdgrad.vmap(spmdgrad.grad(loss, reduce_axes=("b",)), in_axes=(None, 0, 0),
                       out_axes=None, axis_name="b")
 grad1 = spmdgrad.grad(loss)
+# The same two programs traced once and replayed (spmdgrad.jit).
+per_example_jit = spmdgrad.jit(per_example)
+total_jit = spmdgrad.jit(total)
 
 
 def loop(params, X, Y):
@@ -82,6 +85,9 @@ def check(params, X, Y):
     problems = []
     cases = [("per-example", per_example(params, X, Y), numpy_per_example_grads(params, X, Y)),
              ("total", total(params, X, Y), numpy_batch_grads(params, X, Y)),
+             ("per-example jit", per_example_jit(params, X, Y),
+              numpy_per_example_grads(params, X, Y)),
+             ("total jit", total_jit(params, X, Y), numpy_batch_grads(params, X, Y)),
              ("loop", [np.stack(z) for z in zip(*loop(params, X[:4], Y[:4]))],
               [g[:4] for g in numpy_per_example_grads(params, X, Y)])]
     for what, got, ref in cases:
@@ -171,13 +177,15 @@ def main():
     # slow the small total-gradient variants that run after them in a round.
     t = interleaved_medians({
         "pe_spmdgrad": lambda: per_example(params, X, Y),
+        "pe_jit": lambda: per_example_jit(params, X, Y),
         "pe_numpy": lambda: numpy_per_example_grads(params, X, Y),
         "total_via_per_example": lambda: per_example_then_sum(params, X, Y),
     }, args.repeat)
     t.update(interleaved_medians({
         "total_spmdgrad": lambda: total(params, X, Y),
+        "total_jit": lambda: total_jit(params, X, Y),
         "total_numpy": lambda: numpy_batch_grads(params, X, Y),
-    }, args.repeat, number={"total_spmdgrad": 5, "total_numpy": 5}))
+    }, args.repeat, number={"total_spmdgrad": 5, "total_jit": 5, "total_numpy": 5}))
     t.update(interleaved_medians({"loop_spmdgrad": lambda: loop(params, X, Y)}, 7, warmup=1))
     peers = {}
     if not args.no_peers:
@@ -187,6 +195,7 @@ def main():
     print("\n(a) per-example gradients, 4 leaves, B=256 (output 104 MB)")
     mn = lambda k: f"   (min {fmt_ms(t[k + '_min'])})"  # noqa: E731
     print(f"  spmdgrad vmap(grad)                 {fmt_ms(t['pe_spmdgrad'])}" + mn("pe_spmdgrad"))
+    print(f"  spmdgrad jit(vmap(grad))            {fmt_ms(t['pe_jit'])}" + mn("pe_jit"))
     print(f"  hand-written NumPy (broadcasting)   {fmt_ms(t['pe_numpy'])}" + mn("pe_numpy"))
     print(f"  spmdgrad Python loop of grad        {fmt_ms(t['loop_spmdgrad'])}" + mn("loop_spmdgrad"))
     for name, res in peers.items():
@@ -215,6 +224,8 @@ def main():
     print("\n(b) total gradient over the batch")
     print(f"  spmdgrad reduce_axes=('b',), out_axes=None {fmt_ms(t['total_spmdgrad'])}"
           + mn("total_spmdgrad"))
+    print(f"  spmdgrad jit of the same                   {fmt_ms(t['total_jit'])}"
+          + mn("total_jit"))
     print(f"  hand-written NumPy X.T @ delta             {fmt_ms(t['total_numpy'])}"
           + mn("total_numpy"))
     print(f"  spmdgrad per-example then sum (avoid)      {fmt_ms(t['total_via_per_example'])}"
@@ -227,6 +238,10 @@ def main():
     print(f"  ratio spmdgrad / NumPy                     {r_tot:9.2f}x   bar <= 2x: "
           f"{'MET' if r_tot <= 2 else 'MISSED'}   (minima: "
           f"{t['total_spmdgrad_min'] / t['total_numpy_min']:.2f}x)")
+    r_jit = t["total_jit"] / t["total_numpy"]
+    print(f"  ratio spmdgrad jit / NumPy                 {r_jit:9.2f}x   bar <= 2x: "
+          f"{'MET' if r_jit <= 2 else 'MISSED'}   (minima: "
+          f"{t['total_jit_min'] / t['total_numpy_min']:.2f}x)")
 
     print("\npeak memory, one call in a fresh subprocess per variant (MB)")
     print(f"  {'variant':24s} {'tracemalloc peak':>17s} {'peak RSS growth':>14s} {'output':>8s}")
