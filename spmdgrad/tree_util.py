@@ -75,37 +75,41 @@ class PyTreeDef:
 _LEAF = PyTreeDef(None, None, ())
 
 
+# The recursions below are module-level functions with explicit accumulators: a
+# recursive closure refers to itself through its cell, a reference cycle that would
+# keep every leaf (often large arrays) alive until the garbage collector runs.
+
 def tree_flatten(tree, is_leaf=None):
     """Return ``(leaves, treedef)``."""
     leaves = []
+    return leaves, _flatten(tree, is_leaf, leaves)
 
-    def rec(x):
-        if is_leaf is not None and is_leaf(x):
-            leaves.append(x)
-            return _LEAF
-        node = _node_of(x)
-        if node is None:
-            leaves.append(x)
-            return _LEAF
-        children, aux = node[0](x)
-        return PyTreeDef(type(x), aux, tuple(rec(c) for c in children), node[1])
 
-    return leaves, rec(tree)
+def _flatten(x, is_leaf, leaves):
+    if is_leaf is not None and is_leaf(x):
+        leaves.append(x)
+        return _LEAF
+    node = _node_of(x)
+    if node is None:
+        leaves.append(x)
+        return _LEAF
+    children, aux = node[0](x)
+    return PyTreeDef(type(x), aux, tuple(_flatten(c, is_leaf, leaves) for c in children), node[1])
 
 
 def tree_unflatten(treedef, leaves):
     """Rebuild a tree of ``treedef``'s structure from ``leaves``."""
     it = iter(leaves)
-
-    def rec(td):
-        if td.kind is None:
-            return next(it)
-        return td._unflatten(td.aux, [rec(c) for c in td.children])
-
-    out = rec(treedef)
+    out = _unflatten(treedef, it)
     if next(it, _sentinel) is not _sentinel:
         raise ValueError(f"too many leaves for tree structure {treedef}")
     return out
+
+
+def _unflatten(td, it):
+    if td.kind is None:
+        return next(it)
+    return td._unflatten(td.aux, [_unflatten(c, it) for c in td.children])
 
 
 _sentinel = object()
@@ -134,23 +138,23 @@ def tree_map(f, tree, *rest, is_leaf=None):
 def broadcast_prefix(prefix, tree, is_leaf=None, what="in_axes"):
     """Expand ``prefix`` (a tree prefix of ``tree``, e.g. in_axes) to one entry per leaf."""
     out = []
-
-    def rec(p, t):
-        pnode = _node_of(p) if p is not None else None
-        if pnode is None:  # p is a leaf of the prefix (int or None): covers all of t
-            out.extend([p] * len(tree_leaves(t, is_leaf)))
-            return
-        tnode = _node_of(t)
-        if tnode is None or type(p) is not type(t):
-            raise ValueError(f"{what} structure {p!r} does not match the argument structure "
-                             f"{tree_structure(t)}")
-        pc, paux = pnode[0](p)
-        tc, taux = tnode[0](t)
-        if len(pc) != len(tc) or paux != taux:
-            raise ValueError(f"{what} structure {p!r} does not match the argument structure "
-                             f"{tree_structure(t)}")
-        for a, b in zip(pc, tc, strict=True):
-            rec(a, b)
-
-    rec(prefix, tree)
+    _prefix(prefix, tree, is_leaf, what, out)
     return out
+
+
+def _prefix(p, t, is_leaf, what, out):
+    pnode = _node_of(p) if p is not None else None
+    if pnode is None:  # p is a leaf of the prefix (int or None): covers all of t
+        out.extend([p] * len(tree_leaves(t, is_leaf)))
+        return
+    tnode = _node_of(t)
+    if tnode is None or type(p) is not type(t):
+        raise ValueError(f"{what} structure {p!r} does not match the argument structure "
+                         f"{tree_structure(t)}")
+    pc, paux = pnode[0](p)
+    tc, taux = tnode[0](t)
+    if len(pc) != len(tc) or paux != taux:
+        raise ValueError(f"{what} structure {p!r} does not match the argument structure "
+                         f"{tree_structure(t)}")
+    for a, b in zip(pc, tc, strict=True):
+        _prefix(a, b, is_leaf, what, out)

@@ -10,6 +10,8 @@ outer vmaps see them as ordinary primitives.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .. import ad, batching
@@ -65,7 +67,7 @@ def _allreduce_impl(*xs, op, comm, axis):
         if op != "sum" and np.issubdtype(dtype, np.complexfloating):
             raise TypeError(f"p{op} (allreduce {op}): complex values ({dtype}) have no order")
         total = sum(xs[i].size for i in idx)
-        buf = np.empty(total, wire)         # pack: one copy of each value into one buffer
+        buf = _pack_buffer(wire, total)     # pack: one copy of each value into one buffer
         np.concatenate([xs[i].reshape(-1) for i in idx], out=buf)
         comm.comm.Allreduce(_mpi().IN_PLACE, buf, mpi_op)
         if wire != dtype:
@@ -76,6 +78,30 @@ def _allreduce_impl(*xs, op, comm, axis):
             outs[i] = buf[off:off + n].reshape(xs[i].shape)
             off += n
     return outs
+
+
+# Reusable pack buffers. A fresh multi-MB buffer costs page faults comparable to the
+# Allreduce itself, so a buffer is reused once nothing outside the pool refers to it:
+# results are views of it, and keep it busy for as long as the caller holds them.
+_POOL_SIZE = 2
+_pools = {}
+
+
+def _pack_buffer(dtype, n):
+    pool = _pools.setdefault(np.dtype(dtype), [])
+    for i in range(len(pool)):
+        # References: the pool's list slot and getrefcount's own argument.
+        if pool[i].size >= n and sys.getrefcount(pool[i]) == 2:
+            return pool[i][:n]
+    buf = np.empty(n, dtype)
+    if len(pool) < _POOL_SIZE:
+        pool.append(buf)
+    else:  # replace an idle buffer if there is one, else leave this one unpooled
+        for i in range(len(pool)):
+            if sys.getrefcount(pool[i]) == 2:
+                pool[i] = buf
+                break
+    return buf
 
 
 impl_rules[allreduce_p] = _allreduce_impl
