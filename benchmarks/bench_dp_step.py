@@ -73,6 +73,12 @@ def measure(repeat):
         g = grad_fn(params, Xl, Yl)
         return tuple(p - LR * gi for p, gi in zip(params, g))
 
+    grad_jit = spmdgrad.jit(grad_fn)
+
+    def spmd_jit_step(params):
+        g = grad_jit(params, Xl, Yl)
+        return tuple(p - LR * gi for p, gi in zip(params, g))
+
     sizes = [p.size for p in params]
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     flat = np.empty(offsets[-1], np.float32)
@@ -90,10 +96,11 @@ def measure(repeat):
     # Check before timing: spmdgrad's gradient equals the hand-written one, float32.
     g_s = grad_fn(params, Xl, Yl)
     g_n = numpy_grads(params)
-    for a, b in zip(g_s, g_n):
+    for a, b in zip(list(g_s) + list(grad_jit(params, Xl, Yl)), list(g_n) * 2):
         assert a.dtype == np.float32, f"BUG: gradient dtype {a.dtype}, float32 expected"
         assert np.allclose(a, b, rtol=1e-4, atol=1e-6), np.abs(a - b).max()
-    fns = {"spmdgrad": lambda: spmd_step(params), "numpy_mpi": lambda: numpy_step(params)}
+    fns = {"spmdgrad": lambda: spmd_step(params), "spmdgrad_jit": lambda: spmd_jit_step(params),
+           "numpy_mpi": lambda: numpy_step(params)}
     for fn in fns.values():
         fn()
         fn()
@@ -127,12 +134,14 @@ def scaling(repeat):
             print(f"{n} rank(s) failed: {proc.stderr.strip()[-2000:]}")
             return
         out[n] = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"{'ranks':>5s} {'spmdgrad step':>14s} {'NumPy+MPI step':>15s} {'ratio':>7s}")
+    print(f"{'ranks':>5s} {'spmdgrad step':>14s} {'jit step':>10s} {'NumPy+MPI step':>15s} "
+          f"{'ratio':>7s} {'jit ratio':>9s}")
     for n, r in out.items():
-        print(f"{n:5d} {fmt_ms(r['spmdgrad']):>14s} {fmt_ms(r['numpy_mpi']):>15s} "
-              f"{r['spmdgrad'] / r['numpy_mpi']:6.2f}x   (minima {fmt_ms(r['spmdgrad_min'])}, "
-              f"{fmt_ms(r['numpy_mpi_min'])})")
-    for k, label in (("spmdgrad", "spmdgrad"), ("numpy_mpi", "NumPy+MPI")):
+        print(f"{n:5d} {fmt_ms(r['spmdgrad']):>14s} {fmt_ms(r['spmdgrad_jit']):>10s} "
+              f"{fmt_ms(r['numpy_mpi']):>15s} {r['spmdgrad'] / r['numpy_mpi']:6.2f}x "
+              f"{r['spmdgrad_jit'] / r['numpy_mpi']:8.2f}x   (minima {fmt_ms(r['spmdgrad_min'])}, "
+              f"{fmt_ms(r['spmdgrad_jit_min'])}, {fmt_ms(r['numpy_mpi_min'])})")
+    for k, label in (("spmdgrad", "spmdgrad"), ("spmdgrad_jit", "jit"), ("numpy_mpi", "NumPy+MPI")):
         eff = out[1][k] / out[2][k]
         print(f"weak-scaling efficiency t(1)/t(2), {label:9s}: {eff:5.2f} "
               f"(minima: {out[1][k + '_min'] / out[2][k + '_min']:.2f})")
@@ -157,6 +166,7 @@ def main():
     print_environment(f"bench_dp_step: MLP 784-128-10 float32, 256 examples per rank, "
                       f"{res['ranks']} rank(s)")
     print(f"spmdgrad step   {fmt_ms(res['spmdgrad'])}  (min {fmt_ms(res['spmdgrad_min'])})")
+    print(f"jit step        {fmt_ms(res['spmdgrad_jit'])}  (min {fmt_ms(res['spmdgrad_jit_min'])})")
     print(f"NumPy+MPI step  {fmt_ms(res['numpy_mpi'])}  (min {fmt_ms(res['numpy_mpi_min'])})")
     print(f"ratio spmdgrad / NumPy+MPI: {res['spmdgrad'] / res['numpy_mpi']:.2f}x")
 
