@@ -444,7 +444,7 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
 
 # --------------------------------------------------------------------------- vmap
 
-def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_name=None):
+def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None):
     """Vectorize ``fun`` over an axis of its arguments, optionally naming the axis.
 
     ``in_axes``/``out_axes``: int, None, or pytrees matching arguments/outputs.
