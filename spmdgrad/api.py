@@ -284,6 +284,13 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
     return (out, f_vjp, res.aux) if has_aux else (out, f_vjp)
 
 
+def _push_forward(res, tangents):
+    """Output tangents of the linearized program, zeros instantiated."""
+    outs = core.eval_jaxpr(res.jaxpr, tangents)
+    return [np.zeros(get_aval(o).shape, get_aval(o).dtype) if t is None else t
+            for o, t in zip(res.out_leaves, outs)]
+
+
 def jvp(fun, primals, tangents, has_aux=False):
     """Forward mode: ``(fun(*primals), J @ tangents)``.
 
@@ -308,9 +315,7 @@ def jvp(fun, primals, tangents, has_aux=False):
                              f"shape {get_aval(p).shape}")
         if d:
             args.append(t)
-    outs = core.eval_jaxpr(res.jaxpr, args)
-    t_out = [np.zeros(get_aval(o).shape, get_aval(o).dtype) if t is None else t
-             for o, t in zip(res.out_leaves, outs)]
+    t_out = _push_forward(res, args)
     out = (tree_unflatten(res.out_tree, res.out_leaves), tree_unflatten(res.out_tree, t_out))
     return out + (res.aux,) if has_aux else out
 
@@ -322,10 +327,7 @@ def linearize(fun, *primals):
     def f_jvp(*tangents):
         t_leaves, _ = tree_flatten(tangents)
         args = [t for t, d in zip(t_leaves, res.diff_mask) if d]
-        outs = core.eval_jaxpr(res.jaxpr, args)
-        return tree_unflatten(res.out_tree, [
-            np.zeros(get_aval(o).shape, get_aval(o).dtype) if t is None else t
-            for o, t in zip(res.out_leaves, outs)])
+        return tree_unflatten(res.out_tree, _push_forward(res, args))
     return tree_unflatten(res.out_tree, res.out_leaves), f_jvp
 
 
@@ -399,12 +401,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
                          _jac_input_check("jacfwd", holomorphic, False))
         ins = res.in_leaves
         basis = _std_basis(ins, _result_dtype(ins, holomorphic))
-
-        def push(*ts):
-            outs = core.eval_jaxpr(res.jaxpr, list(ts))
-            return [np.zeros(get_aval(o).shape, get_aval(o).dtype) if t is None else t
-                    for o, t in zip(res.out_leaves, outs)]
-        cols = vmap(push)(*basis)
+        cols = vmap(lambda *ts: _push_forward(res, list(ts)))(*basis)
         per_out = [_split_rows(c, ins, False) for c in cols]
         jac_tree = _assemble(res, per_out, single)
         return (jac_tree, res.aux) if has_aux else jac_tree
