@@ -247,9 +247,9 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
     also turns an invariant-looking cotangent into ``N`` times itself). So the
     contributions of each variable are kept in groups keyed by the axes they still
     need summing over, and each group is psummed once, when the variable's
-    cotangent is final. Collectives (and custom-derivative calls) transpose their
-    own implicit broadcasts, so their contributions are keyed by the axes they
-    actually vary over.
+    cotangent is final. Collectives transpose their own implicit broadcasts, so
+    their contributions are keyed by the axes they actually vary over; for
+    custom-derivative calls, which may broadcast inside or at the call, both count.
 
     Over MPI axes a pending psum commutes with the transpose of any other linear
     equation (its coefficients are invariant over those axes), so it is carried on
@@ -292,15 +292,17 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
             add(v, (vma_of(ct) - v.aval.vma) & reduced, ct)
     for eqn in reversed(jaxpr.eqns):
         prim = eqn.prim
-        collective = bool(reduced) and (prim in batching.collective_rules
-                                        or prim in batching.frame_rules)
+        collective = bool(reduced) and prim in batching.collective_rules
+        # Custom-derivative calls are opaque: a broadcast may happen inside (seen in
+        # the cotangent's own variance) or at the call (seen in the output's type).
+        opaque = bool(reduced) and prim in batching.frame_rules
         if prim.multiple_results:
             ct = [take(v, False)[0] for v in eqn.outvars]
             if all(c is None for c in ct):
                 continue
             pending = [(_EMPTY, ct)]
         else:
-            now, pending = take(eqn.outvars[0], bool(mpi_axes) and not collective)
+            now, pending = take(eqn.outvars[0], bool(mpi_axes) and not (collective or opaque))
             if now is not None:
                 pending = [(_EMPTY, now), *pending]
             if not pending:
@@ -335,6 +337,8 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
                     key = _EMPTY
                 elif collective:
                     key = (vma_of(c) - v.aval.vma) & reduced
+                elif opaque:
+                    key = ((vma_of(c) | out_vma) - v.aval.vma) & reduced
                 else:
                     key = u.psum_axes
                 add(v, key | extra, c)

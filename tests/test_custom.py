@@ -629,3 +629,26 @@ def test_exact_custom_rules_agree_with_autodiff_under_reduce_axes(reduce_axes):
         np.testing.assert_allclose(c, p, rtol=1e-12, atol=1e-12)
     if reduce_axes:
         np.testing.assert_allclose(custom[0][0], custom[0][1])   # the total, on every instance
+
+
+def test_custom_vjp_under_reduce_axes_counts_broadcasts_at_and_inside_the_call():
+    """An invariant input broadcast at the call (w + x) or inside it (psum(w * x)) gets the
+    total over the axis with reduce_axes, and each instance's own derivative without."""
+    @custom_vjp
+    def add(w, x):
+        return w + x
+    add.defvjp(lambda w, x: (w + x, None), lambda r, ct: (ct, ct))
+
+    @custom_vjp
+    def dot(w, x):
+        return psum(w * x, "i")
+    dot.defvjp(lambda w, x: (dot(w, x), x), lambda x, ct: (ct * x, None))
+
+    xs = np.array([0.5, 1.0, 2.5])
+    total = lambda f: spmdgrad.vmap(grad(f, reduce_axes=("i",)), in_axes=(None, 0),  # noqa: E731
+                              out_axes=None, axis_name="i")(2.0, xs)
+    per_example = lambda f: spmdgrad.vmap(grad(f), in_axes=(None, 0), axis_name="i")(2.0, xs)  # noqa: E731
+    assert float(total(add)) == 3.0
+    np.testing.assert_allclose(per_example(add), np.ones(3))
+    assert float(total(dot)) == xs.sum()
+    np.testing.assert_allclose(per_example(dot), xs)
