@@ -45,7 +45,7 @@ class BatchTrace(core.Trace):
     the object that carries the communicator; then ``axis_size`` is the global
     size and the local values hold ``backend.local_size`` shards.
     """
-    __slots__ = ("axis_name", "axis_size", "axis_set", "backend")
+    __slots__ = ("axis_name", "axis_size", "axis_set", "backend", "local_size")
 
     def __init__(self, parent, axis_name, axis_size, backend=None):
         super().__init__(parent)
@@ -53,10 +53,7 @@ class BatchTrace(core.Trace):
         self.axis_size = axis_size
         self.axis_set = frozenset() if axis_name is None else frozenset([axis_name])
         self.backend = backend
-
-    @property
-    def local_size(self):
-        return self.axis_size if self.backend is None else self.backend.local_size
+        self.local_size = axis_size if backend is None else backend.local_size
 
     def process_primitive(self, prim, args, params):
         vals, batched, any_batched = [], [], False
@@ -68,11 +65,11 @@ class BatchTrace(core.Trace):
             else:
                 vals.append(a)
                 batched.append(False)
-        crule = frame_rules.get(prim)
-        if crule is None:
-            crule = collective_rules.get(prim)
-            if crule is not None and self.axis_name not in params.get("axes", ()):
-                crule = None
+        crule = None
+        if prim in frame_rules:
+            crule = frame_rules[prim]
+        elif prim in collective_rules and self.axis_name in params.get("axes", ()):
+            crule = collective_rules[prim]
         if crule is not None:
             rule, first = crule, self
         elif not any_batched:
