@@ -375,12 +375,16 @@ def _psum_many(cts, axes):
 
 # --------------------------------------------------------------------------- rule helpers
 
+def _primal(prim, primals, params):
+    """Inside a JVP rule the current trace is the tangent recorder and primals are never
+    its tracers: compute the primal output one level down directly."""
+    return core._state.trace.forward(prim, primals, params)
+
+
 def defjvp(prim, *fns):
     """Per-operand JVPs: ``fns[i](t_i, ans, *primals, **params)`` (None: not differentiable)."""
     def rule(primals, tangents, **params):
-        # The current trace is the tangent trace and primals are never its tracers:
-        # compute the primal output one level down directly.
-        ans = core._state.trace.forward(prim, primals, params)
+        ans = _primal(prim, primals, params)
         out = None
         for fn, t in zip(fns, tangents):
             if t is not None:
@@ -394,7 +398,7 @@ def defjvp(prim, *fns):
 def deflinear(prim, transpose):
     """A primitive linear in all its operands (zeros are skipped by the transposer)."""
     def rule(primals, tangents, **params):
-        ans = prim.bind(*primals, **params)
+        ans = _primal(prim, primals, params)
         ts = [zeros_like(p) if t is None else t for p, t in zip(primals, tangents)]
         return ans, prim.bind(*ts, **params)
     jvp_rules[prim] = rule
@@ -406,7 +410,8 @@ def deflinear1(prim, transpose):
     def rule(primals, tangents, **params):
         if any(t is not None for t in tangents[1:]):
             raise NotImplementedError(f"'{prim}' is not differentiable in its index operands")
-        return prim.bind(*primals, **params), prim.bind(tangents[0], *primals[1:], **params)
+        return (_primal(prim, primals, params),
+                prim.bind(tangents[0], *primals[1:], **params))
     jvp_rules[prim] = rule
     transpose_rules[prim] = transpose
 
@@ -416,7 +421,7 @@ def defbilinear(prim, lhs_transpose, rhs_transpose):
     def rule(primals, tangents, **params):
         x, y = primals
         tx, ty = tangents
-        ans = prim.bind(x, y, **params)
+        ans = _primal(prim, primals, params)
         out = None
         if tx is not None:
             out = prim.bind(tx, y, **params)
