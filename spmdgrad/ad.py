@@ -381,6 +381,17 @@ def _primal(prim, primals, params):
     return core._state.trace.forward(prim, primals, params)
 
 
+def on_primals(fn, *args):
+    """Inside a JVP rule: run ``fn(*args)`` (work on primals only, e.g. derivative
+    factors) one level down, with that trace current, bypassing the tangent recorder."""
+    tangent_trace = core._state.trace
+    core._state.trace = tangent_trace.parent
+    try:
+        return fn(*args)
+    finally:
+        core._state.trace = tangent_trace
+
+
 def defjvp(prim, *fns):
     """Per-operand JVPs: ``fns[i](t_i, ans, *primals, **params)`` (None: not differentiable)."""
     def rule(primals, tangents, **params):

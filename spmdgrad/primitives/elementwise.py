@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ad, batching, core
+from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from ..dtypes import real_dtype
 
@@ -287,17 +287,13 @@ def _sq(x):
 def _scale_jvp(prim, factor, divide=False):
     """``t * factor(ans, x)`` (or ``t / factor``): the factor is computed one level down,
     with that trace current, so only the product with the tangent is recorded."""
+    def primal_part(x, params):
+        ans = prim.bind(x, **params)
+        return ans, factor(ans, x)
+
     def rule(primals, tangents, **params):
-        x, = primals
         t, = tangents
-        tangent_trace = core._state.trace
-        parent = tangent_trace.parent
-        core._state.trace = parent
-        try:
-            ans = parent.process_primitive(prim, primals, params)
-            f = factor(ans, x)
-        finally:
-            core._state.trace = tangent_trace
+        ans, f = ad.on_primals(primal_part, primals[0], params)
         return ans, (div(t, f) if divide else mul(t, f))
     ad.jvp_rules[prim] = rule
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
-from .elementwise import add, convert_element_type, div, eq, gt, lt, mul, or_p, select_n
+from .elementwise import add, gt, lt, mul, or_p, select_n
 from .structural import broadcast_in_dim, pad, reshape, slice as slice_, transpose
 
 
@@ -93,22 +93,40 @@ def _sum_transpose(ct, x, axes):
 ad.deflinear(reduce_sum_p, _sum_transpose)
 
 
-def _extremum_jvp(prim):
+def _extremum_weight(name, reduce):
+    """Weights of the extremum's derivative: 1/k at each of the k locations equal to the
+    extremum, 0 elsewhere. One primitive, piecewise constant (zero derivative)."""
+    prim = Primitive(name)
+
+    def impl(x, axes):
+        w = (x == reduce(x, axis=axes, keepdims=True)).astype(np.result_type(x))
+        return w / w.sum(axis=axes, keepdims=True)
+    impl_rules[prim] = impl
+    abstract_rules[prim] = lambda x, axes: (x.shape, x.dtype)
+    ad.jvp_rules[prim] = lambda primals, tangents, axes: (prim.bind(*primals, axes=axes), None)
+    batching.batch_rules[prim] = lambda size, vals, batched, axes: (
+        prim.bind(vals[0], axes=batching.shift_axes(axes)), True)
+    return prim
+
+
+max_weight_p = _extremum_weight("max_weight", np.max)
+min_weight_p = _extremum_weight("min_weight", np.min)
+
+
+def _extremum_jvp(prim, weight_p):
     # The derivative flows to the locations equal to the extremum; ties share it evenly.
+    def primal_part(x, axes):
+        return prim.bind(x, axes=axes), weight_p.bind(x, axes=axes)
+
     def rule(primals, tangents, axes):
-        x, = primals
         t, = tangents
-        ans = prim.bind(x, axes=axes)
-        shape = get_aval(x).shape
-        kept = _kept(shape, axes)
-        mask = convert_element_type(eq(x, broadcast_in_dim(ans, shape, kept)), get_aval(x).dtype)
-        count = reduce_sum(mask, axes)
-        return ans, div(reduce_sum(mul(t, mask), axes), count)
+        ans, w = ad.on_primals(primal_part, primals[0], axes)
+        return ans, reduce_sum(mul(t, w), axes)
     ad.jvp_rules[prim] = rule
 
 
-_extremum_jvp(reduce_max_p)
-_extremum_jvp(reduce_min_p)
+_extremum_jvp(reduce_max_p, max_weight_p)
+_extremum_jvp(reduce_min_p, min_weight_p)
 
 
 def _prod_jvp(primals, tangents, axes):
