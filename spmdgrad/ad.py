@@ -375,7 +375,7 @@ def _psum_many(cts, axes):
 
 # --------------------------------------------------------------------------- rule helpers
 
-def _primal(prim, primals, params):
+def primal(prim, primals, params):
     """Inside a JVP rule the current trace is the tangent recorder and primals are never
     its tracers: compute the primal output one level down directly."""
     return core._state.trace.forward(prim, primals, params)
@@ -395,7 +395,7 @@ def on_primals(fn, *args):
 def defjvp(prim, *fns):
     """Per-operand JVPs: ``fns[i](t_i, ans, *primals, **params)`` (None: not differentiable)."""
     def rule(primals, tangents, **params):
-        ans = _primal(prim, primals, params)
+        ans = primal(prim, primals, params)
         out = None
         for fn, t in zip(fns, tangents):
             if t is not None:
@@ -409,7 +409,7 @@ def defjvp(prim, *fns):
 def deflinear(prim, transpose):
     """A primitive linear in all its operands (zeros are skipped by the transposer)."""
     def rule(primals, tangents, **params):
-        ans = _primal(prim, primals, params)
+        ans = primal(prim, primals, params)
         ts = [zeros_like(p) if t is None else t for p, t in zip(primals, tangents)]
         return ans, prim.bind(*ts, **params)
     jvp_rules[prim] = rule
@@ -421,7 +421,7 @@ def deflinear1(prim, transpose):
     def rule(primals, tangents, **params):
         if any(t is not None for t in tangents[1:]):
             raise NotImplementedError(f"'{prim}' is not differentiable in its index operands")
-        return (_primal(prim, primals, params),
+        return (primal(prim, primals, params),
                 prim.bind(tangents[0], *primals[1:], **params))
     jvp_rules[prim] = rule
     transpose_rules[prim] = transpose
@@ -432,7 +432,7 @@ def defbilinear(prim, lhs_transpose, rhs_transpose):
     def rule(primals, tangents, **params):
         x, y = primals
         tx, ty = tangents
-        ans = _primal(prim, primals, params)
+        ans = primal(prim, primals, params)
         out = None
         if tx is not None:
             out = prim.bind(tx, y, **params)

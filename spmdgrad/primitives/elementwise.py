@@ -131,7 +131,7 @@ def _lin_transpose(sign_y):
 
 def _add_jvp(primals, tangents):
     tx, ty = tangents
-    ans = add(*primals)
+    ans = ad.primal(add_p, primals, {})
     if tx is None:
         return ans, _fit(ty, ans)
     if ty is None:
@@ -141,7 +141,7 @@ def _add_jvp(primals, tangents):
 
 def _sub_jvp(primals, tangents):
     tx, ty = tangents
-    ans = sub(*primals)
+    ans = ad.primal(sub_p, primals, {})
     if ty is None:
         return ans, _fit(tx, ans)
     if tx is None:
@@ -432,7 +432,7 @@ def select_n(pred, x, y):
 def _select_jvp(primals, tangents):
     pred, x, y = primals
     _, tx, ty = tangents
-    ans = select_n(pred, x, y)
+    ans = ad.primal(select_n_p, primals, {})
     return ans, select_n(pred, _fit(tx, ans) if tx is not None else _fill(ans, 0),
                          _fit(ty, ans) if ty is not None else _fill(ans, 0))
 
