@@ -149,10 +149,8 @@ def _pullback(res, cts, reduced):
         if not d:
             out.append(np.zeros(a.shape, float0))
             continue
-        ct = next(finals)
-        if ct is None:
-            ct = np.zeros(a.shape, a.dtype)
-        elif get_aval(ct).dtype != a.dtype:
+        ct = ad.instantiate(next(finals), a)
+        if get_aval(ct).dtype != a.dtype:
             from .primitives.elementwise import convert_element_type, real
             if is_complex(get_aval(ct).dtype) and not is_complex(a.dtype):
                 ct = real(ct)
@@ -287,8 +285,7 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
 def _push_forward(res, tangents):
     """Output tangents of the linearized program, zeros instantiated."""
     outs = core.eval_jaxpr(res.jaxpr, tangents)
-    return [np.zeros(get_aval(o).shape, get_aval(o).dtype) if t is None else t
-            for o, t in zip(res.out_leaves, outs)]
+    return [ad.instantiate(t, get_aval(o)) for o, t in zip(res.out_leaves, outs)]
 
 
 def jvp(fun, primals, tangents, has_aux=False):
