@@ -398,12 +398,17 @@ def _fmt_param(v):
     return repr(v)
 
 
-def eval_jaxpr(jaxpr, args):
-    """Evaluate ``jaxpr`` on ``args`` through the current trace. A None outvar is a zero."""
+def _bind_eqn(prim, vals, params):
+    return _state.trace.process_primitive(prim, vals, params)
+
+
+def eval_jaxpr(jaxpr, args, apply=_bind_eqn):
+    """Evaluate ``jaxpr`` on ``args``: each equation through ``apply(prim, vals, params)``,
+    by default bound on the current trace. A None outvar is a zero."""
     env = dict(zip(jaxpr.constvars, jaxpr.consts))
     env.update(zip(jaxpr.invars, args))
     for e in jaxpr.eqns:
-        out = e.prim.bind(*[env[v] for v in e.invars], **e.params)
+        out = apply(e.prim, [env[v] for v in e.invars], e.params)
         if e.prim.multiple_results:
             env.update(zip(e.outvars, out))
         else:

@@ -82,12 +82,8 @@ def _trace(fun, tree, leaves, dynamic):
 
 def _replay(jaxpr, args):
     """Evaluate ``jaxpr`` on concrete arrays: one impl call per equation."""
-    env = dict(zip(jaxpr.constvars, jaxpr.consts, strict=True))
-    env.update(zip(jaxpr.invars, args, strict=True))
-    for e in jaxpr.eqns:
-        out = impl_rules[e.prim](*[env[v] for v in e.invars], **e.params)
-        if e.prim.multiple_results:
-            env.update(zip(e.outvars, out, strict=True))
-        else:
-            env[e.outvars[0]] = out
-    return [env[v] for v in jaxpr.outvars]
+    return core.eval_jaxpr(jaxpr, args, _impl)
+
+
+def _impl(prim, vals, params):
+    return impl_rules[prim](*vals, **params)
