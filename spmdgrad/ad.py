@@ -233,6 +233,7 @@ def _add(x, y):
 
 
 def _psum(ct, axes):
+    """psum of a cotangent (or a list of them, fused) over a set of axes."""
     from .lax.parallel import psum
     return psum(ct, tuple(sorted(axes)))
 
@@ -362,15 +363,10 @@ def reduce_inputs(parts):
             else:
                 finals[i] = _add(finals[i], c)
     for key, items in pending.items():
-        summed = _psum_many([c for _, c in items], key)
+        summed = _psum([c for _, c in items], key)
         for (i, _), s in zip(items, summed):
             finals[i] = _add(finals[i], s)
     return finals
-
-
-def _psum_many(cts, axes):
-    from .lax.parallel import psum
-    return psum(list(cts), tuple(sorted(axes)))
 
 
 # --------------------------------------------------------------------------- rule helpers
