@@ -127,23 +127,6 @@ def broadcast_operands(size, vals, batched):
     return [v if b else broadcast_batch(v, size) for v, b in zip(vals, batched)]
 
 
-def defvectorized(prim):
-    """Elementwise in all operands (equal shapes): batch by broadcasting the unbatched."""
-    def rule(size, vals, batched, **params):
-        return prim.bind(*broadcast_operands(size, vals, batched), **params), True
-    batch_rules[prim] = rule
-
-
-def defbatched_first(prim, shift_params):
-    """Acts on its first operand only (others are static); ``shift_params`` maps the
-    params to their batched form (e.g. axes shifted by one)."""
-    def rule(size, vals, batched, **params):
-        if any(batched[1:]):
-            raise NotImplementedError(f"'{prim}' cannot batch its secondary operands")
-        return prim.bind(*vals, **shift_params(**params)), True
-    batch_rules[prim] = rule
-
-
 def shift_axes(axes):
     return tuple(a + 1 for a in axes)
 
