@@ -67,6 +67,32 @@ def interleaved_medians(fns, repeat=9, warmup=2, number=None):
     return out
 
 
+def mpi_timed_rounds(comm, fns, repeat, warmup=2):
+    """Round-robin (medians, minima) over MPI ranks: each round starts at a barrier and
+    a variant's time in a round is the slowest rank's. Round order is shuffled with the
+    same seed on every rank, so no variant always runs first."""
+    from mpi4py import MPI
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {k: [] for k in fns}
+    buf = np.zeros(1)
+    order = list(fns)
+    shuffle = np.random.default_rng(1234)  # same seed on every rank: same order
+    for _ in range(repeat):
+        shuffle.shuffle(order)  # no variant always runs first after the previous round
+        for name in order:
+            fn = fns[name]
+            comm.Barrier()
+            t0 = time.perf_counter()
+            fn()
+            buf[0] = time.perf_counter() - t0
+            comm.Allreduce(MPI.IN_PLACE, buf, MPI.MAX)
+            times[name].append(buf[0])
+    return ({k: statistics.median(v) for k, v in times.items()},
+            {k: min(v) for k, v in times.items()})
+
+
 def environment():
     """What the numbers depend on: date, versions, threads and OPENBLAS_CORETYPE."""
     commit = ""

@@ -29,10 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import pickle
-import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -40,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import fmt_ms, print_environment  # noqa: E402
+from _common import fmt_ms, mpi_timed_rounds, print_environment  # noqa: E402
 from mpi4py import MPI  # noqa: E402
 
 import spmdgrad  # noqa: E402
@@ -50,29 +47,6 @@ from spmdgrad.lax import psum  # noqa: E402
 
 N_LEAVES = 100
 SIZES = np.unique(np.geomspace(1e2, 1e5, N_LEAVES).astype(int))
-
-
-def timed_rounds(comm, fns, repeat, warmup=2):
-    """Round-robin medians; a round's time for a variant is the max over ranks."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times = {k: [] for k in fns}
-    buf = np.zeros(1)
-    order = list(fns)
-    shuffle = np.random.default_rng(1234)  # same seed on every rank: same order
-    for _ in range(repeat):
-        shuffle.shuffle(order)  # no variant always runs first after the previous round
-        for name in order:
-            fn = fns[name]
-            comm.Barrier()
-            t0 = time.perf_counter()
-            fn()
-            buf[0] = time.perf_counter() - t0
-            comm.Allreduce(MPI.IN_PLACE, buf, MPI.MAX)
-            times[name].append(buf[0])
-    return ({k: statistics.median(v) for k, v in times.items()},
-            {k: min(v) for k, v in times.items()})
 
 
 def main():
@@ -149,7 +123,7 @@ def main():
                 smpi.set_checks(prev)
         return run
 
-    t, tmin = timed_rounds(comm, {
+    t, tmin = mpi_timed_rounds(comm, {
         "raw": raw,
         "raw_pack": raw_pack,
         "per_leaf": per_leaf,

@@ -27,10 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -39,7 +37,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from _common import fmt_ms, print_environment  # noqa: E402
+from _common import fmt_ms, mpi_timed_rounds, print_environment  # noqa: E402
 from _mlp import make_problem, numpy_batch_grads  # noqa: E402
 
 BATCH = 256
@@ -101,21 +99,8 @@ def measure(repeat):
         assert np.allclose(a, b, rtol=1e-4, atol=1e-6), np.abs(a - b).max()
     fns = {"spmdgrad": lambda: spmd_step(params), "spmdgrad_jit": lambda: spmd_jit_step(params),
            "numpy_mpi": lambda: numpy_step(params)}
-    for fn in fns.values():
-        fn()
-        fn()
-    times = {k: [] for k in fns}
-    buf = np.zeros(1)
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            comm.Barrier()
-            t0 = time.perf_counter()
-            fn()
-            buf[0] = time.perf_counter() - t0
-            comm.Allreduce(MPI.IN_PLACE, buf, MPI.MAX)
-            times[name].append(buf[0])
-    res = {"ranks": size, **{k: statistics.median(v) for k, v in times.items()},
-           **{k + "_min": min(v) for k, v in times.items()}}
+    med, mins = mpi_timed_rounds(comm, fns, repeat)
+    res = {"ranks": size, **med, **{k + "_min": v for k, v in mins.items()}}
     return rank, res
 
 
