@@ -370,12 +370,7 @@ def _result_dtype(leaves, holomorphic):
 
 def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     """Jacobian by reverse mode: one VJP per output element, vectorized with vmap."""
-    argnums_c, single = _check_argnums(argnums, "jacrev")
-
-    def jac(*args, **kwargs):
-        nums = _resolve_argnums(argnums_c, len(args), "jacrev")
-        res = _linearize(fun, args, kwargs, nums, has_aux, "jacrev",
-                         _jac_input_check("jacrev", holomorphic, allow_int))
+    def blocks(res):
         outs = res.out_leaves
         basis = _std_basis(outs, _result_dtype(outs, holomorphic))
         rows = vmap(lambda *cts: _pullback(res, list(cts), frozenset()))(*basis)
@@ -383,24 +378,30 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
         for r in rows:
             for i, piece in enumerate(_split_rows(r, outs, True)):
                 per_out[i].append(piece)
-        jac_tree = _assemble(res, per_out, single)
-        return (jac_tree, res.aux) if has_aux else jac_tree
-    return jac
+        return per_out
+    return _jacobian(fun, argnums, has_aux, holomorphic, allow_int, "jacrev", blocks)
 
 
 def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
     """Jacobian by forward mode: one JVP per input element, vectorized with vmap."""
-    argnums_c, single = _check_argnums(argnums, "jacfwd")
-
-    def jac(*args, **kwargs):
-        nums = _resolve_argnums(argnums_c, len(args), "jacfwd")
-        res = _linearize(fun, args, kwargs, nums, has_aux, "jacfwd",
-                         _jac_input_check("jacfwd", holomorphic, False))
+    def blocks(res):
         ins = res.in_leaves
         basis = _std_basis(ins, _result_dtype(ins, holomorphic))
         cols = vmap(lambda *ts: _push_forward(res, list(ts)))(*basis)
-        per_out = [_split_rows(c, ins, False) for c in cols]
-        jac_tree = _assemble(res, per_out, single)
+        return [_split_rows(c, ins, False) for c in cols]
+    return _jacobian(fun, argnums, has_aux, holomorphic, False, "jacfwd", blocks)
+
+
+def _jacobian(fun, argnums, has_aux, holomorphic, allow_int, fname, blocks):
+    """The shared body of jacrev/jacfwd: ``blocks(res)`` gives, per output leaf, the
+    Jacobian block for each input leaf."""
+    argnums_c, single = _check_argnums(argnums, fname)
+
+    def jac(*args, **kwargs):
+        nums = _resolve_argnums(argnums_c, len(args), fname)
+        res = _linearize(fun, args, kwargs, nums, has_aux, fname,
+                         _jac_input_check(fname, holomorphic, allow_int))
+        jac_tree = _assemble(res, blocks(res), single)
         return (jac_tree, res.aux) if has_aux else jac_tree
     return jac
 
