@@ -13,5 +13,6 @@ from .core import ShapedArray  # noqa: F401
 from .custom import custom_jvp, custom_vjp, stop_gradient  # noqa: F401
 from .jit import jit  # noqa: F401
 from .pmap import pmap  # noqa: F401
+from .sharding import shard, shard_indices  # noqa: F401
 
 __version__ = "0.1.0"
