@@ -36,3 +36,17 @@ def process_count(comm=None):
     """
     state = comm_state(comm)
     return 1 if state is None else state.nranks
+
+
+def agree(label, comm=None):
+    """Check that every rank of pmap's communicator has reached the same point,
+    named ``label``: one small ``Allreduce``, paired with the ranks' next
+    consistency check. If another rank is elsewhere (in a different collective, or
+    at another label), every rank raises the same :class:`MismatchError` naming what
+    each was doing. Nothing to check in one process or with the checks off.
+
+    >>> agree("start of the training loop")   # one process: returns at once
+    """
+    state = comm_state(comm)
+    if state is not None:
+        state.check(label, "")
