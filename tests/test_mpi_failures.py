@@ -1,21 +1,18 @@
 """Failure behaviour of pmap over MPI (semantics section 5): inconsistent ranks get a
 clear error on every rank and the job ends promptly; an exception on one rank ends
-the whole job with its traceback. Each case runs a small script under
-``timeout ... mpiexec -n 2``.
+the whole job with its traceback. Each case runs a small script on 2 ranks with
+``spmdgrad.testing.run_ranks`` (mpiexec in a subprocess, with a timeout).
 """
-import os
-import subprocess
-import sys
 import textwrap
 import time
-from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-MPIEXEC = Path(sys.executable).parent / "mpiexec"
+from spmdgrad.launcher import find_mpiexec
+from spmdgrad.testing import run_ranks
 
-pytestmark = pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec in this environment")
+pytestmark = pytest.mark.skipif(find_mpiexec() is None, reason="no mpiexec in this environment")
 
 HEADER = textwrap.dedent("""
     import numpy as np
@@ -38,14 +35,10 @@ HEADER = textwrap.dedent("""
 
 
 def run(tmp_path, body, n=2, mpi4py_main=True, env=None, limit=60):
-    script = tmp_path / "job.py"
-    script.write_text(HEADER + textwrap.dedent(body))
-    cmd = ["timeout", str(limit), str(MPIEXEC), "-n", str(n), sys.executable]
-    cmd += (["-m", "mpi4py"] if mpi4py_main else []) + [str(script)]
-    full_env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=tmp_path)
-    return proc, time.perf_counter() - start
+    code, out, err = run_ranks(n, HEADER + textwrap.dedent(body), timeout=limit, env=env,
+                               cwd=tmp_path, mpi4py_main=mpi4py_main)
+    return SimpleNamespace(returncode=code, stdout=out, stderr=err), time.perf_counter() - start
 
 
 def assert_failed_promptly(proc, elapsed):
