@@ -140,6 +140,6 @@ def test_consistent_program_runs_with_checks_on_and_off(tmp_path):
         print(f"rank {rank} ok", flush=True)
     """
     for value in ("1", "0"):
-        proc, elapsed = run(tmp_path, body, env={"SPMDGRAD_CHECKS": value})
+        proc, _ = run(tmp_path, body, env={"SPMDGRAD_CHECKS": value})
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "rank 0 ok" in proc.stdout and "rank 1 ok" in proc.stdout
