@@ -252,10 +252,20 @@ atanh_p = elementwise("atanh", np.arctanh)
 atan2_p = elementwise("atan2", np.arctan2, 2)
 logistic_p = elementwise("logistic", lambda x: _logistic(x))
 abs_p = elementwise("abs", np.abs, dtype_rule=_real)
-sign_p = elementwise("sign", np.sign)
+sign_p = elementwise("sign", lambda x: _sign(x))
 floor_p = elementwise("floor", np.floor)
 ceil_p = elementwise("ceil", np.ceil)
 round_p = elementwise("round", np.round)
+
+
+def _sign(x):
+    # NumPy < 2 gives the sign of the real part for complex input; NumPy 2 and JAX give
+    # z / |z| (0 at 0), which is what the JVP rule below differentiates.
+    if not np.iscomplexobj(x):
+        return np.sign(x)
+    a = np.abs(x)
+    out = np.where(a == 0, 0, x / np.where(a == 0, 1, a)).astype(x.dtype)
+    return out[()]   # a NumPy scalar for 0-d input, as np.sign gives
 
 
 def _logistic(x):
