@@ -10,6 +10,7 @@ MPI call is needed before the user's program starts. Usage (spmdrun builds it)::
     mpiexec -n N python -m spmdgrad._rank_main script.py args...
 """
 import os
+from collections.abc import Mapping
 
 # Per variable: the process managers' names for it, first match wins.
 _SOURCES = {
@@ -20,7 +21,7 @@ _SOURCES = {
 }
 
 
-def rank_environment(environ):
+def rank_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """torchrun's variables derived from a process manager's environment (a dict).
 
     >>> rank_environment({"PMI_RANK": "1", "PMI_SIZE": "2", "MPI_LOCALRANKID": "1"})
@@ -35,18 +36,18 @@ def rank_environment(environ):
     return out
 
 
-def main():
+def main() -> None:
     found = rank_environment(os.environ)
     if len(found) < len(_SOURCES):
         # An unknown process manager: ask MPI itself (mpi4py initializes it anyway).
         from mpi4py import MPI
         world = MPI.COMM_WORLD
         node = world.Split_type(MPI.COMM_TYPE_SHARED)
-        found = {"RANK": world.Get_rank(), "WORLD_SIZE": world.Get_size(),
-                 "LOCAL_RANK": node.Get_rank(), "LOCAL_WORLD_SIZE": node.Get_size(), **found}
+        asked = {"RANK": world.Get_rank(), "WORLD_SIZE": world.Get_size(),
+                 "LOCAL_RANK": node.Get_rank(), "LOCAL_WORLD_SIZE": node.Get_size()}
         node.Free()
-    for name, value in found.items():
-        os.environ[name] = str(value)   # the launcher knows best, even over inherited values
+        found = {**{k: str(v) for k, v in asked.items()}, **found}
+    os.environ.update(found)   # the launcher knows best, even over inherited values
     from mpi4py.run import main as mpi4py_main
     mpi4py_main()   # reads sys.argv[1:]: script.py args, or -m module args
 

@@ -26,12 +26,13 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 
 _INSTALL_HINT = "pip install 'spmdgrad[mpi]'   (or: pip install mpich mpi4py)"
 TTY_VARIABLE = "SPMDRUN_TTY"
 
 
-def find_mpiexec():
+def find_mpiexec() -> str | None:
     """The ``mpiexec`` next to the running Python (a venv's own MPI), else on PATH."""
     here = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     if os.path.isfile(here) and os.access(here, os.X_OK):
@@ -52,7 +53,9 @@ def _flavor(mpiexec):
     return "unknown"
 
 
-def build_command(mpiexec, n, target, args, hostfile=None, prefix=True, mpiexec_args=()):
+def build_command(mpiexec: str, n: int, target: Sequence[str], args: Sequence[str],
+                  hostfile: str | None = None, prefix: bool = True,
+                  mpiexec_args: Sequence[str] = ()) -> list[str]:
     """The mpiexec command line (a list) for ``target`` (``[script]`` or ``["-m", module]``).
 
     >>> cmd = build_command("/no/such/mpiexec", 2, ["job.py"], ["--lr", "0.1"])
@@ -101,7 +104,8 @@ def _split(argv):
     """Split argv into (launcher options, mpiexec args, target, program args). The
     target starts at the first non-option word, or at ``-m MODULE``."""
     takes_value = {"-n", "--np", "-f", "--hostfile", "--timeout"}
-    opts, mpiexec_args = [], []
+    opts: list[str] = []
+    mpiexec_args: list[str] = []
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -146,7 +150,7 @@ def _rank_env(n):
     return env
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``spmdrun`` console script. Returns the job's exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()

@@ -14,6 +14,7 @@ process (no ``mpiexec``) the share is everything.
 from __future__ import annotations
 
 import operator
+from typing import Any
 
 import numpy as np
 
@@ -22,11 +23,11 @@ from .mpi import process_count, process_index
 __all__ = ["shard", "shard_indices"]
 
 
-def _rank_and_count(comm):
+def _rank_and_count(comm: Any) -> tuple[int, int]:
     return process_index(comm), process_count(comm)
 
 
-def shard(x, axis=0, *, shards=None, comm=None):
+def shard(x: Any, axis: int = 0, *, shards: int | None = None, comm: Any = None) -> np.ndarray:
     """This rank's block of the global array ``x`` along ``axis``, for ``pmap``.
 
     Every rank passes the same global ``x``; rank ``r`` of ``n`` gets the
@@ -82,7 +83,8 @@ def shard(x, axis=0, *, shards=None, comm=None):
     return block.reshape(x.shape[:axis] + (shards, m // shards) + x.shape[axis + 1:])
 
 
-def shard_indices(indices, *, drop_remainder=True, comm=None):
+def shard_indices(indices: int | np.ndarray, *, drop_remainder: bool = True,
+                  comm: Any = None) -> np.ndarray:
     """This rank's share of an index set: an int ``N`` (meaning ``range(N)``) or a
     1-D array of indices (for example a shuffled permutation of the dataset).
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any, TextIO
 
 from spmdgrad.launcher import TTY_VARIABLE  # "SPMDRUN_TTY", set by spmdrun
 
 
-def interactive():
+def interactive() -> bool:
     """Whether a person watches this output live: ``SPMDRUN_TTY`` when spmdrun set it,
     else whether stdout and stderr are terminals."""
     flag = os.environ.get(TTY_VARIABLE)
@@ -42,13 +43,15 @@ class Progress:
     forces the bar on or off (default: :func:`interactive` and tqdm installed).
     """
 
-    def __init__(self, total, steps_per_epoch, *, enabled=True, live=None, every=30.0,
-                 stream=None, desc="train"):
+    def __init__(self, total: int, steps_per_epoch: int, *, enabled: bool = True,
+                 live: bool | None = None, every: float = 30.0, stream: TextIO | None = None,
+                 desc: str = "train") -> None:
         self.total, self.steps_per_epoch, self.every = total, steps_per_epoch, every
         self.enabled, self.stream = enabled, stream if stream is not None else sys.stdout
-        self.step, self.stats = 0, {}
+        self.step = 0
+        self.stats: dict[str, object] = {}
         self._last = time.monotonic()
-        self._bar = None
+        self._bar: Any = None
         if enabled and (interactive() if live is None else live):
             try:
                 from tqdm import tqdm
@@ -57,14 +60,14 @@ class Progress:
             if tqdm is not None:
                 self._bar = tqdm(total=total, desc=desc, unit="step")
 
-    def _format(self):
+    def _format(self) -> str:
         epochs = -(-self.total // self.steps_per_epoch)
         epoch = -(-self.step // self.steps_per_epoch)
         stats = "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                           for k, v in self.stats.items())
         return f"epoch {epoch}/{epochs}  step {self.step}/{self.total}  {stats}".rstrip()
 
-    def update(self, **stats):
+    def update(self, **stats: object) -> None:
         """One step done; ``stats`` are shown with the next line (or on the bar)."""
         self.step += 1
         self.stats.update(stats)
@@ -82,6 +85,6 @@ class Progress:
             self._last = now
             print(self._format(), file=self.stream, flush=True)
 
-    def close(self):
+    def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

@@ -1,10 +1,13 @@
 """Building blocks for tests that run on every rank under ``mpiexec``."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
 import numpy as np
 
 
-def world():
+def world() -> tuple[Any, int, int]:
     """``(MPI.COMM_WORLD, rank, size)``; a size of 1 without ``mpiexec``.
 
     >>> comm, rank, size = world()
@@ -16,7 +19,7 @@ def world():
     return comm, comm.Get_rank(), comm.Get_size()
 
 
-def global_data(shape, seed=0, dtype=np.float64):
+def global_data(shape: tuple[int, ...], seed: int = 0, dtype: Any = np.float64) -> np.ndarray:
     """Standard normal data that is the same on every rank (it depends only on ``seed``).
 
     >>> global_data((2,), seed=3).shape
@@ -25,7 +28,7 @@ def global_data(shape, seed=0, dtype=np.float64):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
-def block(x, k, axis=0):
+def block(x: np.ndarray, k: int, axis: int = 0) -> np.ndarray:
     """This rank's block of ``k`` pmap shards of the global array ``x``: entries
     ``rank * k`` to ``(rank + 1) * k`` along ``axis`` (pmap's layout).
 
@@ -39,7 +42,8 @@ def block(x, k, axis=0):
     return np.take(x, np.arange(r * k, (r + 1) * k), axis=axis)
 
 
-def global_inner(local_pairs, replicated_pairs=()):
+def global_inner(local_pairs: Iterable[tuple[Any, Any]],
+                 replicated_pairs: Iterable[tuple[Any, Any]] = ()) -> float:
     """``<a, b>`` of the global program: local blocks summed over ranks, replicated
     values counted once.
 
@@ -53,7 +57,8 @@ def global_inner(local_pairs, replicated_pairs=()):
     return comm.allreduce(loc) + rep
 
 
-def fd_check(f, local_args, rep_args=(), seed=0, eps=1e-6, tol=1e-6):
+def fd_check(f: Callable[..., Any], local_args: Sequence[Any], rep_args: Sequence[Any] = (),
+             seed: int = 0, eps: float = 1e-6, tol: float = 1e-6) -> None:
     """JVP and VJP of ``f(*rep_args, *local_args)`` (an output that is a local block)
     against central differences of the global function. ``rep_args`` are
     replicated (the same on every rank); VJP inner products are global.

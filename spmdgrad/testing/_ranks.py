@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from ..launcher import find_mpiexec
@@ -25,7 +26,10 @@ module.{name}()
 """
 
 
-def run_ranks(n, program, *, timeout=60, args=(), env=None, cwd=None, mpi4py_main=True):
+def run_ranks(n: int, program: str | os.PathLike[str] | Callable[[], object], *,
+              timeout: float = 60, args: Iterable[object] = (),
+              env: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None,
+              mpi4py_main: bool = True) -> tuple[int, str, str]:
     """Run ``program`` on ``n`` ranks with ``mpiexec`` and return ``(returncode,
     stdout, stderr)`` (text).
 
@@ -77,14 +81,14 @@ def run_ranks(n, program, *, timeout=60, args=(), env=None, cwd=None, mpi4py_mai
             return 124, out, err + f"\nrun_ranks: stopped after the timeout of {timeout:g} s\n"
 
 
-def _script(program, tmp):
+def _script(program: str | os.PathLike[str] | Callable[[], object], tmp: Path) -> str:
     if callable(program):
         name = getattr(program, "__qualname__", "")
-        path = inspect.getsourcefile(program)
-        if not name.isidentifier() or path is None:
+        source = inspect.getsourcefile(program)
+        if not name.isidentifier() or source is None:
             raise TypeError(f"run_ranks: a function must be defined at the top level of a module "
                             f"file, got {program!r}")
-        code = _CALL.format(modname=f"_run_ranks_{Path(path).stem}", path=path, name=name)
+        code = _CALL.format(modname=f"_run_ranks_{Path(source).stem}", path=source, name=name)
     elif isinstance(program, str) and "\n" in program:
         code = textwrap.dedent(program)
     else:

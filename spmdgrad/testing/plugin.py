@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import pytest
 
 _LAUNCHER_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
 _ATTEMPTS = 3
 _MESSAGE_CHARS = 2000
-_KEY = pytest.StashKey()
+_KEY = pytest.StashKey["_RankSync | None"]()
 
 
 def _comm_world():
@@ -44,19 +45,19 @@ def _comm_world():
 
 
 @pytest.fixture(scope="session")
-def comm():
+def comm() -> Any:
     """``MPI.COMM_WORLD``: all ranks of the run (a size of 1 without ``mpiexec``)."""
     return _comm_world()
 
 
 @pytest.fixture(scope="session")
-def rank(comm):
+def rank(comm: Any) -> int:
     """This process's rank in ``MPI.COMM_WORLD``."""
     return comm.Get_rank()
 
 
 @pytest.fixture(scope="session")
-def size(comm):
+def size(comm: Any) -> int:
     """The number of ranks in ``MPI.COMM_WORLD``."""
     return comm.Get_size()
 
