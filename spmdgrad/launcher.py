@@ -77,6 +77,16 @@ def build_command(mpiexec: str, n: int, target: Sequence[str], args: Sequence[st
     return cmd + [sys.executable, "-m", "spmdgrad._rank_main"] + list(target) + list(args)
 
 
+class _Help(argparse.HelpFormatter):
+    """Shows each option's default, where it has one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def _parser():
     p = argparse.ArgumentParser(
         prog="spmdrun",
@@ -85,10 +95,12 @@ def _parser():
         epilog="Words between a '--' and the next '--' are passed to mpiexec unchanged. Each "
                "rank gets RANK, WORLD_SIZE, LOCAL_RANK and LOCAL_WORLD_SIZE in its environment. "
                "Exit status: the job's; 124 after --timeout, 130 after Ctrl-C.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Help)
     p.add_argument("-n", "--np", type=int, default=2, dest="n", help="number of ranks")
-    p.add_argument("-f", "--hostfile", help="hostfile for multi-node runs (MPICH Hydra format)")
-    p.add_argument("--timeout", type=float, help="stop the job after this many seconds (exit 124)")
+    p.add_argument("-f", "--hostfile", help="hostfile for multi-node runs (MPICH Hydra format; "
+                                            "default: this host only)")
+    p.add_argument("--timeout", type=float, help="stop the job after this many seconds (exit 124; "
+                                                 "default: no limit)")
     p.add_argument("--no-prefix", action="store_true", help="do not prefix output with the rank")
     p.add_argument("--dry-run", action="store_true", help="print the command and exit")
     p.add_argument("-m", dest="module", help="run a library module (like python -m) instead of a "

@@ -190,3 +190,13 @@ def test_progress_disabled_prints_nothing(capsys):
     p.update(loss=1.0)
     p.close()
     assert capsys.readouterr() == ("", "")
+
+
+def test_launch_wrapper_runs_the_shipped_demo(tmp_path):
+    # The README's main-job command uses launch/train_digits.py; it is a thin wrapper.
+    pytest.importorskip("sklearn")
+    proc = subprocess.run([sys.executable, str(ROOT / "launch" / "train_digits.py"), "--epochs",
+                           "1"], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "epoch 1/1" in proc.stdout and "test accuracy" in proc.stdout
