@@ -12,8 +12,8 @@ import functools
 import numpy as np
 
 from . import ad, core
-from .batching import BatchTrace, BatchTracer, broadcast_batch, canonical_axis, check_batch_size
-from .batching import bdim_from_front, bdim_to_front, not_mapped_error
+from .batching import BatchTrace, BatchTracer, canonical_axis, check_batch_size, not_mapped_error
+from .primitives.structural import bdim_from_front, bdim_to_front, broadcast_batch
 from .core import ShapedArray, Tracer, get_aval, zip
 from .dtypes import float0, is_complex, is_inexact
 from .tree_util import broadcast_prefix, tree_flatten, tree_unflatten
@@ -529,7 +529,7 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
         if not mapped:
             # An invariant output leaves the map as one copy per instance; across MPI
             # ranks that is a pvary, so its cotangent is summed over ranks too.
-            o = o if trace.backend is None else trace.backend.pvary(o)
+            o = o if trace.backend is None else trace.backend.pbroadcast(o)
         val = o.val if mapped else broadcast_batch(o, trace.local_size)
         ax = canonical_axis(ax, get_aval(val).ndim, f"output leaf {i}", name)
         results.append(bdim_from_front(val, ax))

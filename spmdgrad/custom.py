@@ -39,7 +39,8 @@ import inspect
 import numpy as np
 
 from . import ad, core
-from .batching import BatchTrace, BatchTracer, batch_rules, broadcast_batch, frame_rules
+from .batching import BatchTrace, BatchTracer, batch_rules, frame_rules
+from .primitives.structural import broadcast_batch
 from .core import Primitive, Tracer, abstract_rules, get_aval, impl_rules, vma_rules, zip
 from .dtypes import float0, is_complex, is_inexact
 from .tree_util import tree_flatten, tree_leaves, tree_map, tree_unflatten
@@ -620,6 +621,7 @@ def _custom_lin_batch(frame, vals, batched, lin):
 frame_rules[custom_jvp_call_p] = _call_batch_rule(custom_jvp_call_p)
 frame_rules[custom_vjp_call_p] = _call_batch_rule(custom_vjp_call_p)
 frame_rules[custom_lin_p] = _custom_lin_batch
+ad.opaque_prims.update((custom_jvp_call_p, custom_vjp_call_p, custom_lin_p))
 
 
 # --------------------------------------------------------------------------- staging

@@ -22,13 +22,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ad, batching
-from ..batching import bdim_from_front, bdim_to_front, broadcast_batch
 from ..core import Primitive, Tracer, abstract_rules, get_aval, vma_rules
 from ..numpy._core import normalize_axis
 from ..primitives.contraction import einsum2
 from ..primitives.elementwise import convert_element_type, eq
 from ..primitives.reductions import reduce_sum
-from ..primitives.structural import reshape, transpose
+from ..primitives.structural import bdim_from_front, bdim_to_front, broadcast_batch, reshape, transpose
 from ..tree_util import tree_map
 from .parallel import axes_tuple, axis_index_p, find_axis, scale, single_axis, unvary_transpose
 
@@ -131,6 +130,7 @@ ad.deflinear(all_gather_p, _all_gather_transpose)
 batching.batch_rules[all_gather_p] = lambda size, vals, batched, axes, axis, axis_size: (
     all_gather_p.bind(vals[0], axes=axes, axis=axis + 1, axis_size=axis_size), True)
 batching.collective_rules[all_gather_p] = _all_gather_owner
+ad.collective_prims.add(all_gather_p)
 
 # ---------------------------------------------------------------- psum_scatter
 psum_scatter_p = Primitive("psum_scatter")
@@ -205,6 +205,7 @@ batching.batch_rules[psum_scatter_p] = lambda size, vals, batched, axes, scatter
     axis_size: (psum_scatter_p.bind(vals[0], axes=axes, scatter_dimension=scatter_dimension + 1,
                                     axis_size=axis_size), True)
 batching.collective_rules[psum_scatter_p] = _psum_scatter_owner
+ad.collective_prims.add(psum_scatter_p)
 
 # ---------------------------------------------------------------- all_to_all
 all_to_all_p = Primitive("all_to_all")
@@ -296,3 +297,4 @@ batching.batch_rules[all_to_all_p] = lambda size, vals, batched, axes, split_axi
     axis_size: (all_to_all_p.bind(vals[0], axes=axes, split_axis=split_axis + 1,
                                   concat_axis=concat_axis + 1, axis_size=axis_size), True)
 batching.collective_rules[all_to_all_p] = _all_to_all_owner
+ad.collective_prims.add(all_to_all_p)

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ad, batching
+from .. import ad, batching, core
 from ..core import Primitive, abstract_rules, impl_rules, find_axis, get_aval, vma_of, vma_rules
 from ..primitives.contraction import einsum2, einsum2_p, parse
 from ..primitives.elementwise import add, convert_element_type, div, eq, mul
@@ -107,7 +107,7 @@ def check_real(x, op):
 
 
 # ---------------------------------------------------------------- psum
-psum_p = Primitive("psum", multiple_results=True)
+psum_p = core.psum_p
 
 
 def psum(x, axis_name):
@@ -178,6 +178,7 @@ def _psum_owner(frame, vals, batched, axes):
 
 
 batching.collective_rules[psum_p] = _psum_owner
+ad.collective_prims.add(psum_p)
 
 
 def pmean(x, axis_name):
@@ -240,6 +241,7 @@ def _extremum(name, local_reduce, mpi_op):
             v = prim.bind(v, axes=rest)
         return v, False
     batching.collective_rules[prim] = owner
+    ad.collective_prims.add(prim)
     return prim, public
 
 
@@ -331,6 +333,7 @@ def _pdot_owner(frame, vals, batched, spec, axes):
 
 
 batching.collective_rules[pdot_p] = _pdot_owner
+ad.collective_prims.add(pdot_p)
 
 # ---------------------------------------------------------------- axis_index, axis_size
 axis_index_p = Primitive("axis_index")
@@ -360,6 +363,7 @@ def _axis_index_owner(frame, vals, batched, axes):
 
 
 batching.collective_rules[axis_index_p] = _axis_index_owner
+ad.collective_prims.add(axis_index_p)
 
 
 def axis_size(axis_name):
@@ -373,7 +377,7 @@ def axis_size(axis_name):
 
 
 # ---------------------------------------------------------------- pbroadcast
-pbroadcast_p = Primitive("pbroadcast")
+pbroadcast_p = core.pbroadcast_p
 
 
 def pbroadcast(x, axis_name):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ad, batching
-from ..batching import broadcast_batch
+from ..primitives.structural import broadcast_batch
 from ..core import Primitive, Tracer, abstract_rules, impl_rules, vma_rules
 from ..tree_util import tree_map
 from .parallel import single_axis, unvary_transpose
@@ -123,3 +123,4 @@ ad.deflinear(ppermute_p, lambda ct, x, axes, perm: [unvary_transpose(
 batching.batch_rules[ppermute_p] = lambda size, vals, batched, axes, perm: (
     ppermute_p.bind(vals[0], axes=axes, perm=perm), True)
 batching.collective_rules[ppermute_p] = _ppermute_owner
+ad.collective_prims.add(ppermute_p)

@@ -27,10 +27,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ad, batching
-from ..batching import bdim_from_front, bdim_to_front, broadcast_batch
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from ..primitives.reductions import reduce_sum
-from ..primitives.structural import reshape, slice as slice_, transpose
+from ..primitives.structural import (bdim_from_front, bdim_to_front, broadcast_batch, reshape,
+                                     slice as slice_, transpose)
 from ._comm import _mpi, describe
 
 
@@ -168,7 +168,7 @@ _shifted(mpi_permute_p)
 def _local(frame, x, batched):
     """The local block with its k shards first. An invariant (replicated) value is
     broadcast to the shards through pvary, whose transpose sums over the ranks."""
-    return x if batched else broadcast_batch(frame.backend.pvary(x), frame.local_size)
+    return x if batched else broadcast_batch(frame.backend.pbroadcast(x), frame.local_size)
 
 
 def _all_gather(frame, x, batched, axes, axis, axis_size):
@@ -187,7 +187,7 @@ def _psum_scatter(frame, x, batched, axes, scatter_dimension, axis_size):
                                           axis=frame.axis_name)
     else:   # invariant operand: the sum is size * x, of which this rank keeps its block
         from ..lax.parallel import scale
-        total = scale(b.pvary(x), axis_size)
+        total = scale(b.pbroadcast(x), axis_size)
         shape = get_aval(total).shape
         start = tuple(b.rank * b.local_size if i == d else 0 for i in range(len(shape)))
         limit = tuple((b.rank + 1) * b.local_size if i == d else n for i, n in enumerate(shape))

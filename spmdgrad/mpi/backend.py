@@ -30,7 +30,7 @@ class MPIBackend:
         return (f"MPIBackend(axis={self.axis_name!r}, rank={self.rank}, nranks={self.nranks}, "
                 f"local_size={self.local_size})")
 
-    def pvary(self, x):
+    def pbroadcast(self, x):
         """Implicit broadcast of a replicated value to every rank (sum when transposed)."""
         return _reduce.pvary(x, self.state, self.axis_name)
 

@@ -12,7 +12,7 @@ import functools
 import numpy as np
 
 from .. import ad, batching, core
-from ..core import Primitive, abstract_rules, get_aval, impl_rules
+from ..core import Primitive, abstract_rules, impl_rules
 
 einsum2_p = Primitive("einsum2")
 
