@@ -40,7 +40,7 @@ import numpy as np
 
 from . import ad, core
 from .batching import BatchTrace, BatchTracer, batch_rules, frame_rules
-from .primitives.structural import broadcast_batch
+from .primitives.structural import broadcast_batch, reduce_sum
 from .core import Primitive, Tracer, abstract_rules, get_aval, impl_rules, vma_rules, zip
 from .dtypes import float0, is_complex, is_inexact
 from .tree_util import tree_flatten, tree_leaves, tree_map, tree_unflatten
@@ -550,10 +550,8 @@ def _settle(b, flags):
 def _sum_over_frame(frame, trace, ct):
     """Cotangent of an unmapped input: summed over the frame's instances (and ranks)."""
     if frame.backend is not None and frame.axis_name is not None:
-        from .lax.parallel import psum
         with core.use_trace(trace):
-            return psum(ct, frame.axis_name)
-    from .primitives.reductions import reduce_sum
+            return core.psum_p.bind(ct, axes=(frame.axis_name,))[0]
     return reduce_sum(ct.val, (0,))
 
 
