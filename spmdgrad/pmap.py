@@ -16,13 +16,13 @@ import functools
 import numpy as np
 
 from . import core
-from .api import map_call
 from .batching import BatchTrace
 from .collectives.pbroadcast import mpi_pbroadcast
 from .collectives.psum import allreduce
 from .mpi.comm import comm_state
 from .mpi.consistency import describe
 from .tree_util import tree_flatten
+from .vmap import map_call
 
 
 def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):

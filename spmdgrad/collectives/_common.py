@@ -7,7 +7,6 @@ from .. import ad, batching
 from ..core import find_axis, get_aval, vma_of
 from ..primitives.elementwise import mul
 
-
 # ---------------------------------------------------------------- axis names
 
 def axes_tuple(axis_name, op):

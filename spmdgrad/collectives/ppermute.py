@@ -21,7 +21,14 @@ from ..mpi.comm import mpi
 from ..mpi.consistency import describe
 from ..primitives.structural import broadcast_batch
 from ..tree_util import tree_map
-from ._common import as_array, def_owner, def_shifted_batching, front, single_axis, unvary_transpose
+from ._common import (
+    as_array,
+    def_owner,
+    def_shifted_batching,
+    front,
+    single_axis,
+    unvary_transpose,
+)
 from .pbroadcast import local_block
 
 # ---------------------------------------------------------------- take_rows (static)

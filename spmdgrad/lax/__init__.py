@@ -15,5 +15,5 @@ from ..collectives.pmax_pmin import pmax, pmin  # noqa: F401
 from ..collectives.ppermute import ppermute  # noqa: F401
 from ..collectives.psum import pmean, psum  # noqa: F401
 from ..collectives.psum_scatter import psum_scatter  # noqa: F401
-from ..custom import stop_gradient  # noqa: F401
 from ..primitives.contraction import pdot  # noqa: F401
+from ..primitives.stop_gradient import stop_gradient  # noqa: F401

@@ -11,8 +11,8 @@ import numpy as np
 
 from .. import ad, batching, core
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
-from .structural import broadcast_batch, broadcast_in_dim, reduce_sum
 from ..dtypes import real_dtype
+from .structural import broadcast_batch, broadcast_in_dim, reduce_sum
 
 
 def _shape_of(*avals, name="elementwise primitive"):

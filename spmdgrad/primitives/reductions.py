@@ -21,8 +21,16 @@ import numpy as np
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from .elementwise import add, gt, lt, mul, or_p, select_n
-from .structural import (broadcast_in_dim, broadcast_operands, pad, reduce_sum, reduce_sum_p,  # noqa: F401
-                         reshape, slice as slice_, transpose)
+from .structural import (  # noqa: F401
+    broadcast_in_dim,
+    broadcast_operands,
+    pad,
+    reduce_sum,
+    reduce_sum_p,
+    reshape,
+    transpose,
+)
+from .structural import slice as slice_
 
 
 def _check_axes(name, x, axes):

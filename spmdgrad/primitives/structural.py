@@ -1,9 +1,9 @@
 """Shape primitives: broadcast_in_dim, reshape, transpose, slice, pad, concatenate, rev."""
 from __future__ import annotations
 
-import numpy as np
-
 import builtins
+
+import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
