@@ -11,15 +11,12 @@ Zero tangents and zero cotangents are ``None`` throughout.
 """
 from __future__ import annotations
 
-import builtins
 import functools
 
 import numpy as np
 
 from . import core
 from .core import _EMPTY, Eqn, Jaxpr, Tracer, Var, get_aval, vma_of, zip
-
-_zip = builtins.zip  # unchecked: hot loops over lists of known equal length
 
 jvp_rules = {}        # prim -> fn(primals, tangents, **params) -> (primal_out, tangent_out)
 transpose_rules = {}  # prim -> fn(ct, *invals, **params) -> list of cts, one per operand
@@ -264,7 +261,7 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
     Returns, per invar, a dict ``{axes: partial cotangent}``; ``reduce_inputs``
     fuses the inputs' psums.
     """
-    env = dict(_zip(jaxpr.constvars, jaxpr.consts))
+    env = dict(zip(jaxpr.constvars, jaxpr.consts))
     groups = {}  # var -> {frozenset(axes still to psum): partial sum}
     mpi_axes = frozenset(a for a in reduced if core.find_axis(a).backend is not None) \
         if reduced else _EMPTY
@@ -292,7 +289,7 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
                 now = _add(now, _psum(c, key))
         return now, later
 
-    for v, ct in _zip(jaxpr.outvars, cts_out):
+    for v, ct in zip(jaxpr.outvars, cts_out):
         if v is not None and ct is not None and v not in env:
             add(v, (vma_of(ct) - v.aval.vma) & reduced, ct)
     for eqn in reversed(jaxpr.eqns):
@@ -333,7 +330,7 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
                 operands.append(UndefinedPrimal(v.aval, bcast))
         for extra, ct in pending:
             cts_in = rule(ct, *operands, **eqn.params)
-            for v, u, c in _zip(eqn.invars, operands, cts_in):
+            for v, u, c in zip(eqn.invars, operands, cts_in):
                 if c is None or v in env:
                     continue
                 if type(c) is Reduced:

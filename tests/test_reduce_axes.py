@@ -250,7 +250,7 @@ def test_out_axes_none_with_invariant_output():
     assert float(out[0]) == 10.0 and float(out[1]) == 3.0
 
 
-# --------------------------------------------------------------------------- implicit broadcasts and mixed contributions
+# -------------------------------------------------------------------------- implicit broadcasts and mixed contributions
 
 def test_total_with_invariant_regularizer(data):
     params, xs, ys = data
