@@ -163,19 +163,25 @@ def _abstract_eval(prim, avals, params):
     if rule is None:
         raise NotImplementedError(f"no shape rule for primitive '{prim}'")
     out = rule(*avals, **params)
-    vrule = vma_rules.get(prim)
-    if vrule is not None:
-        vma = vrule([a.vma for a in avals], **params)
-    else:
-        vma = _EMPTY
-        for a in avals:
-            if a.vma:
-                vma = vma | a.vma
+    vma = vma_eval(prim, [a.vma for a in avals], params)
     if prim.multiple_results:
         if not isinstance(vma, list):
             vma = [vma] * len(out)
         return [ShapedArray(s, d, v) for (s, d), v in zip(out, vma)]
     return ShapedArray(out[0], out[1], vma)
+
+
+def vma_eval(prim, vmas, params):
+    """The named axes ``prim``'s output varies over, given its operands' (``vma_rules``;
+    by default the union: an invariant operand is implicitly broadcast)."""
+    vrule = vma_rules.get(prim)
+    if vrule is not None:
+        return vrule(vmas, **params)
+    vma = _EMPTY
+    for v in vmas:
+        if v:
+            vma = vma | v
+    return vma
 
 
 class SpmdgradError(Exception):
