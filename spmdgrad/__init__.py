@@ -9,7 +9,7 @@ from . import numpy  # noqa: F401
 from . import dtypes, lax, nn, tree_util  # noqa: F401
 from .api import (grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr,  # noqa: F401
                   value_and_grad, vjp, vmap)
-from .core import ShapedArray  # noqa: F401
+from .core import ConcretizationTypeError, ShapedArray  # noqa: F401
 from .custom import custom_jvp, custom_vjp, stop_gradient  # noqa: F401
 from .jit import jit  # noqa: F401
 from .pmap import pmap  # noqa: F401
