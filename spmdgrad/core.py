@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import operator
 
 import numpy as np
 
@@ -224,20 +225,28 @@ class Tracer:
         """The NumPy value under this tracer, or a TypeError if it is abstract."""
         raise ConcretizationError(self)
 
+    # bool/int/index of a concrete (grad/jvp) value use its primal, as in JAX: they are
+    # piecewise constant, so dropping the derivative is exact. float/complex/item of an
+    # inexact value would silently cut the derivative, so they always raise.
     def __bool__(self):
         return bool(self.concrete())
 
     def __float__(self):
-        return float(self.concrete())
+        raise ConcretizationError(self, "float")
 
     def __int__(self):
         return int(self.concrete())
 
     def __complex__(self):
-        return complex(self.concrete())
+        raise ConcretizationError(self, "complex")
 
     def __index__(self):
-        return int(self.concrete())
+        return operator.index(self.concrete())
+
+    def item(self, *args):
+        if self.aval.dtype.kind in "fc":
+            raise ConcretizationError(self, "item")
+        return self.concrete().item(*args)
 
     def __array__(self, dtype=None, copy=None):
         raise TypeError(
@@ -253,12 +262,25 @@ class Tracer:
 
 
 class ConcretizationError(TypeError, SpmdgradError):
-    def __init__(self, tracer):
-        super().__init__(
-            f"a concrete value is needed here, but the value {tracer.aval.str_short()} is "
-            f"abstract under a transformation ({type(tracer).__name__}). Python control flow "
-            "(if/while/bool/int) on a batched or staged value is not supported; use "
-            "spmdgrad.numpy.where, or pass the value as a non-differentiated argument.")
+    """A traced value was converted to a Python scalar (JAX: ConcretizationTypeError)."""
+
+    def __init__(self, tracer, conversion=None):
+        if conversion is not None:  # float(), complex(), .item() of an inexact value
+            msg = (f"{conversion}() of a traced value {tracer.aval.str_short()} "
+                   f"({type(tracer).__name__}): a Python scalar cannot carry a derivative or a "
+                   "batch, so under grad/jvp the derivative would silently be cut, and under "
+                   "vmap/pmap/jit the value is abstract. Use spmdgrad.numpy instead (jnp.exp "
+                   "rather than math.exp, x.astype(float) rather than float(x)).")
+        else:
+            msg = (f"a concrete value is needed here, but the value {tracer.aval.str_short()} "
+                   f"is abstract under a transformation ({type(tracer).__name__}). Python "
+                   "control flow (if/while/bool/int) on a batched or staged value is not "
+                   "supported; use spmdgrad.numpy.where, or pass the value as a "
+                   "non-differentiated argument.")
+        super().__init__(msg)
+
+
+ConcretizationTypeError = ConcretizationError  # JAX's name
 
 
 class Trace:
