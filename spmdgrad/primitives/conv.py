@@ -94,8 +94,9 @@ def _conv_abstract(lhs, rhs, **params):
 def _conv_impl(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, feature_group_count,
                batch_group_count):
     x, w = np.asarray(lhs), np.asarray(rhs)
+    pos = _check(get_aval(x), get_aval(w), window_strides, padding, lhs_dilation, rhs_dilation,
+                 feature_group_count, batch_group_count)
     wp = _window_params(x.shape, w.shape, window_strides, padding, lhs_dilation, rhs_dilation)
-    pos = window_geometry("conv_general_dilated", x.shape, **wp)[2:]
     N, C = x.shape[:2]
     O, I = w.shape[:2]
     K = w.shape[2:]
