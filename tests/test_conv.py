@@ -25,49 +25,49 @@ def data(shape, mult=7, mod=5):
 
 # name: (lhs shape, rhs shape, kwargs of conv_general_dilated)
 CONV_CASES = {
-    "1d_valid": ((2, 3, 7), (4, 3, 3), dict(window_strides=(1,), padding="VALID")),
-    "1d_same_s2": ((2, 3, 7), (4, 3, 3), dict(window_strides=(2,), padding="SAME")),
-    "1d_same_lower_s2": ((2, 3, 8), (4, 3, 4), dict(window_strides=(2,), padding="SAME_LOWER")),
-    "1d_pad_neg": ((2, 3, 7), (4, 3, 3), dict(window_strides=(1,), padding=((2, -1),))),
-    "1d_lhs_dil": ((2, 3, 5), (4, 3, 3), dict(window_strides=(1,), padding=((2, 2),),
-                                               lhs_dilation=(2,))),
-    "1d_rhs_dil_s3": ((2, 3, 11), (4, 3, 3), dict(window_strides=(3,), padding=((1, 0),),
-                                                   rhs_dilation=(2,))),
-    "1d_groups": ((2, 4, 7), (6, 2, 3), dict(window_strides=(1,), padding="SAME",
-                                              feature_group_count=2)),
-    "1d_batch_groups": ((4, 3, 7), (6, 3, 3), dict(window_strides=(2,), padding="VALID",
-                                                    batch_group_count=2)),
-    "1d_nwc": ((2, 7, 3), (3, 3, 4), dict(window_strides=(2,), padding="SAME",
-                                           dimension_numbers=("NWC", "WIO", "NWC"))),
-    "2d_valid": ((2, 3, 5, 6), (4, 3, 3, 2), dict(window_strides=(1, 1), padding="VALID")),
-    "2d_same_s21": ((2, 3, 5, 6), (4, 3, 3, 2), dict(window_strides=(2, 1), padding="SAME")),
-    "2d_explicit": ((2, 3, 5, 6), (4, 3, 3, 2), dict(window_strides=(1, 2),
-                                                      padding=((1, 2), (0, -1)))),
-    "2d_dilations": ((1, 2, 5, 6), (3, 2, 2, 3), dict(window_strides=(2, 1), padding=((1, 1), (2, 0)),
-                                                       lhs_dilation=(1, 2), rhs_dilation=(2, 1))),
-    "2d_groups_s2": ((2, 6, 6, 5), (6, 2, 3, 3), dict(window_strides=(2, 2), padding="SAME",
-                                                       feature_group_count=3)),
-    "2d_depthwise": ((2, 3, 5, 5), (3, 1, 3, 3), dict(window_strides=(1, 1), padding="SAME",
-                                                       feature_group_count=3)),
-    "2d_batch_groups": ((4, 2, 5, 6), (6, 2, 2, 3), dict(window_strides=(1, 2), padding="VALID",
-                                                          batch_group_count=2)),
-    "2d_nhwc": ((2, 5, 6, 3), (3, 2, 3, 4), dict(window_strides=(2, 1), padding="SAME",
-                                                  dimension_numbers=("NHWC", "HWIO", "NHWC"))),
-    "2d_nhwc_groups_dil": ((2, 6, 5, 4), (2, 3, 2, 6), dict(
-        window_strides=(1, 2), padding=((1, 0), (1, 1)), rhs_dilation=(2, 1),
-        feature_group_count=2, dimension_numbers=("NHWC", "HWIO", "NHWC"))),
-    "2d_mixed_layout": ((5, 3, 2, 6), (2, 4, 2, 3), dict(
-        window_strides=(1, 1), padding="VALID", dimension_numbers=("HNCW", "IOHW", "NWHC"))),
+    "1d_valid": ((2, 3, 7), (4, 3, 3), {"window_strides": (1,), "padding": "VALID"}),
+    "1d_same_s2": ((2, 3, 7), (4, 3, 3), {"window_strides": (2,), "padding": "SAME"}),
+    "1d_same_lower_s2": ((2, 3, 8), (4, 3, 4), {"window_strides": (2,), "padding": "SAME_LOWER"}),
+    "1d_pad_neg": ((2, 3, 7), (4, 3, 3), {"window_strides": (1,), "padding": ((2, -1),)}),
+    "1d_lhs_dil": ((2, 3, 5), (4, 3, 3), {"window_strides": (1,), "padding": ((2, 2),),
+                                               "lhs_dilation": (2,)}),
+    "1d_rhs_dil_s3": ((2, 3, 11), (4, 3, 3), {"window_strides": (3,), "padding": ((1, 0),),
+                                                   "rhs_dilation": (2,)}),
+    "1d_groups": ((2, 4, 7), (6, 2, 3), {"window_strides": (1,), "padding": "SAME",
+                                              "feature_group_count": 2}),
+    "1d_batch_groups": ((4, 3, 7), (6, 3, 3), {"window_strides": (2,), "padding": "VALID",
+                                                    "batch_group_count": 2}),
+    "1d_nwc": ((2, 7, 3), (3, 3, 4), {"window_strides": (2,), "padding": "SAME",
+                                           "dimension_numbers": ("NWC", "WIO", "NWC")}),
+    "2d_valid": ((2, 3, 5, 6), (4, 3, 3, 2), {"window_strides": (1, 1), "padding": "VALID"}),
+    "2d_same_s21": ((2, 3, 5, 6), (4, 3, 3, 2), {"window_strides": (2, 1), "padding": "SAME"}),
+    "2d_explicit": ((2, 3, 5, 6), (4, 3, 3, 2), {"window_strides": (1, 2),
+                                                      "padding": ((1, 2), (0, -1))}),
+    "2d_dilations": ((1, 2, 5, 6), (3, 2, 2, 3), {"window_strides": (2, 1), "padding": ((1, 1), (2, 0)),
+                                                       "lhs_dilation": (1, 2), "rhs_dilation": (2, 1)}),
+    "2d_groups_s2": ((2, 6, 6, 5), (6, 2, 3, 3), {"window_strides": (2, 2), "padding": "SAME",
+                                                       "feature_group_count": 3}),
+    "2d_depthwise": ((2, 3, 5, 5), (3, 1, 3, 3), {"window_strides": (1, 1), "padding": "SAME",
+                                                       "feature_group_count": 3}),
+    "2d_batch_groups": ((4, 2, 5, 6), (6, 2, 2, 3), {"window_strides": (1, 2), "padding": "VALID",
+                                                          "batch_group_count": 2}),
+    "2d_nhwc": ((2, 5, 6, 3), (3, 2, 3, 4), {"window_strides": (2, 1), "padding": "SAME",
+                                                  "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+    "2d_nhwc_groups_dil": ((2, 6, 5, 4), (2, 3, 2, 6), {
+        "window_strides": (1, 2), "padding": ((1, 0), (1, 1)), "rhs_dilation": (2, 1),
+        "feature_group_count": 2, "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+    "2d_mixed_layout": ((5, 3, 2, 6), (2, 4, 2, 3), {
+        "window_strides": (1, 1), "padding": "VALID", "dimension_numbers": ("HNCW", "IOHW", "NWHC")}),
 }
 
 # name: (lhs shape, rhs shape, kwargs of conv_transpose)
 TRANSPOSE_CASES = {
-    "t1d_same": ((2, 5, 3), (3, 3, 4), dict(strides=(2,), padding="SAME")),
-    "t1d_valid": ((2, 5, 3), (3, 3, 4), dict(strides=(2,), padding="VALID")),
-    "t2d_same_kernel": ((1, 3, 4, 2), (3, 2, 3, 2), dict(strides=(2, 1), padding="SAME",
-                                                          transpose_kernel=True)),
-    "t2d_pairs_dil": ((1, 3, 4, 2), (2, 2, 2, 3), dict(strides=(2, 2), padding=((1, 0), (2, 1)),
-                                                        rhs_dilation=(1, 2))),
+    "t1d_same": ((2, 5, 3), (3, 3, 4), {"strides": (2,), "padding": "SAME"}),
+    "t1d_valid": ((2, 5, 3), (3, 3, 4), {"strides": (2,), "padding": "VALID"}),
+    "t2d_same_kernel": ((1, 3, 4, 2), (3, 2, 3, 2), {"strides": (2, 1), "padding": "SAME",
+                                                          "transpose_kernel": True}),
+    "t2d_pairs_dil": ((1, 3, 4, 2), (2, 2, 2, 3), {"strides": (2, 2), "padding": ((1, 0), (2, 1)),
+                                                        "rhs_dilation": (1, 2)}),
 }
 
 
@@ -257,7 +257,7 @@ def test_conv_wrappers_agree_with_general():
 
 def _np_conv2d(x, w, stride):
     """Reference: direct loops, NCHW/OIHW, VALID."""
-    n, c, h, wd = x.shape
+    n, _c, h, wd = x.shape
     o, _, kh, kw = w.shape
     ph, pw = (h - kh) // stride + 1, (wd - kw) // stride + 1
     out = np.zeros((n, o, ph, pw))
@@ -311,8 +311,8 @@ def test_convolve_correlate_grads_and_vmap():
     rng = np.random.default_rng(4)
     a, v = _rand(rng, 7), _rand(rng, 3)
     for mode in ("full", "same", "valid"):
-        check_grads(lambda a, v: jnp.convolve(a, v, mode), (a, v))
-        check_grads(lambda a, v: jnp.correlate(v, a, mode), (a, v))
+        check_grads(lambda a, v, mode=mode: jnp.convolve(a, v, mode), (a, v))
+        check_grads(lambda a, v, mode=mode: jnp.correlate(v, a, mode), (a, v))
     A, V = _rand(rng, (4, 7)), _rand(rng, (4, 3))
     for axes in ((0, 0), (0, None), (None, 0)):
         args = (A if axes[0] is not None else a, V if axes[1] is not None else v)

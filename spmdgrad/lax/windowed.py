@@ -37,7 +37,7 @@ def add(x, y):
     return ew.add(x, y)
 
 
-def max(x, y):  # noqa: A001 - jax.lax's name
+def max(x, y):
     """Elementwise maximum of two arrays of one dtype, as ``lax.max``.
 
     >>> import numpy as np
@@ -47,7 +47,7 @@ def max(x, y):  # noqa: A001 - jax.lax's name
     return ew.maximum(x, y)
 
 
-def min(x, y):  # noqa: A001 - jax.lax's name
+def min(x, y):
     """Elementwise minimum of two arrays of one dtype, as ``lax.min``.
 
     >>> import numpy as np
@@ -104,9 +104,9 @@ def window_params(shape, window_dimensions, window_strides, padding, base_dilati
     if isinstance(padding, str):
         eff = [dilate_dim(k, d) for k, d in zip(window_dimensions, window_dilation)]
         padding = padtype_to_pads(shape, eff, window_strides, padding)
-    return dict(window_dimensions=window_dimensions, window_strides=window_strides,
-                padding=_pairs(padding, n, "reduce_window"), base_dilation=base_dilation,
-                window_dilation=window_dilation)
+    return {"window_dimensions": window_dimensions, "window_strides": window_strides,
+                "padding": _pairs(padding, n, "reduce_window"), "base_dilation": base_dilation,
+                "window_dilation": window_dilation}
 
 
 def _real_mask(shape, params):
@@ -144,11 +144,9 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
         any(d > 1 for d in params["base_dilation"])
     if kind == "add":
         y = reduce_sum(pat, axes)
-        if init != 0:  # init once, plus once per padded slot of the window
-            real = _real_mask(a.shape, params).sum(axis=axes)
-            slots = int(np.prod(params["window_dimensions"]))
-            y = ew.add(y, (init * (1 + slots - real)).astype(a.dtype))
-        return y
+        # Padded slots add nothing and the init is added once (what JAX computes; XLA's
+        # text says padding holds the init, which differs for a non-zero init).
+        return y if init == 0 else ew.add(y, init)
     identity = np.asarray(_identity(kind, a.dtype), a.dtype)
     if holes:
         pat = ew.select_n(_real_mask(a.shape, params), identity, pat)

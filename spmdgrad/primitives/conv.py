@@ -49,9 +49,9 @@ def conv(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, feature_
 
 def _window_params(lhs_shape, rhs_shape, window_strides, padding, lhs_dilation, rhs_dilation):
     """The patches parameters of the input: windows over every axis, 1 over N and C."""
-    return dict(window_dimensions=(1, 1) + tuple(rhs_shape[2:]),
-                window_strides=(1, 1) + window_strides, padding=((0, 0), (0, 0)) + padding,
-                base_dilation=(1, 1) + lhs_dilation, window_dilation=(1, 1) + rhs_dilation)
+    return {"window_dimensions": (1, 1) + tuple(rhs_shape[2:]),
+                "window_strides": (1, 1) + window_strides, "padding": ((0, 0), (0, 0)) + padding,
+                "base_dilation": (1, 1) + lhs_dilation, "window_dilation": (1, 1) + rhs_dilation}
 
 
 def _check(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, feature_group_count,

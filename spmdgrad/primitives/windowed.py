@@ -140,11 +140,11 @@ abstract_rules[unpatches_p] = _unpatches_abstract
 
 
 def _params(window_dimensions, window_strides, padding, base_dilation, window_dilation):
-    return dict(window_dimensions=tuple(int(a) for a in window_dimensions),
-                window_strides=tuple(int(a) for a in window_strides),
-                padding=tuple((int(lo), int(hi)) for lo, hi in padding),
-                base_dilation=tuple(int(a) for a in base_dilation),
-                window_dilation=tuple(int(a) for a in window_dilation))
+    return {"window_dimensions": tuple(int(a) for a in window_dimensions),
+                "window_strides": tuple(int(a) for a in window_strides),
+                "padding": tuple((int(lo), int(hi)) for lo, hi in padding),
+                "base_dilation": tuple(int(a) for a in base_dilation),
+                "window_dilation": tuple(int(a) for a in window_dilation)}
 
 
 def patches(x, window_dimensions, window_strides, padding, base_dilation, window_dilation):
@@ -174,11 +174,11 @@ def unpatches(ct, operand_shape, window_dimensions, window_strides, padding, bas
 
 def _leading(params):
     """The same windows with one more leading axis (window 1, stride 1): the batch."""
-    return dict(window_dimensions=(1,) + params["window_dimensions"],
-                window_strides=(1,) + params["window_strides"],
-                padding=((0, 0),) + params["padding"],
-                base_dilation=(1,) + params["base_dilation"],
-                window_dilation=(1,) + params["window_dilation"])
+    return {"window_dimensions": (1,) + params["window_dimensions"],
+                "window_strides": (1,) + params["window_strides"],
+                "padding": ((0, 0),) + params["padding"],
+                "base_dilation": (1,) + params["base_dilation"],
+                "window_dilation": (1,) + params["window_dilation"]}
 
 
 def _patches_batch(size, vals, batched, **params):
