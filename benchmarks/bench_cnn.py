@@ -31,11 +31,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import fmt_ms, interleaved_medians, print_environment  # noqa: E402
+from _common import fmt_ms, interleaved_medians, print_environment
 
-import spmdgrad  # noqa: E402
-import spmdgrad.numpy as jnp  # noqa: E402
-from spmdgrad import lax, nn  # noqa: E402
+import spmdgrad
+import spmdgrad.numpy as jnp
+from spmdgrad import lax, nn
 
 H, K, F, CLASSES = 28, 3, 16, 10
 P = H - K + 1          # conv output side (26)
