@@ -11,3 +11,5 @@ from .gather import all_gather, all_to_all, psum_scatter  # noqa: F401
 from ..custom import stop_gradient  # noqa: F401
 from .parallel import axis_index, axis_size, pbroadcast, pdot, pmax, pmean, pmin, psum  # noqa: F401
 from .permute import ppermute  # noqa: F401
+from .conv import *  # noqa: F401,F403
+from .windowed import add, max, min, reduce_window  # noqa: F401
