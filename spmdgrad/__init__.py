@@ -15,3 +15,4 @@ from .jit import jit  # noqa: F401
 from .pmap import pmap  # noqa: F401
 
 __version__ = "0.1.0"
+from . import random  # noqa: F401
