@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import spmdgrad
-import spmdgrad.random as random
+from spmdgrad import random
 from tests.random_reference import REFERENCE
 
 RTOL = {"float64": 1e-12, "float32": 1e-6, "float16": 1e-3}

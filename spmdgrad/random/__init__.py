@@ -12,11 +12,45 @@ draws through special functions to a few ulps. Keys work under ``vmap``,
 >>> spmdgrad.vmap(lambda k: random.normal(k, (2,)))(random.split(k1, 3)).shape
 (3, 2)
 """
-from .discrete import (bernoulli, bits, categorical, choice, permutation, rademacher,  # noqa: F401
-                       randint, shuffle)
-from .distributions import (cauchy, exponential, gumbel, laplace, logistic,  # noqa: F401
-                            multivariate_normal, normal, truncated_normal, uniform)
-from .gamma import (ball, beta, dirichlet, gamma, generalized_normal, loggamma,  # noqa: F401
-                    orthogonal)
-from .keys import (KeyDType, PRNGKey, PRNGKeyArray, clone, fold_in, key, key_data,  # noqa: F401
-                   key_impl, split, wrap_key_data)
+from .discrete import (  # noqa: F401
+                       bernoulli,
+                       bits,
+                       categorical,
+                       choice,
+                       permutation,
+                       rademacher,
+                       randint,
+                       shuffle,
+)
+from .distributions import (  # noqa: F401
+                       cauchy,
+                       exponential,
+                       gumbel,
+                       laplace,
+                       logistic,
+                       multivariate_normal,
+                       normal,
+                       truncated_normal,
+                       uniform,
+)
+from .gamma import (  # noqa: F401
+                       ball,
+                       beta,
+                       dirichlet,
+                       gamma,
+                       generalized_normal,
+                       loggamma,
+                       orthogonal,
+)
+from .keys import (  # noqa: F401
+                       KeyDType,
+                       PRNGKey,
+                       PRNGKeyArray,
+                       clone,
+                       fold_in,
+                       key,
+                       key_data,
+                       key_impl,
+                       split,
+                       wrap_key_data,
+)

@@ -206,7 +206,7 @@ def _seed_data(name, seed):
     return P.random_seed(seed)
 
 
-def PRNGKey(seed):  # noqa: N802 - JAX's name
+def PRNGKey(seed):
     """A raw key: ``uint32`` array ``[seed >> 32, seed & 0xFFFFFFFF]``.
 
     >>> PRNGKey(42)

@@ -84,7 +84,7 @@ def gamma(keys, alpha, log_space):
     with np.errstate(divide="ignore", invalid="ignore"):
         if log_space:
             u = uniform(subkey, dt)
-            log_samples = -(-np.log1p(-u))
+            log_samples = np.log1p(-u)  # -exponential(subkey)
             log_boost = np.where(boost | (log_samples == 0), dt.type(0), log_samples * (one / a))
             out = (np.log(d) + np.log(V)) + log_boost
         else:
