@@ -6,7 +6,7 @@ True
 """
 from . import primitives  # noqa: F401  (registers every primitive's rules)
 from . import numpy  # noqa: F401
-from . import dtypes, lax, nn, tree_util  # noqa: F401
+from . import dtypes, lax, nn, random, tree_util  # noqa: F401
 from .api import (grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr,  # noqa: F401
                   value_and_grad, vjp, vmap)
 from .core import ShapedArray  # noqa: F401
