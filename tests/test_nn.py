@@ -595,6 +595,27 @@ def test_masked_outputs_match_jax_conventions():
     np.testing.assert_array_equal(g[~MASK], 0.0)
 
 
+# Hessians at a tied maximum (x[0] == x[1]), from JAX: the max shift is a constant to
+# differentiation, so the tie must not leak into the derivatives.
+X_TIED_MAX = np.array([0.5, 0.5, -1.0])
+H_LSE = [[0.24748158798987824, -0.20233462966839588, -0.04514695832148241],
+         [-0.20233462966839588, 0.24748158798987824, -0.04514695832148241],
+         [-0.04514695832148241, -0.04514695832148241, 0.09029391664296481]]
+H_SOFTMAX1 = [[-0.020307834030944993, -0.020307834030944993, 0.040615668061889924],
+              [-0.020307834030944993, 0.024839124290537362, -0.004531290259592487],
+              [0.040615668061889924, -0.004531290259592489, -0.036084377802297445]]
+
+
+def test_hessians_at_tied_max_match_jax():
+    h = sg.hessian(nn.logsumexp)(X_TIED_MAX)
+    np.testing.assert_allclose(h, H_LSE, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(sg.hessian(nn.logmeanexp)(X_TIED_MAX), H_LSE, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(sg.hessian(lambda v: nn.log_softmax(v)[0])(X_TIED_MAX), -np.array(H_LSE),
+                               rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(sg.hessian(lambda v: nn.softmax(v)[1])(X_TIED_MAX), H_SOFTMAX1,
+                               rtol=1e-12, atol=1e-15)
+
+
 def test_standardize_constant_input_tie():
     # mean(x**2) - mean(x)**2 is exactly 0 here: the clip at 0 ties and splits, as in JAX.
     g = sg.grad(lambda a: jnp.sum(nn.standardize(a) * np.array([1.0, 2.0, 4.0])))(np.full(3, 2.0))
