@@ -256,6 +256,13 @@ def test_layer_errors(random_module):
         stax.Dense(3)[0](None, (2, 4))
     with pytest.raises(ValueError, match="padding"):
         stax.MaxPool((2,), padding="FULL")[0](None, (1, 4, 1))
+    _, params = mlp()[0](key(random_module), (2, 4))
+    with pytest.raises(TypeError, match="serial: apply_fun expected the params.*6 entries"):
+        mlp()[1](params[:5], np.ones((2, 4)))
+    with pytest.raises(TypeError, match="Dense: apply_fun expected"):
+        stax.Dense(3)[1](params[0][0], np.ones((2, 4)))
+    with pytest.raises(TypeError, match="parallel: apply_fun expected a list of 2 inputs"):
+        stax.parallel(stax.Relu, stax.Relu)[1](((), ()), np.ones(3))
 
 
 # ---------------------------------------------------------------- gradients and vmap

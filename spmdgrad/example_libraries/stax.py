@@ -77,9 +77,19 @@ def Dense(out_dim, W_init=_glorot_default, b_init=_normal_default):
         return output_shape, (W_init(k1, (input_shape[-1], out_dim)), b_init(k2, (out_dim,)))
 
     def apply_fun(params, inputs, **kwargs):
-        W, b = params
+        W, b = _params(params, 2, "Dense")
         return jnp.add(jnp.dot(inputs, W), b)
     return init_fun, apply_fun
+
+
+def _params(params, n, layer):
+    """``params`` as a sequence of ``n`` entries, or a TypeError naming the layer."""
+    if not isinstance(params, tuple | list) or len(params) != n:
+        got = f"{type(params).__name__} of length {len(params)}" if isinstance(params, tuple | list) \
+            else type(params).__name__
+        raise TypeError(f"stax.{layer}: apply_fun expected the params its init_fun returned ({n} entries), "
+                        f"got {got}")
+    return params
 
 
 def _check_key(rng, layer):
@@ -160,7 +170,7 @@ def GeneralConv(dimension_numbers, out_chan, filter_shape, strides=None, padding
         return output_shape, (W_init(k1, kernel_shape), b_init(k2, bias_shape))
 
     def apply_fun(params, inputs, **kwargs):
-        W, b = params
+        W, b = _params(params, 2, "GeneralConv")
         out = lax.conv_general_dilated(inputs, W, strides, padding, one, one,
                                        dimension_numbers=dimension_numbers)
         return jnp.add(out, b)
@@ -215,7 +225,7 @@ def GeneralConvTranspose(dimension_numbers, out_chan, filter_shape, strides=None
         return output_shape, (W_init(k1, kernel_shape), b_init(k2, bias_shape))
 
     def apply_fun(params, inputs, **kwargs):
-        W, b = params
+        W, b = _params(params, 2, "GeneralConvTranspose")
         out = lax.conv_transpose(inputs, W, strides, padding, dimension_numbers=dimension_numbers)
         return jnp.add(out, b)
     return init_fun, apply_fun
@@ -249,7 +259,7 @@ def BatchNorm(axis=(0, 1, 2), epsilon=1e-5, center=True, scale=True, beta_init=z
         return tuple(input_shape), (beta, gamma)
 
     def apply_fun(params, x, **kwargs):
-        beta, gamma = params
+        beta, gamma = _params(params, 2, "BatchNorm")
         kept = tuple(1 if i in axis else d for i, d in enumerate(jnp.shape(x)))
         z = standardize(x, axis, epsilon=epsilon)
         if scale:
@@ -487,7 +497,7 @@ def serial(*layers):
     def apply_fun(params, inputs, **kwargs):
         rng = kwargs.pop("rng", None)
         rngs = _split(rng, nlayers) if rng is not None else (None,) * nlayers
-        for fun, param, r in zip(apply_funs, params, rngs, strict=True):
+        for fun, param, r in zip(apply_funs, _params(params, nlayers, "serial"), rngs, strict=True):
             inputs = fun(param, inputs, rng=r, **kwargs)
         return inputs
     return init_fun, apply_fun
@@ -520,6 +530,10 @@ def parallel(*layers):
     def apply_fun(params, inputs, **kwargs):
         rng = kwargs.pop("rng", None)
         rngs = _split(rng, nlayers) if rng is not None else (None,) * nlayers
+        params = _params(params, nlayers, "parallel")
+        if not isinstance(inputs, tuple | list) or len(inputs) != nlayers:
+            raise TypeError(f"stax.parallel: apply_fun expected a list of {nlayers} inputs (one per "
+                            f"branch, e.g. from FanOut({nlayers})), got {type(inputs).__name__}")
         return [f(p, x, rng=r, **kwargs)
                 for f, p, x, r in zip(apply_funs, params, inputs, rngs, strict=True)]
     return init_fun, apply_fun
