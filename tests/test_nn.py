@@ -1,6 +1,8 @@
 """spmdgrad.nn: values against explicit NumPy, stability at large inputs,
 derivatives against finite differences, vmap against a loop, and per-example
 VJPs with reduce_axes against the summed loop."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -37,6 +39,19 @@ ELEMENTWISE = {
     "log_sigmoid": (nn.log_sigmoid, lambda x: np.log(np_sigmoid(x))),
     "softplus": (nn.softplus, lambda x: np.log(1.0 + np.exp(x))),
     "silu": (nn.silu, lambda x: x * np_sigmoid(x)),
+    "celu": (nn.celu, lambda x: np.maximum(x, 0) + np.expm1(np.minimum(x, 0))),
+    "selu": (nn.selu, lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(x))),
+    "gelu": (nn.gelu, lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))),
+    "gelu_exact": (lambda x: nn.gelu(x, approximate=False),
+                   lambda x: 0.5 * x * np.vectorize(math.erfc)(-x / np.sqrt(2))),
+    "mish": (nn.mish, lambda x: x * np.tanh(np.logaddexp(x, 0))),
+    "hard_tanh": (nn.hard_tanh, lambda x: np.clip(x, -1, 1)),
+    "hard_sigmoid": (nn.hard_sigmoid, lambda x: np.clip(x + 3, 0, 6) / 6),
+    "hard_silu": (nn.hard_silu, lambda x: x * np.clip(x + 3, 0, 6) / 6),
+    "soft_sign": (nn.soft_sign, lambda x: x / (np.abs(x) + 1)),
+    "squareplus": (nn.squareplus, lambda x: (x + np.sqrt(x * x + 4)) / 2),
+    "sparse_plus": (nn.sparse_plus, lambda x: np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4))),
+    "sparse_sigmoid": (nn.sparse_sigmoid, lambda x: 0.5 * np.clip(x + 1, 0, 2)),
 }
 # name -> (fn(x, axis), reference(x, axis)); axis=None allowed for logsumexp only
 AXIS_FNS = {
@@ -522,7 +537,9 @@ def test_against_jax_values_and_derivatives(name):
     f, xs = (nn.log1mexp, np.array(XP)) if name == "log1mexp" else (JAX_FNS[name], X_TIES)
     want_v, want_d1, want_d2 = (np.array(w) for w in JAX_ELEMENTWISE[name])
     np.testing.assert_allclose(f(xs), want_v, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(sg.jit(f)(xs), f(xs), rtol=1e-15, atol=0)
     d1, d2 = _d1_d2(f, xs)
+    np.testing.assert_allclose(sg.jit(lambda v: _d1_d2(f, v))(xs), (d1, d2), rtol=1e-15, atol=0)
     np.testing.assert_allclose(d1, want_d1, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(d2, want_d2, rtol=1e-12, atol=1e-12)  # cancellation in both
     # the same derivatives one point at a time (no vmap), and forward mode
