@@ -106,6 +106,7 @@ def test_one_hot():
     np.testing.assert_array_equal(nn.one_hot(labels, 3), want)
     np.testing.assert_array_equal(nn.one_hot(labels, 3, axis=0), np.moveaxis(want, -1, 0))
     assert nn.one_hot(labels, 3, dtype=np.float32).dtype == np.float32
+    assert nn.one_hot(labels, 3, dtype=None).dtype == np.float64
     got = sg.vmap(lambda l: nn.one_hot(l, 3))(labels)
     np.testing.assert_array_equal(got, want)
 

@@ -453,6 +453,7 @@ def one_hot(x, num_classes, dtype=np.float64, axis=-1):
            [0., 0., 1.]])
     """
     x = jnp.asarray(x)
+    dtype = np.float64 if dtype is None else dtype
     if isinstance(axis, str):
         from ..lax import axis_index, axis_size
         if axis_size(axis) != num_classes:

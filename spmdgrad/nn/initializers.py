@@ -14,12 +14,15 @@ array([-7., -7.])
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from .. import numpy as jnp
 
 __all__ = [
+    "Initializer",
     "constant",
     "delta_orthogonal",
     "glorot_normal",
@@ -40,6 +43,10 @@ __all__ = [
     "xavier_uniform",
     "zeros",
 ]
+
+
+# An initializer: ``init(key, shape, dtype=None) -> array`` (the type JAX names Initializer).
+Initializer = Callable[..., Any]
 
 
 def _random():
