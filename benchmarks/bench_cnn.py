@@ -137,7 +137,8 @@ def main():
                             repeat=args.repeat)
     print("\n(a) per-example gradients, B=64")
     for k in ("numpy", "spmdgrad", "spmdgrad_jit"):
-        print(f"  {k:14s} {fmt_ms(t[k])}   ratio to numpy {t[k] / t['numpy']:5.2f}")
+        print(f"  {k:14s} {fmt_ms(t[k])} (min {fmt_ms(t[k + '_min'])})   ratio of medians to "
+              f"numpy {t[k] / t['numpy']:5.2f}")
 
     params, x, y = make_problem(256, seed=1)
     ref = numpy_total(params, x, y)
@@ -149,7 +150,8 @@ def main():
                             repeat=args.repeat)
     print("\n(b) total gradients, B=256")
     for k in ("numpy", "spmdgrad", "spmdgrad_jit"):
-        print(f"  {k:14s} {fmt_ms(t[k])}   ratio to numpy {t[k] / t['numpy']:5.2f}")
+        print(f"  {k:14s} {fmt_ms(t[k])} (min {fmt_ms(t[k + '_min'])})   ratio of medians to "
+              f"numpy {t[k] / t['numpy']:5.2f}")
 
 
 if __name__ == "__main__":

@@ -488,3 +488,17 @@ def test_cnn_total_grads_under_jit():
 def test_errors_are_clear(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_complex_operands():
+    # The convolution is holomorphic (linear transposes, as everywhere in spmdgrad);
+    # correlate conjugates v, so it is checked in forward mode only.
+    rng = np.random.default_rng(15)
+    x = _rand(rng, (2, 4, 6)) + 1j * _rand(rng, (2, 4, 6))
+    w = _rand(rng, (4, 2, 3)) + 1j * _rand(rng, (4, 2, 3))
+    f = lambda x, w: lax.conv_general_dilated(x, w, (2,), "SAME", feature_group_count=2)
+    check_grads(f, (x, w))
+    np.testing.assert_allclose(spmdgrad.vmap(f, (0, 0))(x[None].repeat(2, 0), w[None].repeat(2, 0)),
+                               np.stack([f(x, w)] * 2))
+    a, v = x[0, 0], w[0, 0]
+    check_grads(lambda a, v: jnp.correlate(a, v, "same"), (a, v), modes=("fwd",))

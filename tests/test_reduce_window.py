@@ -288,6 +288,9 @@ def test_pooling_matches_numpy():
                                [1.0, 1.0])
     check_grads(lambda x: avg_pool(x, (3, 2), (1, 2), "SAME", count_include_pad=False), (x,))
     check_grads(lambda x: max_pool(x, (3, 2), (2, 1), [(1, 1), (0, 1)]), (x,))
+    # Tiling windows (stride = window) that leave a remainder: the remainder gets no gradient.
+    check_grads(lambda x: max_pool(x, (2, 2), (2, 2)), (x[:, :5, :3],))
+    check_grads(lambda x: avg_pool(x, (2, 2), (2, 2)), (x[:, :5, :3],))
 
 
 # ---------------------------------------------------------------- errors

@@ -107,6 +107,9 @@ def _unpatches_impl(ct, operand_shape, window_dimensions, window_strides, paddin
                     base_dilation, window_dilation):
     ct = np.asarray(ct)
     nd = len(operand_shape)
+    if (window_strides == window_dimensions and all(d == 1 for d in window_dilation + base_dilation)
+            and all(p == (0, 0) for p in padding)):
+        return _untile(ct, operand_shape, nd)
     full = np.zeros(_full(operand_shape, padding, base_dilation), ct.dtype)
     if ct.size:
         out = ct.shape[:nd]
@@ -122,6 +125,19 @@ def _unpatches_impl(ct, operand_shape, window_dimensions, window_strides, paddin
                             zip(start, p, window_strides, window_dimensions, window_dilation))
                 full[idx] += ct[p]
     return np.ascontiguousarray(full[_inner(operand_shape, padding, base_dilation)])
+
+
+def _untile(ct, operand_shape, nd):
+    """``unpatches`` of windows that tile the operand (stride = window, no padding or
+    dilation): each element is in at most one window, so it is one interleaving copy."""
+    out, win = ct.shape[:nd], ct.shape[nd:]
+    perm = tuple(i for d in range(nd) for i in (d, nd + d))  # (P0, K0, P1, K1, ...)
+    tiled = ct.transpose(perm).reshape(tuple(p * k for p, k in zip(out, win)))
+    if tiled.shape == tuple(operand_shape):
+        return tiled
+    full = np.zeros(operand_shape, ct.dtype)  # elements past the last full window get nothing
+    full[tuple(slice(0, n) for n in tiled.shape)] = tiled
+    return full
 
 
 def _unpatches_abstract(ct, operand_shape, **params):
