@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import numpy as jnp
 from ..core import get_aval
-from ..custom import stop_gradient
+from ..lax import stop_gradient
 from ..numpy._core import normalize_axes, normalize_axis, promote
 from ..primitives import elementwise as ew
 from ._special import erfc
