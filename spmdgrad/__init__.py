@@ -5,7 +5,7 @@
 True
 """
 from . import primitives  # noqa: F401  (registers every primitive's rules)
-from . import dtypes, lax, nn, numpy, tree_util  # noqa: F401
+from . import dtypes, lax, nn, numpy, random, tree_util  # noqa: F401
 from .autodiff import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401
 from .core import ConcretizationTypeError, ShapedArray  # noqa: F401
 from .custom_derivatives import custom_jvp, custom_vjp  # noqa: F401

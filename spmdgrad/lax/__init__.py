@@ -17,3 +17,5 @@ from ..collectives.psum import pmean, psum  # noqa: F401
 from ..collectives.psum_scatter import psum_scatter  # noqa: F401
 from ..primitives.contraction import pdot  # noqa: F401
 from ..primitives.stop_gradient import stop_gradient  # noqa: F401
+from .conv import *  # noqa: F401,F403
+from .windowed import add, max, min, reduce_window  # noqa: F401

@@ -1,10 +1,12 @@
 """The strict primitive set. Importing this package registers every rule."""
 from . import (  # noqa: F401
     contraction,
+    conv,
     elementwise,
     indexing,
     linalg,
     reductions,
     stop_gradient,
     structural,
+    windowed,
 )

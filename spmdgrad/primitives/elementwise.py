@@ -63,7 +63,7 @@ class ShapedRest:
         self.shape = aval.shape[1:] if batched else aval.shape
 
 
-def elementwise(name, impl, dtype_rule=None, prim=None):
+def elementwise(name, impl, *, dtype_rule=None, prim=None):
     """Define an elementwise primitive: impl, shape/dtype rule and batching rule.
     ``prim``: a primitive declared elsewhere (core's add_any_p) to give these rules."""
     prim = Primitive(name) if prim is None else prim
@@ -383,19 +383,19 @@ ad.deflinear(complex_p, lambda ct, x, y: [
     _unbroadcast(neg(imag(ct)), y.aval) if ad.is_undefined(y) else None])
 
 # ---------------------------------------------------------------- comparisons, logic, select
-eq_p = elementwise("eq", np.equal, _bool)
-ne_p = elementwise("ne", np.not_equal, _bool)
-lt_p = elementwise("lt", np.less, _bool)
-le_p = elementwise("le", np.less_equal, _bool)
-gt_p = elementwise("gt", np.greater, _bool)
-ge_p = elementwise("ge", np.greater_equal, _bool)
-and_p = elementwise("and", np.logical_and, _bool)
-or_p = elementwise("or", np.logical_or, _bool)
-xor_p = elementwise("xor", np.logical_xor, _bool)
-not_p = elementwise("not", np.logical_not, _bool)
-isfinite_p = elementwise("isfinite", np.isfinite, _bool)
-isnan_p = elementwise("isnan", np.isnan, _bool)
-isinf_p = elementwise("isinf", np.isinf, _bool)
+eq_p = elementwise("eq", np.equal, dtype_rule=_bool)
+ne_p = elementwise("ne", np.not_equal, dtype_rule=_bool)
+lt_p = elementwise("lt", np.less, dtype_rule=_bool)
+le_p = elementwise("le", np.less_equal, dtype_rule=_bool)
+gt_p = elementwise("gt", np.greater, dtype_rule=_bool)
+ge_p = elementwise("ge", np.greater_equal, dtype_rule=_bool)
+and_p = elementwise("and", np.logical_and, dtype_rule=_bool)
+or_p = elementwise("or", np.logical_or, dtype_rule=_bool)
+xor_p = elementwise("xor", np.logical_xor, dtype_rule=_bool)
+not_p = elementwise("not", np.logical_not, dtype_rule=_bool)
+isfinite_p = elementwise("isfinite", np.isfinite, dtype_rule=_bool)
+isnan_p = elementwise("isnan", np.isnan, dtype_rule=_bool)
+isinf_p = elementwise("isinf", np.isinf, dtype_rule=_bool)
 
 
 def _nondiff_jvp(prim):
