@@ -238,7 +238,24 @@ def _psum(ct, axes):
     return psum(ct, tuple(sorted(axes)))
 
 
+_reducing = [_EMPTY]  # stack: the reduced axes of the backward passes now running
+
+
+def current_reduced():
+    """The reduced axes of the innermost running backward pass. A transpose rule that
+    transposes a sub-program (a loop body, a branch) runs its own backward pass with them."""
+    return _reducing[-1]
+
+
 def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
+    _reducing.append(reduced)
+    try:
+        return _backward_pass(jaxpr, cts_out, reduced)
+    finally:
+        _reducing.pop()
+
+
+def _backward_pass(jaxpr, cts_out, reduced):
     """Transpose ``jaxpr`` and apply the reduce_axes rule at every variable.
 
     A contribution to the cotangent of an operand ``v`` of an equation has the
