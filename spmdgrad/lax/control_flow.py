@@ -121,7 +121,8 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
         out = f(tree_unflatten(init_tree, list(args[:nk])), tree_unflatten(xs_tree, list(args[nk:])))
         if not (isinstance(out, tuple | list) and len(out) == 2):
             raise TypeError("scan: f must return a pair (carry, y), got "
-                            f"{type(out).__name__}")
+                            f"{'a ' + type(out).__name__ if isinstance(out, tuple | list) else 'one value'}"
+                            f"{' of length ' + str(len(out)) if isinstance(out, tuple | list) else ''}")
         c_leaves, c_tree = _leaves(out[0], "scan: carry output")
         y_leaves, y_tree = _leaves(out[1], "scan: y output")
         return c_leaves + y_leaves, (c_tree, y_tree)

@@ -281,7 +281,7 @@ def _while_jvp(primals, tangents, cond, body, cond_nconsts, body_nconsts):
     outs = ad.primal(while_p, primals, dict(cond=cond, body=body, cond_nconsts=ncc,
                                             body_nconsts=nbc))
     # Forward mode: one loop over primals and tangents together, recorded as is.
-    joint, j_lifted = cf.jvp_program(body, nz_in, [False] * nbc + nz_carry)
+    joint, j_lifted = cf.jvp_program(body, nz_in, nz_carry)
     nk = len(init)
     n_bc_t = sum(nz_bc)
     # jvp_program's inputs are (bconsts, carry, tangents); the loop wants consts first.
