@@ -218,6 +218,15 @@ def _starts(start_indices, ndim, op):
     return starts
 
 
+def _check_negative(op, starts, wrap, shape):
+    """As in JAX: with allow_negative_indices=False a concrete negative start is an error."""
+    from ..core import Tracer
+    for d, (s, w) in enumerate(zip(starts, wrap, strict=True)):
+        if not w and not isinstance(s, Tracer) and int(s) < 0:
+            raise ValueError(f"{op}: start index {int(s)} is out of bounds for dimension {d} (size "
+                             f"{shape[d]}) with allow_negative_indices=False")
+
+
 def _wrap_flags(allow_negative_indices, ndim):
     if isinstance(allow_negative_indices, bool | np.bool_):
         return (bool(allow_negative_indices),) * ndim
@@ -241,8 +250,9 @@ def dynamic_slice(operand, start_indices, slice_sizes, *, allow_negative_indices
     x = _as_operand(operand, "dynamic_slice")
     nd = get_aval(x).ndim
     sizes = tuple(int(n) for n in slice_sizes)
-    return dynamic_slice_prim(x, *_starts(start_indices, nd, "dynamic_slice"), slice_sizes=sizes,
-                              wrap=_wrap_flags(allow_negative_indices, nd))
+    starts, wrap = _starts(start_indices, nd, "dynamic_slice"), _wrap_flags(allow_negative_indices, nd)
+    _check_negative("dynamic_slice", starts, wrap, get_aval(x).shape)
+    return dynamic_slice_prim(x, *starts, slice_sizes=sizes, wrap=wrap)
 
 
 def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indices=True):
@@ -262,8 +272,10 @@ def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indic
     if ua.dtype != a.dtype or ua.ndim != a.ndim:
         raise TypeError(f"dynamic_update_slice: the update {ua.str_short()} must have the "
                         f"operand's rank and dtype ({a.str_short()})")
-    return dynamic_update_slice_prim(x, u, *_starts(start_indices, a.ndim, "dynamic_update_slice"),
-                                     wrap=_wrap_flags(allow_negative_indices, a.ndim))
+    starts = _starts(start_indices, a.ndim, "dynamic_update_slice")
+    wrap = _wrap_flags(allow_negative_indices, a.ndim)
+    _check_negative("dynamic_update_slice", starts, wrap, a.shape)
+    return dynamic_update_slice_prim(x, u, *starts, wrap=wrap)
 
 
 def _axis(axis, ndim, op):
