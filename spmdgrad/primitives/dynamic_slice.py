@@ -218,6 +218,12 @@ def _starts(start_indices, ndim, op):
     return starts
 
 
+def _check_sizes(op, what, sizes, shape):
+    if len(sizes) != len(shape) or any(not 0 <= n <= d for n, d in zip(sizes, shape, strict=True)):
+        raise TypeError(f"{op}: {what} {tuple(sizes)} do not fit the operand shape {shape} "
+                        "(one non-negative size per dimension, at most the dimension)")
+
+
 def _check_negative(op, starts, wrap, shape):
     """As in JAX: with allow_negative_indices=False a concrete negative start is an error."""
     from ..core import Tracer
@@ -251,6 +257,7 @@ def dynamic_slice(operand, start_indices, slice_sizes, *, allow_negative_indices
     nd = get_aval(x).ndim
     sizes = tuple(int(n) for n in slice_sizes)
     starts, wrap = _starts(start_indices, nd, "dynamic_slice"), _wrap_flags(allow_negative_indices, nd)
+    _check_sizes("dynamic_slice", "slice sizes", sizes, get_aval(x).shape)
     _check_negative("dynamic_slice", starts, wrap, get_aval(x).shape)
     return dynamic_slice_prim(x, *starts, slice_sizes=sizes, wrap=wrap)
 
@@ -273,6 +280,7 @@ def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indic
         raise TypeError(f"dynamic_update_slice: the update {ua.str_short()} must have the "
                         f"operand's rank and dtype ({a.str_short()})")
     starts = _starts(start_indices, a.ndim, "dynamic_update_slice")
+    _check_sizes("dynamic_update_slice", "update shape", ua.shape, a.shape)
     wrap = _wrap_flags(allow_negative_indices, a.ndim)
     _check_negative("dynamic_update_slice", starts, wrap, a.shape)
     return dynamic_update_slice_prim(x, u, *starts, wrap=wrap)
