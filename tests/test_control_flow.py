@@ -145,11 +145,11 @@ def test_while_loop_forward_mode():
 
 
 def test_while_loop_reverse_mode_error():
-    f = lambda x: lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * x), (0, 1.0))[1]  # noqa: E731
+    f = lambda x: lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * x), (0, 1.0))[1]
     with pytest.raises(NotImplementedError, match="while_loop.*scan.*fori_loop"):
         spmdgrad.grad(f)(1.5)
     # fori_loop with traced bounds is a while loop: same error.
-    g = lambda x, n: lax.fori_loop(0, n, lambda i, v: v * x, 1.0)  # noqa: E731
+    g = lambda x, n: lax.fori_loop(0, n, lambda i, v: v * x, 1.0)
     with pytest.raises(NotImplementedError, match="fori_loop"):
         spmdgrad.vmap(spmdgrad.grad(g), (None, 0))(1.5, np.array([1, 2]))
     # Not differentiated through: fine.
@@ -167,7 +167,7 @@ def test_vmap_scan_every_in_axes():
         for a, b in zip(spmdgrad.vmap(g, axes)(*args), loop_vmap(g, axes, *args)):
             assert np.allclose(a, b)
     # ys batched with the batch axis first; reverse scan.
-    f = lambda x: lax.scan(lambda c, x: (c + x, c * x), 0.0, x, reverse=True)  # noqa: E731
+    f = lambda x: lax.scan(lambda c, x: (c + x, c * x), 0.0, x, reverse=True)
     xs = rng.normal(size=(3, 4))
     for a, b in zip(spmdgrad.vmap(f)(xs), loop_vmap(f, 0, xs)):
         assert np.allclose(a, b)
@@ -182,7 +182,7 @@ def test_vmap_batched_predicate_cond_switch():
     assert np.allclose(spmdgrad.vmap(g, (0, None))(xs, np.ones(2)), loop_vmap(g, (0, None), xs, np.ones(2)))
 
     branches = [lambda x: jnp.sin(x), lambda x: x ** 3, lambda x: jnp.exp(x) * 2.0]
-    s = lambda i, x: lax.switch(i, branches, x)  # noqa: E731
+    s = lambda i, x: lax.switch(i, branches, x)
     idx, xx = np.array([0, 1, 2, 7, -3]), rng.normal(size=(5, 2))
     assert np.allclose(spmdgrad.vmap(s)(idx, xx), loop_vmap(s, (0, 0), idx, xx))
     assert np.allclose(spmdgrad.vmap(s, (0, None))(idx, xx[0]), loop_vmap(s, (0, None), idx, xx[0]))
@@ -195,17 +195,17 @@ def test_vmap_batched_predicate_cond_switch():
 
 
 def test_vmap_while_loop():
-    w = lambda x: lax.while_loop(lambda v: v < 10.0, lambda v: v * 2.0, x)  # noqa: E731
+    w = lambda x: lax.while_loop(lambda v: v < 10.0, lambda v: v * 2.0, x)
     xw = np.array([1.0, 3.0, 0.5, 20.0])
     # Batched predicate: run until every instance is done (jax 0.10 gives [16, 12, 16, 20]).
     assert np.array_equal(spmdgrad.vmap(w)(xw), [16.0, 12.0, 16.0, 20.0])
-    jw = lambda x: spmdgrad.jvp(w, (x,), (1.0,))[1]  # noqa: E731
+    jw = lambda x: spmdgrad.jvp(w, (x,), (1.0,))[1]
     assert np.array_equal(spmdgrad.vmap(jw)(xw), loop_vmap(jw, 0, xw))
     # Unbatched predicate, batched carry; batched bounds of a fori_loop.
-    p = lambda a, n: lax.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * a), (0, 1.0))[1]  # noqa: E731
+    p = lambda a, n: lax.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * a), (0, 1.0))[1]
     assert np.array_equal(spmdgrad.vmap(p, (0, None))(np.array([1.0, 2.0, 3.0]), 3), [1.0, 8.0, 27.0])
     assert np.array_equal(spmdgrad.vmap(p, (None, 0))(2.0, np.array([1, 2, 5])), [2.0, 4.0, 32.0])
-    fv = lambda n, x: lax.fori_loop(0, n, lambda i, v: v + i * x, 0.0)  # noqa: E731
+    fv = lambda n, x: lax.fori_loop(0, n, lambda i, v: v + i * x, 0.0)
     n, x = np.array([1, 3, 5]), np.array([1.0, 2.0, 3.0])
     assert np.array_equal(spmdgrad.vmap(fv)(n, x), loop_vmap(fv, (0, 0), n, x))
 
@@ -297,7 +297,7 @@ def test_program_size_independent_of_trip_count():
     g = spmdgrad.grad(rnn, argnums=(0, 1))
     assert size(rnn, W, U, H0, XS[:2]) == size(rnn, W, U, H0, rng.normal(size=(50, 2)))
     assert size(g, W, U, H0, XS[:2]) == size(g, W, U, H0, rng.normal(size=(50, 2)))
-    fl = lambda n: lambda x: lax.fori_loop(0, n, lambda i, v: jnp.sin(v) * x, x)  # noqa: E731
+    fl = lambda n: lambda x: lax.fori_loop(0, n, lambda i, v: jnp.sin(v) * x, x)
     assert size(spmdgrad.grad(fl(2)), 0.5) == size(spmdgrad.grad(fl(100)), 0.5)
     text = str(spmdgrad.make_jaxpr(g)(W, U, H0, XS))
     assert text.count("scan[") == 2  # the primal scan and the transposed one

@@ -63,12 +63,12 @@ def test_in_dim_forms():
 def test_grads():
     x, u = rng.normal(size=(4, 5)), rng.normal(size=(2, 3))
     for i, j in [(0, 0), (3, -1), (-2, 9)]:
-        check_grads(lambda x: lax.dynamic_slice(x, (i, j), (2, 3)), (x,), order=2)
-        check_grads(lambda x, u: lax.dynamic_update_slice(x, u, (i, j)), (x, u), order=2)
+        check_grads(lambda x, i=i, j=j: lax.dynamic_slice(x, (i, j), (2, 3)), (x,), order=2)
+        check_grads(lambda x, u, i=i, j=j: lax.dynamic_update_slice(x, u, (i, j)), (x, u), order=2)
     check_grads(lambda x: lax.dynamic_index_in_dim(x, 2, axis=1, keepdims=False), (x,))
     check_grads(lambda x, u: lax.dynamic_update_index_in_dim(x, u, 1, 1), (x, u[:, 0].repeat(2)))
     # Traced start indices (concrete under grad).
-    f = lambda x, i: jnp.sum(lax.dynamic_slice(x, (i, 1), (2, 2)) ** 2)  # noqa: E731
+    f = lambda x, i: jnp.sum(lax.dynamic_slice(x, (i, 1), (2, 2)) ** 2)
     g = spmdgrad.grad(f)(x, np.int64(3))
     want = np.zeros_like(x)
     want[2:4, 1:3] = 2 * x[2:4, 1:3]
@@ -80,7 +80,7 @@ def test_vmap_dynamic_slice(in_axes):
     xs, idx = rng.normal(size=(6, 4, 5)), np.array([0, 3, -1, 7, 2, -9])
     x = xs if in_axes[0] == 0 else xs[0]
     i = idx if in_axes[1] == 0 else np.int64(-2)
-    f = lambda x, i: lax.dynamic_slice(x, (i, 1), (2, 3))  # noqa: E731
+    f = lambda x, i: lax.dynamic_slice(x, (i, 1), (2, 3))
     assert np.allclose(spmdgrad.vmap(f, in_axes)(x, i), loop_vmap(f, in_axes, x, i))
     g = spmdgrad.grad(lambda x, i: jnp.sum(jnp.sin(f(x, i))))
     assert np.allclose(spmdgrad.vmap(g, in_axes)(x, i), loop_vmap(g, in_axes, x, i))
@@ -91,7 +91,7 @@ def test_vmap_dynamic_slice(in_axes):
 def test_vmap_dynamic_update_slice(in_axes):
     xs, us, idx = rng.normal(size=(6, 4, 5)), rng.normal(size=(6, 2, 3)), np.array([0, 3, -1, 7, 2, -9])
     args = [a if ax == 0 else a[0] for a, ax in zip((xs, us, idx), in_axes)]
-    f = lambda x, u, i: lax.dynamic_update_slice(x, u, (1, i))  # noqa: E731
+    f = lambda x, u, i: lax.dynamic_update_slice(x, u, (1, i))
     assert np.allclose(spmdgrad.vmap(f, in_axes)(*args), loop_vmap(f, in_axes, *args))
     g = spmdgrad.grad(lambda x, u, i: jnp.sum(jnp.sin(f(x, u, i)) * np.arange(5.0)), argnums=(0, 1))
     for a, b in zip(spmdgrad.vmap(g, in_axes)(*args), loop_vmap(g, in_axes, *args)):
@@ -99,7 +99,7 @@ def test_vmap_dynamic_update_slice(in_axes):
 
 
 def test_jit_and_jaxpr():
-    f = lambda x, i: lax.dynamic_update_slice(x, lax.dynamic_slice(x, (i, 0), (1, 5)) * 2.0, (0, 0))  # noqa: E731
+    f = lambda x, i: lax.dynamic_update_slice(x, lax.dynamic_slice(x, (i, 0), (1, 5)) * 2.0, (0, 0))
     for i in (0, 2, 9):
         assert np.allclose(spmdgrad.jit(f)(X, np.int64(i)), f(X, np.int64(i)))
     text = str(spmdgrad.make_jaxpr(f)(X, np.int64(1)))

@@ -9,8 +9,8 @@ implicit broadcast), and ``stop_gradient`` is here too, as in ``jax.lax``.
 """
 from .gather import all_gather, all_to_all, psum_scatter  # noqa: F401
 from ..custom import stop_gradient  # noqa: F401
+from .control_flow import (cond, dynamic_index_in_dim, dynamic_slice, dynamic_slice_in_dim,  # noqa: F401
+                           dynamic_update_index_in_dim, dynamic_update_slice, dynamic_update_slice_in_dim,
+                           fori_loop, map, scan, switch, while_loop)
 from .parallel import axis_index, axis_size, pbroadcast, pdot, pmax, pmean, pmin, psum  # noqa: F401
 from .permute import ppermute  # noqa: F401
-from .control_flow import (  # noqa: F401
-    cond, dynamic_index_in_dim, dynamic_slice, dynamic_slice_in_dim, dynamic_update_index_in_dim,
-    dynamic_update_slice, dynamic_update_slice_in_dim, fori_loop, map, scan, switch, while_loop)

@@ -16,15 +16,31 @@ import numpy as np
 from ..core import ConcretizationError, ShapedArray, Tracer, get_aval, zip
 from ..primitives import control_flow as cf
 from ..primitives.cond import cond_bind, join_branches
-from ..primitives.dynamic_slice import (  # noqa: F401
-    dynamic_index_in_dim, dynamic_slice, dynamic_slice_in_dim, dynamic_update_index_in_dim,
-    dynamic_update_slice, dynamic_update_slice_in_dim)
+from ..primitives.dynamic_slice import (
+    dynamic_index_in_dim,
+    dynamic_slice,
+    dynamic_slice_in_dim,
+    dynamic_update_index_in_dim,
+    dynamic_update_slice,
+    dynamic_update_slice_in_dim,
+)
 from ..primitives.loops import scan_bind, while_bind
 from ..tree_util import tree_flatten, tree_unflatten
 
-__all__ = ["scan", "fori_loop", "while_loop", "cond", "switch", "map", "dynamic_slice",
-           "dynamic_update_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
-           "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim"]
+__all__ = [
+    "cond",
+    "dynamic_index_in_dim",
+    "dynamic_slice",
+    "dynamic_slice_in_dim",
+    "dynamic_update_index_in_dim",
+    "dynamic_update_slice",
+    "dynamic_update_slice_in_dim",
+    "fori_loop",
+    "map",
+    "scan",
+    "switch",
+    "while_loop",
+]
 
 _missing = object()
 
@@ -52,13 +68,12 @@ def _loop_body(fun, in_avals, n_carry, carry_tree, where):
     """Trace a loop body to a fixed point of its carry types: a carry the body makes
     vary over a named axis varies on entry too. Returns (program, lifted, out_tree)."""
     carry_avals, rest = list(in_avals[:n_carry]), list(in_avals[n_carry:])
-    while True:
-        box = {}
+    box = {}
 
-        def flat(*args):
-            carry, out_tree = fun(args, box)
-            box["tree"] = out_tree
-            return carry
+    def flat(*args):
+        outs, box["tree"] = fun(args)
+        return outs
+    while True:
         prog, lifted = cf.trace_program(flat, carry_avals + rest)
         outs = cf.avals_of(prog.outvars[:n_carry])
         tree = box["tree"]
@@ -117,7 +132,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
     nk = len(init_leaves)
     x_avals = [ShapedArray(a.shape[1:], a.dtype, a.vma) for a in [get_aval(x) for x in xs_leaves]]
 
-    def body(args, box):
+    def body(args):
         out = f(tree_unflatten(init_tree, list(args[:nk])), tree_unflatten(xs_tree, list(args[nk:])))
         if not (isinstance(out, tuple | list) and len(out) == 2):
             raise TypeError("scan: f must return a pair (carry, y), got "
@@ -132,7 +147,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
     return tree_unflatten(init_tree, outs[:nk]), tree_unflatten(y_tree, outs[nk:])
 
 
-def map(f, xs, *, batch_size=None):  # noqa: A001 - jax.lax.map
+def map(f, xs, *, batch_size=None):
     """``f`` applied to each slice of ``xs`` along its leading axis, results stacked
     (a scan without a carry). With ``batch_size``, slices are processed in vmapped
     groups of that size, as JAX does.
@@ -187,8 +202,8 @@ def fori_loop(lower, upper, body_fun, init_val, *, unroll=None):
     in both modes; with traced bounds it is a ``while_loop`` (forward mode only).
 
     >>> import spmdgrad
-    >>> fori_loop(0, 5, lambda i, x: x + i, 0)
-    array(10)
+    >>> print(fori_loop(0, 5, lambda i, x: x + i, 0))
+    10
     >>> print(spmdgrad.grad(lambda x: fori_loop(0, 3, lambda i, v: v * x, 1.0))(2.0))
     12.0
     """
@@ -222,13 +237,13 @@ def while_loop(cond_fun, body_fun, init_val):
     Differentiable in forward mode (jvp, jacfwd) only: reverse mode raises an error
     that points to ``scan`` and ``fori_loop``.
 
-    >>> while_loop(lambda x: x < 100, lambda x: 2 * x, 1)
-    array(128)
+    >>> print(while_loop(lambda x: x < 100, lambda x: 2 * x, 1))
+    128
     """
     init_leaves, tree = _leaves(init_val, "while_loop: init_val")
     nk = len(init_leaves)
 
-    def body(args, box):
+    def body(args):
         out, out_tree = _leaves(body_fun(tree_unflatten(tree, list(args))), "while_loop: body output")
         return out, (out_tree,)
     bprog, b_lifted, _ = _loop_body(body, [get_aval(c) for c in init_leaves], nk, tree, "while_loop")
@@ -265,8 +280,8 @@ def switch(index, branches, *operands, operand=_missing):
     Every branch must return the same structure, shapes and dtypes.
 
     >>> import numpy as np
-    >>> switch(5, [lambda x: x + 1, lambda x: x * 10], np.float64(2.0))   # clamped to 1
-    np.float64(20.0)
+    >>> print(switch(5, [lambda x: x + 1, lambda x: x * 10], 2.0))   # index clamped to 1
+    20.0
     """
     if operand is not _missing:
         if operands:
@@ -302,8 +317,8 @@ def cond(pred, true_fun, false_fun, *operands, operand=_missing):
     batched ``pred`` both branches run and each instance selects its result.
 
     >>> import numpy as np
-    >>> cond(np.float64(-2.0) > 0, lambda x: x, lambda x: -x, np.float64(-2.0))
-    np.float64(2.0)
+    >>> print(cond(np.float64(-2.0) > 0, lambda x: x, lambda x: -x, -2.0))
+    2.0
     """
     if operand is not _missing:
         if operands:

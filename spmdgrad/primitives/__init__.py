@@ -1,3 +1,12 @@
 """The strict primitive set. Importing this package registers every rule."""
-from . import contraction, elementwise, indexing, linalg, reductions, structural  # noqa: F401
-from . import cond, dynamic_slice, loops  # noqa: F401
+from . import (  # noqa: F401
+    cond,
+    contraction,
+    dynamic_slice,
+    elementwise,
+    indexing,
+    linalg,
+    loops,
+    reductions,
+    structural,
+)

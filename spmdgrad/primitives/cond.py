@@ -15,7 +15,15 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ad, batching, core
-from ..core import Primitive, SpmdgradError, abstract_rules, get_aval, impl_rules, vma_rules, zip
+from ..core import (
+    Primitive,
+    SpmdgradError,
+    abstract_rules,
+    get_aval,
+    impl_rules,
+    vma_rules,
+    zip,
+)
 from . import control_flow as cf
 from .elementwise import eq, gt, select_n
 from .structural import broadcast_in_dim
@@ -69,11 +77,10 @@ def join_branches(branch_fns, in_avals, name):
     if not lifted:
         return [p for p, _ in traced], []
     lifted_avals = [get_aval(x) for x in lifted]
-    programs, offset = [], 0
+    programs, offset, n = [], 0, len(lifted)
     for prog, ls in traced:
         lo, hi = offset, offset + len(ls)
         offset = hi
-        n = len(lifted)
         programs.append(cf.trace_program(
             lambda *a, prog=prog, lo=lo, hi=hi: core.eval_jaxpr(prog, list(a[lo:hi]) + list(a[n:])),
             lifted_avals + list(in_avals))[0])

@@ -108,7 +108,7 @@ class Linearized:
       outputs, ``None`` for a zero;
     - ``out_nz``: which outputs have a nonzero tangent.
     """
-    __slots__ = ("primal", "residuals", "linear", "out_nz", "n_computed")
+    __slots__ = ("linear", "n_computed", "out_nz", "primal", "residuals")
 
 
 def linearize_program(jaxpr, nz_in, reusable=None):

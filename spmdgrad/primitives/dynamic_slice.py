@@ -199,7 +199,8 @@ def _as_operand(x, op):
 def _starts(start_indices, ndim, op):
     """Start indices as 0-d integer operands: a sequence of scalars or a 1-d array."""
     from ..core import Tracer
-    from .structural import reshape, slice as slice_
+    from .structural import reshape
+    from .structural import slice as slice_
     if isinstance(start_indices, Tracer | np.ndarray):
         a = get_aval(start_indices)
         if a.ndim != 1:

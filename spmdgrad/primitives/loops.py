@@ -22,7 +22,15 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ad, batching, core
-from ..core import Primitive, SpmdgradError, abstract_rules, get_aval, impl_rules, vma_rules, zip
+from ..core import (
+    Primitive,
+    SpmdgradError,
+    abstract_rules,
+    get_aval,
+    impl_rules,
+    vma_rules,
+    zip,
+)
 from . import control_flow as cf
 from .elementwise import add_any, convert_element_type, gt, select_n
 from .reductions import reduce_max
@@ -97,11 +105,11 @@ def _scan_jvp(primals, tangents, body, num_consts, num_carry, length, reverse):
         nz_in = nz[:nc] + nz_carry + nz[nc + nk:]
         lin = ad.on_primals(cf.linearize_program, body, nz_in, reusable)
         return (lin, nz_in), [o and f for o, f in zip(lin.out_nz[:nk], is_float[nc:nc + nk])]
-    (lin, nz_in), nz_carry = cf.fixpoint(linearize, nz[nc:nc + nk])
+    (lin, nz_in), _ = cf.fixpoint(linearize, nz[nc:nc + nk])
 
     # The primal scan also stacks the residuals its body computes, one per step.
-    p_outs = ad.primal(scan_p, primals, dict(body=lin.primal, num_consts=nc, num_carry=nk,
-                                             length=length, reverse=reverse))
+    p_outs = ad.primal(scan_p, primals, {"body": lin.primal, "num_consts": nc, "num_carry": nk,
+                                         "length": length, "reverse": reverse})
     n_out = len(body.outvars)
     outs, stacked = p_outs[:n_out], p_outs[n_out:]
 
@@ -133,7 +141,7 @@ def _scan_jvp(primals, tangents, body, num_consts, num_carry, length, reverse):
         carry_t = [ad.instantiate(touts[k - nc], body.invars[k].aval) for k in t_carry]
         return carry_t + [touts[j] for j in out_t]
 
-    slice_aval = lambda a: core.ShapedArray(a.shape[1:], a.dtype, a.vma)  # noqa: E731
+    slice_aval = lambda a: core.ShapedArray(a.shape[1:], a.dtype, a.vma)
     avals = ([get_aval(v) for v in res_c_vals]
              + [body.invars[k].aval for k in t_consts + t_carry + t_xs]
              + [slice_aval(get_aval(v)) for v in res_x_vals])
@@ -152,7 +160,7 @@ def _scan_jvp(primals, tangents, body, num_consts, num_carry, length, reverse):
 
 def _scan_transpose(cts, *operands, body, num_consts, num_carry, length, reverse):
     nc, nk = num_consts, num_carry
-    consts, init, xs = _split(operands, nc, nk)
+    consts, _, xs = _split(operands, nc, nk)
     # Carries of a linear scan are always linear (a concrete one is a zero tangent).
     linear = ([ad.is_undefined(c) for c in consts] + [True] * nk
               + [ad.is_undefined(x) for x in xs])
@@ -179,7 +187,7 @@ def _scan_transpose(cts, *operands, body, num_consts, num_carry, length, reverse
             new_ctc = [ad.instantiate(c, a) for c, a in zip(k_cts, carry_avals)]
             return new_acc + new_ctc + [ad.instantiate(c, body.invars[k].aval)
                                         for c, k in zip(x_cts, lin_x)]
-        slice_aval = lambda a: core.ShapedArray(a.shape[1:], a.dtype, a.vma)  # noqa: E731
+        slice_aval = lambda a: core.ShapedArray(a.shape[1:], a.dtype, a.vma)
         avals = ([get_aval(c) for c in res_c] + acc_avals + ctc_avals
                  + [slice_aval(get_aval(x)) for x in res_x] + [slice_aval(get_aval(c)) for c in ct_ys])
         return cf.trace_program(tbody, avals)
@@ -278,8 +286,8 @@ def _while_jvp(primals, tangents, cond, body, cond_nconsts, body_nconsts):
         prog = ad.on_primals(cf.linearize_program, body, nz_in)
         return nz_in, [o and f for o, f in zip(prog.out_nz, is_float[nbc:])]
     nz_in, nz_carry = cf.fixpoint(step, [t is not None and f for t, f in zip(tinit, is_float[nbc:])])
-    outs = ad.primal(while_p, primals, dict(cond=cond, body=body, cond_nconsts=ncc,
-                                            body_nconsts=nbc))
+    outs = ad.primal(while_p, primals, {"cond": cond, "body": body, "cond_nconsts": ncc,
+                                        "body_nconsts": nbc})
     # Forward mode: one loop over primals and tangents together, recorded as is.
     joint, j_lifted = cf.jvp_program(body, nz_in, nz_carry)
     nk = len(init)
@@ -342,7 +350,7 @@ def _while_frame(frame, vals, batched, cond, body, cond_nconsts, body_nconsts):
         carry_b = [True] * nk
 
         def masked_body(*args):
-            ccs, bcs, carry = _split(args, ncc, nbc)
+            carry = args[ncc + nbc:]
 
             def inner(*a):
                 pred = core.eval_jaxpr(cond, list(a[:ncc]) + list(a[ncc + nbc:]))[0]
@@ -361,7 +369,7 @@ def _while_frame(frame, vals, batched, cond, body, cond_nconsts, body_nconsts):
             outs, flags = cf.run_in_frame(
                 frame, lambda *a: core.eval_jaxpr(cond, list(a)), list(args), ccb + carry_b)
             return [_any_over_frame(frame, outs[0]) if flags[0] else outs[0]]
-        avals = lambda vs, bs: [cf.unbatched_aval(v.aval, b, frame)  # noqa: E731
+        avals = lambda vs, bs: [cf.unbatched_aval(v.aval, b, frame)
                                 for v, b in zip(vs, bs)]
         carry_avals = avals(body.invars[nbc:], carry_b)
         bprog, b_lifted = cf.trace_program(

@@ -4,12 +4,11 @@ vmap over the global axis. Rank-count agnostic: run with
 """
 import numpy as np
 import pytest
+from mpi_helpers import block, global_data, world
 
 import spmdgrad.numpy as jnp
 from spmdgrad import grad, jit, pmap, vmap
 from spmdgrad.lax import cond, fori_loop, pmean, psum, scan, while_loop
-
-from mpi_helpers import block, global_data, world
 
 pytestmark = pytest.mark.mpi
 
