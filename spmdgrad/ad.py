@@ -16,13 +16,17 @@ import functools
 
 import numpy as np
 
-from . import batching, core
+from . import core
 from .core import _EMPTY, Eqn, Jaxpr, Tracer, Var, get_aval, vma_of, zip
 
 _zip = builtins.zip  # unchecked: hot loops over lists of known equal length
 
 jvp_rules = {}        # prim -> fn(primals, tangents, **params) -> (primal_out, tangent_out)
 transpose_rules = {}  # prim -> fn(ct, *invals, **params) -> list of cts, one per operand
+# How backward_pass keys a primitive's cotangent contributions (see there): collectives
+# transpose their own implicit broadcasts; custom-derivative calls are opaque.
+collective_prims = set()
+opaque_prims = set()
 
 
 # --------------------------------------------------------------------------- recording trace
@@ -159,8 +163,7 @@ class LinearizeTrace(core.Trace):
             # whose transpose is the reduce_axes psum.
             missing = p.aval.vma - t.aval.vma
             if missing:
-                from .lax.parallel import pbroadcast
-                t = pbroadcast(t, tuple(sorted(missing)))
+                t = core.pbroadcast_p.bind(t, axes=tuple(sorted(missing)))
         return t
 
 
@@ -228,14 +231,15 @@ def _add(x, y):
         return y
     if y is None:
         return x
-    from .primitives.elementwise import add_any
-    return add_any(x, y)
+    return core.add_any_p.bind(x, y)
 
 
 def _psum(ct, axes):
     """psum of a cotangent (or a list of them, fused) over a set of axes."""
-    from .lax.parallel import psum
-    return psum(ct, tuple(sorted(axes)))
+    axes = tuple(sorted(axes))
+    if isinstance(ct, list):
+        return core.psum_p.bind(*ct, axes=axes)
+    return core.psum_p.bind(ct, axes=axes)[0]
 
 
 _reducing = [_EMPTY]  # stack: the reduced axes of the backward passes now running
@@ -310,10 +314,10 @@ def _backward_pass(jaxpr, cts_out, reduced):
             add(v, (vma_of(ct) - v.aval.vma) & reduced, ct)
     for eqn in reversed(jaxpr.eqns):
         prim = eqn.prim
-        collective = bool(reduced) and prim in batching.collective_rules
+        collective = bool(reduced) and prim in collective_prims
         # Custom-derivative calls are opaque: a broadcast may happen inside (seen in
         # the cotangent's own variance) or at the call (seen in the output's type).
-        opaque = bool(reduced) and prim in batching.frame_rules
+        opaque = bool(reduced) and prim in opaque_prims
         if prim.multiple_results:
             ct = [take(v, False)[0] for v in eqn.outvars]
             if all(c is None for c in ct):

@@ -127,6 +127,14 @@ abstract_rules = {}   # prim -> fn(*avals, **params) -> (shape, dtype) (list of 
 vma_rules = {}        # prim -> fn(vmas, **params) -> vma (or list); default: union of operands
 
 
+# The primitives the interpreters themselves emit. They are declared here so that
+# ad and batching depend on core alone; their rules are registered in the files
+# named beside them, like any other primitive's.
+add_any_p = Primitive("add")        # sum of two cotangents: primitives/elementwise.py
+psum_p = Primitive("psum", multiple_results=True)   # the reduce_axes sum: collectives/psum.py
+pbroadcast_p = Primitive("pbroadcast")  # implicit broadcast over named axes: collectives/pbroadcast.py
+
+
 def bind(prim, *args, **params):
     """Apply ``prim`` through the current trace."""
     return _state.trace.process_primitive(prim, args, params)

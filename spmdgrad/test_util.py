@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import api
+from . import autodiff
 from .dtypes import is_complex
 from .tree_util import tree_flatten, tree_unflatten
 
@@ -49,7 +49,7 @@ def check_jvp(f, args, atol=None, rtol=None, eps=None, seed=0):
     dt = np.result_type(*args)
     eps = eps or (1e-3 if dt in (np.float32, np.complex64) else 1e-6)
     tangents = [_rand_like(rng, a) for a in args]
-    _, t_out = api.jvp(f, tuple(args), tuple(tangents))
+    _, t_out = autodiff.jvp(f, tuple(args), tuple(tangents))
     num = numerical_jvp(f, args, tangents, eps)
     atol, rtol = _tol(dt, atol, rtol)
     for a, n in zip(tree_flatten(t_out)[0], num, strict=True):
@@ -63,7 +63,7 @@ def check_vjp(f, args, atol=None, rtol=None, eps=None, seed=0):
     args = [np.asarray(a) for a in args]
     dt = np.result_type(*args)
     eps = eps or (1e-3 if dt in (np.float32, np.complex64) else 1e-6)
-    out, f_vjp = api.vjp(f, *args)
+    out, f_vjp = autodiff.vjp(f, *args)
     outs, out_tree = tree_flatten(out)
     cts = [_rand_like(rng, o) for o in outs]
     ct_in = tree_flatten(f_vjp(tree_unflatten(out_tree, cts)))[0]
@@ -88,12 +88,12 @@ def check_grads(f, args, order=1, modes=("fwd", "rev"), atol=None, rtol=None, ep
         rng = np.random.default_rng(order)
         if "fwd" in modes:
             ts = tuple(_rand_like(rng, a) for a in args)
-            check_grads(lambda *xs: api.jvp(f, xs, ts)[1], args, order - 1, modes, atol, rtol, eps)
+            check_grads(lambda *xs: autodiff.jvp(f, xs, ts)[1], args, order - 1, modes, atol, rtol, eps)
         if "rev" in modes:
             out = f(*args)
             outs, tree = tree_flatten(out)
             cts = tree_unflatten(tree, [_rand_like(rng, o) for o in outs])
-            check_grads(lambda *xs: api.vjp(f, *xs)[1](cts), args, order - 1, modes, atol, rtol, eps)
+            check_grads(lambda *xs: autodiff.vjp(f, *xs)[1](cts), args, order - 1, modes, atol, rtol, eps)
 
 
 def loop_vmap(f, in_axes, *args):

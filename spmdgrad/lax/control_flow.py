@@ -158,8 +158,9 @@ def map(f, xs, *, batch_size=None):
     """
     if batch_size is None:
         return scan(lambda _, x: ((), f(x)), (), xs)[1]
+    import spmdgrad
     from .. import numpy as jnp
-    from ..api import vmap
+    vmap = spmdgrad.vmap
     leaves, tree = _leaves(xs, "map: xs")
     n = get_aval(leaves[0]).shape[0]
     b = int(batch_size)

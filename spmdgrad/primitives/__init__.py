@@ -8,5 +8,6 @@ from . import (  # noqa: F401
     linalg,
     loops,
     reductions,
+    stop_gradient,
     structural,
 )

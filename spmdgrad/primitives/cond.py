@@ -26,7 +26,7 @@ from ..core import (
 )
 from . import control_flow as cf
 from .elementwise import eq, gt, select_n
-from .structural import broadcast_in_dim
+from .structural import broadcast_batch, broadcast_in_dim
 
 cond_p = Primitive("cond", multiple_results=True)
 
@@ -184,7 +184,7 @@ def _cond_frame(frame, vals, batched, branches):
     idx = index
     for i, b in enumerate(branches):
         res, flags = cf.run_in_frame(frame, lambda *a, b=b: core.eval_jaxpr(b, list(a)), ops, ob)
-        res = [r if f else batching.broadcast_batch(r, frame.local_size) for r, f in zip(res, flags)]
+        res = [r if f else broadcast_batch(r, frame.local_size) for r, f in zip(res, flags)]
         if outs is None:
             outs = res
             continue

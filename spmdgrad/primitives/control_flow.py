@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import ad, batching, core
 from ..core import Jaxpr, ShapedArray, Tracer, impl_rules, zip
+from .structural import broadcast_batch
 
 # ---------------------------------------------------------------- small helpers
 
@@ -225,7 +226,7 @@ def batch_program(frame, jaxpr, in_batched, force_out):
     def fun(*args):
         outs, out_b = run_in_frame(frame, lambda *a: core.eval_jaxpr(jaxpr, a), args, in_batched)
         flags[:] = [b or f for b, f in zip(out_b, force_out)]
-        return [batching.broadcast_batch(o, frame.local_size) if f and not b else o
+        return [broadcast_batch(o, frame.local_size) if f and not b else o
                 for o, b, f in zip(outs, out_b, flags)]
     avals = [unbatched_aval(v.aval, b, frame) for v, b in zip(jaxpr.invars, in_batched)]
     program, lifted = trace_program(fun, avals)

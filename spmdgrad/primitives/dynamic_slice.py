@@ -19,7 +19,7 @@ from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from .elementwise import add, convert_element_type, lt, maximum, minimum, select_n
 from .indexing import gather, scatter_set
-from .structural import broadcast_in_dim
+from .structural import broadcast_batch, broadcast_in_dim
 
 _INDEX = np.dtype(np.int64)
 
@@ -63,7 +63,7 @@ def _traced_starts(starts, shape, sizes, wrap):
 def _block_indices(size, starts, batched, shape, sizes, wrap):
     """Index arrays of shape ``(size,) + sizes`` addressing each instance's block."""
     full = (size,) + tuple(sizes)
-    starts = [s if b else batching.broadcast_batch(s, size) for s, b in zip(starts, batched, strict=True)]
+    starts = [s if b else broadcast_batch(s, size) for s, b in zip(starts, batched, strict=True)]
     idx = []
     for k, s in enumerate(_traced_starts(starts, shape, sizes, wrap)):
         ramp = np.broadcast_to(np.arange(sizes[k], dtype=_INDEX).reshape(
@@ -167,8 +167,8 @@ def _dus_transpose(ct, x, u, *starts, wrap):
 
 def _dus_batch(size, vals, batched, wrap):
     x, u, starts = vals[0], vals[1], vals[2:]
-    x = x if batched[0] else batching.broadcast_batch(x, size)
-    u = u if batched[1] else batching.broadcast_batch(u, size)
+    x = x if batched[0] else broadcast_batch(x, size)
+    u = u if batched[1] else broadcast_batch(u, size)
     if not any(batched[2:]):
         zero = np.asarray(0, _INDEX)
         return dynamic_update_slice_p.bind(x, u, zero, *starts, wrap=(False,) + wrap), True

@@ -29,7 +29,7 @@ from ..dtypes import is_complex, real_dtype
 from .contraction import einsum2
 from .elementwise import complex as make_complex
 from .elementwise import conj, imag, mul, neg, real, sub
-from .structural import reshape, transpose
+from .structural import broadcast_batch, reshape, transpose
 
 # Letters for the leading (stacked) axes; the matrix axes use i, j, k.
 _LEAD = "abcdefghlmnopqrstuvwxyz"
@@ -180,7 +180,7 @@ ad.transpose_rules[solve_p] = _solve_transpose
 def _solve_batch(size, vals, batched):
     a, b = vals
     if batched[0]:
-        return solve(a, b if batched[1] else batching.broadcast_batch(b, size)), True
+        return solve(a, b if batched[1] else broadcast_batch(b, size)), True
     # One shared matrix, many right-hand sides: fold the batch axis into b's columns so the
     # matrix is factorised once.
     bshape = get_aval(b).shape           # (B, *lead, n, m)

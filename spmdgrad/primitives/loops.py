@@ -34,7 +34,7 @@ from ..core import (
 from . import control_flow as cf
 from .elementwise import add_any, convert_element_type, gt, select_n
 from .reductions import reduce_max
-from .structural import broadcast_in_dim, transpose
+from .structural import broadcast_batch, broadcast_in_dim, transpose
 
 # ---------------------------------------------------------------- scan
 scan_p = Primitive("scan", multiple_results=True)
@@ -227,7 +227,7 @@ def _scan_frame(frame, vals, batched, body, num_consts, num_carry, length, rever
                                                list(carry_b) + [False] * ny)
         return (prog, lifted, flags), flags[:nk]
     (prog, lifted, flags), carry_b = cf.fixpoint(step, list(ib))
-    init = [batching.broadcast_batch(v, frame.local_size) if b and not b0 else v
+    init = [broadcast_batch(v, frame.local_size) if b and not b0 else v
             for v, b, b0 in zip(init, carry_b, ib)]
     outs = scan_bind(lifted + consts, init, xs, prog, length, reverse)
     ys = [_swap01(y) if b else y for y, b in zip(outs[nk:], flags[nk:])]
@@ -357,10 +357,10 @@ def _while_frame(frame, vals, batched, cond, body, cond_nconsts, body_nconsts):
                 new = core.eval_jaxpr(body, list(a[ncc:]))
                 return [pred] + list(new)
             outs, flags = cf.run_in_frame(frame, inner, list(args), ccb + bcb + carry_b)
-            pred = outs[0] if flags[0] else batching.broadcast_batch(outs[0], frame.local_size)
+            pred = outs[0] if flags[0] else broadcast_batch(outs[0], frame.local_size)
             res = []
             for c, n, f in zip(carry, outs[1:], flags[1:]):
-                n = n if f else batching.broadcast_batch(n, frame.local_size)
+                n = n if f else broadcast_batch(n, frame.local_size)
                 shape = get_aval(c).shape
                 res.append(select_n(broadcast_in_dim(pred, shape, (0,)), c, n))
             return res
@@ -376,7 +376,7 @@ def _while_frame(frame, vals, batched, cond, body, cond_nconsts, body_nconsts):
             masked_body, avals(cond.invars[:ncc], ccb) + avals(body.invars[:nbc], bcb) + carry_avals)
         cprog, c_lifted = cf.trace_program(any_cond, avals(cond.invars[:ncc], ccb) + carry_avals)
         bc = cc + bc
-    init = [batching.broadcast_batch(v, frame.local_size) if b and not b0 else v
+    init = [broadcast_batch(v, frame.local_size) if b and not b0 else v
             for v, b, b0 in zip(init, carry_b, ib)]
     return while_bind(c_lifted + cc, b_lifted + bc, init, cprog, bprog), carry_b
 

@@ -1,6 +1,7 @@
 """Reductions, scans and sorting over positional axes, with their rules.
+(``reduce_sum``, the transpose of ``broadcast_in_dim``, lives beside it in structural.)
 
-- ``reduce_sum`` (linear), ``reduce_max``/``reduce_min`` (ties share the
+- ``reduce_max``/``reduce_min`` (ties share the
   derivative evenly), ``reduce_prod`` (zero-safe derivative);
 - ``argmax``/``argmin``/``argsort``: integer outputs, so they carry no tangent;
 - ``cumsum`` (linear), ``cumprod``, ``cummax``/``cummin``, and the linear
@@ -20,7 +21,16 @@ import numpy as np
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from .elementwise import add, gt, lt, mul, or_p, select_n
-from .structural import broadcast_in_dim, pad, reshape, slice as slice_, transpose
+from .structural import (  # noqa: F401
+    broadcast_in_dim,
+    broadcast_operands,
+    pad,
+    reduce_sum,
+    reduce_sum_p,
+    reshape,
+    transpose,
+)
+from .structural import slice as slice_
 
 
 def _check_axes(name, x, axes):
@@ -57,7 +67,6 @@ def _reducer(name, impl):
     return prim
 
 
-reduce_sum_p = _reducer("reduce_sum", np.sum)
 reduce_max_p = _reducer("reduce_max", np.max)
 reduce_min_p = _reducer("reduce_min", np.min)
 reduce_prod_p = _reducer("reduce_prod", np.prod)
@@ -65,11 +74,6 @@ reduce_prod_p = _reducer("reduce_prod", np.prod)
 
 def _sorted_axes(axes):
     return tuple(sorted(int(a) for a in axes))
-
-
-def reduce_sum(x, axes):
-    axes = _sorted_axes(axes)
-    return x if not axes else reduce_sum_p.bind(x, axes=axes)
 
 
 def reduce_max(x, axes):
@@ -83,14 +87,6 @@ def reduce_min(x, axes):
 def reduce_prod(x, axes):
     axes = _sorted_axes(axes)
     return x if not axes else reduce_prod_p.bind(x, axes=axes)
-
-
-def _sum_transpose(ct, x, axes):
-    shape = x.aval.shape
-    return [broadcast_in_dim(ct, shape, _kept(shape, axes))]
-
-
-ad.deflinear(reduce_sum_p, _sum_transpose)
 
 
 def _extremum_weight(name, reduce):
@@ -294,7 +290,7 @@ ad.deflinear1(scatter_add_along_p, lambda ct, u, idx, axis, size: [
 def _batch_indexed(prim):
     # Both operands get the batch axis (the unbatched one is broadcast), axis moves up.
     def rule(bsize, vals, batched, axis, **params):
-        vals = batching.broadcast_operands(bsize, vals, batched)
+        vals = broadcast_operands(bsize, vals, batched)
         return prim.bind(*vals, axis=axis + 1, **params), True
     batching.batch_rules[prim] = rule
 
@@ -482,4 +478,4 @@ abstract_rules[linear_recurrence_p] = _linrec_abstract
 ad.jvp_rules[linear_recurrence_p] = _linrec_jvp
 ad.transpose_rules[linear_recurrence_p] = _linrec_transpose
 batching.batch_rules[linear_recurrence_p] = lambda size, vals, batched, axis, reverse: (
-    linear_recurrence(*batching.broadcast_operands(size, vals, batched), axis + 1, reverse), True)
+    linear_recurrence(*broadcast_operands(size, vals, batched), axis + 1, reverse), True)
