@@ -410,3 +410,67 @@ def test_errors():
         lax.switch(1.5, [lambda: 1.0], )
     with pytest.raises(TypeError, match="not both"):
         lax.cond(True, lambda x: x, lambda x: x, 1.0, operand=2.0)
+
+
+# ---------------------------------------------------------------- named-axis types at the boundaries
+
+def _unrolled_scan(step, h, xs):
+    ys = []
+    for t in range(xs.shape[0]):
+        h, y = step(h, xs[t])
+        ys.append(y)
+    return h, jnp.stack(ys)
+
+
+def _python_cond(pred, true_fun, false_fun, *ops):
+    return jnp.where(pred, true_fun(*ops), false_fun(*ops))
+
+
+@pytest.mark.parametrize("reduce_axes, out_axes", [((), 0), (("b",), None)])
+def test_reduce_axes_at_loop_and_branch_boundaries(reduce_axes, out_axes):
+    xb, cb = rng.normal(size=(4, 3, 2)), rng.normal(size=(4, 2))
+    a0, h0p = rng.normal(size=2), rng.normal(size=2)
+
+    def scan_loss(scan_fn):
+        # An invariant carry made varying by the body, and a non-differentiated varying
+        # term, so the carried cotangent may be the same in every instance.
+        def loss(a, h0p, x, c):
+            def step(h, xt):
+                h = h * a + c + xt * 0.0
+                return h, h[0] * 2.0
+            h, ys = scan_fn(step, jnp.tanh(h0p), x)
+            return jnp.sum(h) + jnp.sum(ys)
+        return loss
+
+    def cond_loss(cond_fn):
+        # A batched predicate and a closed-over invariant weight.
+        def loss(a, h0p, x, c):
+            return jnp.sum(cond_fn(x[0, 0] > 0, lambda u: u * a, lambda u: jnp.sin(u) + a * h0p, c))
+        return loss
+
+    for make, ref in ((scan_loss(lax.scan), scan_loss(_unrolled_scan)),
+                      (cond_loss(lax.cond), cond_loss(_python_cond))):
+        for argnums in (0, 1):
+            def run(f, jit=False, argnums=argnums):
+                g = spmdgrad.vmap(spmdgrad.grad(f, argnums=argnums, reduce_axes=reduce_axes),
+                                  (None, None, 0, 0), out_axes=out_axes, axis_name="b")
+                return (spmdgrad.jit(g) if jit else g)(a0, h0p, xb, cb)
+            want = run(ref)
+            assert np.allclose(run(make), want, rtol=1e-12, atol=1e-14)
+            assert np.allclose(run(make, jit=True), want, rtol=1e-12, atol=1e-14)
+
+
+def test_types_under_named_axes():
+    from spmdgrad.core import ShapedArray
+    x = ShapedArray((), "float64", frozenset({"b"}))
+    env = [("b", 3)]
+    # A varying predicate makes the loop's carries vary.
+    j = spmdgrad.make_jaxpr(lambda x: lax.while_loop(lambda c: c[1] < x, lambda c: (c[0] * 2.0, c[1] + 1.0),
+                                                     (1.0, 0.0)), axis_env=env)(x)
+    assert all(v.aval.vma == {"b"} for v in j.outvars)
+    # So does a varying index, even with invariant branches.
+    j = spmdgrad.make_jaxpr(lambda x: lax.cond(x > 0, lambda: 1.0, lambda: 2.0), axis_env=env)(x)
+    assert j.outvars[0].aval.vma == {"b"}
+    # A carry initialised with an invariant value that the body makes varying.
+    j = spmdgrad.make_jaxpr(lambda x: lax.scan(lambda c, t: (c + x, c), 0.0, np.ones(3)), axis_env=env)(x)
+    assert [v.aval.vma for v in j.outvars] == [{"b"}, {"b"}]

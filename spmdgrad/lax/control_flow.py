@@ -159,6 +159,7 @@ def map(f, xs, *, batch_size=None):
     if batch_size is None:
         return scan(lambda _, x: ((), f(x)), (), xs)[1]
     import spmdgrad
+
     from .. import numpy as jnp
     vmap = spmdgrad.vmap
     leaves, tree = _leaves(xs, "map: xs")
@@ -247,8 +248,6 @@ def while_loop(cond_fun, body_fun, init_val):
     def body(args):
         out, out_tree = _leaves(body_fun(tree_unflatten(tree, list(args))), "while_loop: body output")
         return out, (out_tree,)
-    bprog, b_lifted, _ = _loop_body(body, [get_aval(c) for c in init_leaves], nk, tree, "while_loop")
-    carry_avals = cf.avals_of(bprog.invars[len(b_lifted):])
 
     def cond(*args):
         p = _leaf(cond_fun(tree_unflatten(tree, list(args))), "while_loop: cond_fun output")
@@ -256,7 +255,17 @@ def while_loop(cond_fun, body_fun, init_val):
         if a.shape != () or a.dtype != np.bool_:
             raise TypeError(f"while_loop: cond_fun must return a boolean scalar, got {a.str_short()}")
         return [p]
-    cprog, c_lifted = cf.trace_program(cond, carry_avals)
+    # Instances whose predicate differs stop at different steps: a predicate that varies
+    # over a named axis makes every carry vary over it.
+    carry_avals = [get_aval(c) for c in init_leaves]
+    while True:
+        bprog, b_lifted, _ = _loop_body(body, carry_avals, nk, tree, "while_loop")
+        carry_avals = cf.avals_of(bprog.invars[len(b_lifted):])
+        cprog, c_lifted = cf.trace_program(cond, carry_avals)
+        pred_vma = cprog.outvars[0].aval.vma
+        if all(pred_vma <= a.vma for a in carry_avals):
+            break
+        carry_avals = [cf.widen(a, pred_vma) for a in carry_avals]
     return tree_unflatten(tree, while_bind(c_lifted, b_lifted, init_leaves, cprog, bprog))
 
 
@@ -305,7 +314,8 @@ def _branch_call(idx, branches, operands, where):
             trees.append(out_tree)
             return out
         return fun
-    programs, lifted = join_branches([flat(b) for b in branches], [get_aval(x) for x in leaves], where)
+    programs, lifted = join_branches([flat(b) for b in branches], [get_aval(x) for x in leaves], where,
+                                     idx)
     if any(t != trees[0] for t in trees):
         raise TypeError(f"{where}: the branches return different structures: {trees}")
     return tree_unflatten(trees[0], cond_bind(idx, lifted + leaves, programs))

@@ -61,9 +61,16 @@ def cond_bind(index, ops, branches):
     return cond_p.bind(index, *ops, branches=tuple(branches))
 
 
-def join_branches(branch_fns, in_avals, name):
+def join_branches(branch_fns, in_avals, name, index):
     """Trace each branch (flat function) on ``in_avals``; closure-converted values of all
-    branches become shared leading operands. Returns ``(programs, lifted)``."""
+    branches become shared leading operands. Returns ``(programs, lifted)``.
+
+    Where the index varies over named axes, each instance may take another branch, so
+    the cond implicitly broadcasts every operand over those axes: the branches see
+    their inputs as varying there. (Transposed, that broadcast is a psum outside the
+    cond, after each instance's branch is selected, never one inside a branch.)"""
+    vma = get_aval(index).vma
+    in_avals = [cf.widen(a, vma) for a in in_avals]
     traced = [cf.trace_program(f, in_avals) for f in branch_fns]
     out0 = cf.avals_of(traced[0][0].outvars)
     for i, (prog, _) in enumerate(traced[1:], 1):
@@ -76,7 +83,7 @@ def join_branches(branch_fns, in_avals, name):
     lifted = [x for _, ls in traced for x in ls]
     if not lifted:
         return [p for p, _ in traced], []
-    lifted_avals = [get_aval(x) for x in lifted]
+    lifted_avals = [cf.widen(get_aval(x), vma) for x in lifted]
     programs, offset, n = [], 0, len(lifted)
     for prog, ls in traced:
         lo, hi = offset, offset + len(ls)
@@ -110,7 +117,7 @@ def _cond_jvp(primals, tangents, branches):
             return list(outs[:n_out]) + res
         return fun
     p_branches, p_lifted = join_branches([primal_branch(i) for i in range(len(lins))],
-                                         [get_aval(o) for o in ops], "cond")
+                                         [get_aval(o) for o in ops], "cond", index)
     p_outs = ad.primal(cond_p, [index] + p_lifted + ops, {"branches": tuple(p_branches)})
     outs, computed = p_outs[:n_out], p_outs[n_out:]
 
@@ -128,7 +135,8 @@ def _cond_jvp(primals, tangents, branches):
         return fun
     avals = ([get_aval(ops[k]) for k in used_ops] + [get_aval(c) for c in computed]
              + [get_aval(ops[k]) for k in t_in])
-    t_branches, t_lifted = join_branches([linear_branch(i) for i in range(len(lins))], avals, "cond")
+    t_branches, t_lifted = join_branches([linear_branch(i) for i in range(len(lins))], avals, "cond",
+                                         index)
     t_outs = cond_bind(index, t_lifted + [ops[k] for k in used_ops] + computed
                        + [tangents[1 + k] for k in t_in], t_branches)
     tangents_out = [None] * n_out
@@ -155,7 +163,7 @@ def _cond_transpose(cts, index, *ops, branches):
             return [ad.instantiate(c, ops[k].aval) for c, k in zip(cts_in, lin)]
         return fun
     avals = [get_aval(r) for r in res] + [get_aval(cts[j]) for j in cts_nz]
-    programs, lifted = join_branches([transposed(b) for b in branches], avals, "cond")
+    programs, lifted = join_branches([transposed(b) for b in branches], avals, "cond", index)
     outs = cond_bind(index, lifted + res + [cts[j] for j in cts_nz], programs)
     result = [None] * (1 + len(ops))
     for k, c in zip(lin, outs):
@@ -176,7 +184,7 @@ def _cond_frame(frame, vals, batched, branches):
         in_avals = cf.avals_of(traced[0][0].invars[len(traced[0][1]):])
         programs, lifted = join_branches(
             [lambda *a, t=t: core.eval_jaxpr(t[0], list(t[1]) + list(a)) for t in traced],
-            in_avals, "cond")
+            in_avals, "cond", index)
         return cond_bind(index, lifted + ops, programs), force
     # A batched index: every branch runs, and each instance selects its own result.
     n = len(branches)

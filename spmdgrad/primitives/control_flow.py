@@ -62,6 +62,11 @@ def join_vma(a, b):
     return ShapedArray(a.shape, a.dtype, a.vma | b.vma)
 
 
+def widen(aval, vma):
+    """``aval``, varying over ``vma`` too."""
+    return aval if vma <= aval.vma else ShapedArray(aval.shape, aval.dtype, aval.vma | vma)
+
+
 # ---------------------------------------------------------------- tracing and closure conversion
 
 def trace_program(fun, in_avals):

@@ -88,6 +88,12 @@ abstract_rules[scan_p] = _scan_abstract
 vma_rules[scan_p] = _scan_vma
 
 
+def _step_aval(x):
+    """The aval of one step's slice of a stacked value."""
+    a = get_aval(x)
+    return core.ShapedArray(a.shape[1:], a.dtype, a.vma)
+
+
 def scan_bind(consts, init, xs, body, length, reverse):
     return scan_p.bind(*consts, *init, *xs, body=body, num_consts=len(consts),
                        num_carry=len(init), length=int(length), reverse=bool(reverse))
@@ -122,7 +128,7 @@ def _scan_jvp(primals, tangents, body, num_consts, num_carry, length, reverse):
         elif kind == "in" and k >= nc + nk:
             res_x.append(r)
             res_x_vals.append(primals[k])
-        else:  # a computed value or the carry: one per step
+        else:  # computed by the body (or the carry): stacked by the primal scan
             res_x.append(r)
             res_x_vals.append(stacked[k])
     lin_in = [k for k in range(n_in) if nz_in[k]]
@@ -141,10 +147,9 @@ def _scan_jvp(primals, tangents, body, num_consts, num_carry, length, reverse):
         carry_t = [ad.instantiate(touts[k - nc], body.invars[k].aval) for k in t_carry]
         return carry_t + [touts[j] for j in out_t]
 
-    slice_aval = lambda a: core.ShapedArray(a.shape[1:], a.dtype, a.vma)
     avals = ([get_aval(v) for v in res_c_vals]
              + [body.invars[k].aval for k in t_consts + t_carry + t_xs]
-             + [slice_aval(get_aval(v)) for v in res_x_vals])
+             + [_step_aval(v) for v in res_x_vals])
     lin_body, lifted = cf.trace_program(linear_body, avals)
     init_t = [tangents[k] if tangents[k] is not None else cf.zeros(body.invars[k].aval)
               for k in t_carry]
@@ -187,9 +192,8 @@ def _scan_transpose(cts, *operands, body, num_consts, num_carry, length, reverse
             new_ctc = [ad.instantiate(c, a) for c, a in zip(k_cts, carry_avals)]
             return new_acc + new_ctc + [ad.instantiate(c, body.invars[k].aval)
                                         for c, k in zip(x_cts, lin_x)]
-        slice_aval = lambda a: core.ShapedArray(a.shape[1:], a.dtype, a.vma)
         avals = ([get_aval(c) for c in res_c] + acc_avals + ctc_avals
-                 + [slice_aval(get_aval(x)) for x in res_x] + [slice_aval(get_aval(c)) for c in ct_ys])
+                 + [_step_aval(x) for x in res_x] + [_step_aval(c) for c in ct_ys])
         return cf.trace_program(tbody, avals)
 
     # Accumulators and carried cotangents start with their operands' types and widen
