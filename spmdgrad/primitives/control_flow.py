@@ -69,6 +69,19 @@ def widen(aval, vma):
 
 # ---------------------------------------------------------------- tracing and closure conversion
 
+class Program(Jaxpr):
+    """A closed sub-program carried as a primitive's param (a body, a branch).
+
+    Unhashable on purpose: its constants may be large arrays, and programs are made
+    afresh at every trace, so they must not key the shared abstract-eval cache.
+    Printed indented inside the enclosing program."""
+    __slots__ = ()
+    __hash__ = None
+
+    def __repr__(self):
+        return "\n        ".join(Jaxpr.__str__(self).splitlines())
+
+
 def trace_program(fun, in_avals):
     """Trace ``fun`` (flat list of arrays -> flat list) on abstract ``in_avals``.
 
@@ -92,13 +105,7 @@ def closure_convert(jaxpr):
         else:
             keep_v.append(v)
             keep_c.append(c)
-    return Jaxpr(lift_v + list(jaxpr.invars), keep_v, keep_c, jaxpr.eqns, jaxpr.outvars), lift_c
-
-
-def with_consts(jaxpr, n, values):
-    """``jaxpr`` with its first ``n`` invars bound to ``values`` (a partial application)."""
-    return Jaxpr(jaxpr.invars[n:], list(jaxpr.constvars) + list(jaxpr.invars[:n]),
-                 list(jaxpr.consts) + list(values), jaxpr.eqns, jaxpr.outvars)
+    return Program(lift_v + list(jaxpr.invars), keep_v, keep_c, jaxpr.eqns, jaxpr.outvars), lift_c
 
 
 # ---------------------------------------------------------------- linearize
