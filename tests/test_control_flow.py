@@ -299,9 +299,15 @@ def test_program_size_independent_of_trip_count():
     assert size(g, W, U, H0, XS[:2]) == size(g, W, U, H0, rng.normal(size=(50, 2)))
     fl = lambda n: lambda x: lax.fori_loop(0, n, lambda i, v: jnp.sin(v) * x, x)
     assert size(spmdgrad.grad(fl(2)), 0.5) == size(spmdgrad.grad(fl(100)), 0.5)
-    text = str(spmdgrad.make_jaxpr(g)(W, U, H0, XS))
-    assert text.count("scan[") == 2  # the primal scan and the transposed one
-    assert "reverse=True" in text
+    jaxpr = spmdgrad.make_jaxpr(g)(W, U, H0, XS)
+    scans = [e for e in jaxpr.eqns if e.prim.name == "scan"]
+    assert len(scans) == 2 and [e.params["reverse"] for e in scans] == [False, True]
+    # The primal scan stacks its residuals, one per step, beyond the forward outputs
+    # (final carry and ys); the transposed scan reads them as xs.
+    forward = [e for e in spmdgrad.make_jaxpr(rnn)(W, U, H0, XS).eqns if e.prim.name == "scan"][0]
+    residuals = scans[0].outvars[len(forward.outvars):]
+    assert residuals and all(v.aval.shape[0] == len(XS) for v in residuals)
+    assert all(any(v is r for r in scans[1].invars) for v in residuals)
 
 
 # ---------------------------------------------------------------- programs
