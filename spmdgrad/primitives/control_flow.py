@@ -158,23 +158,6 @@ def linearize_program(jaxpr, nz_in, reusable=None):
     return out
 
 
-def jvp_program(jaxpr, nz_in, out_instantiate):
-    """A program computing primals and tangents together: ``(primals..., tangents of
-    the nz inputs...) -> (primal outs..., tangents of the outs flagged in
-    out_instantiate...)``, zeros where a tangent is zero. Used where the primal and
-    tangent work cannot be separated (a while loop's unknown trip count)."""
-    n = len(jaxpr.invars)
-
-    def fun(*args):
-        primals, tangents = list(args[:n]), list(args[n:])
-        outs, tj = ad.linearize_flat(lambda *a: core.eval_jaxpr(jaxpr, a), primals, list(nz_in))
-        touts = core.eval_jaxpr(tj, tangents)
-        return list(outs) + [ad.instantiate(t, v.aval)
-                             for t, v, keep in zip(touts, jaxpr.outvars, out_instantiate) if keep]
-    in_avals = avals_of(jaxpr.invars) + [v.aval for v, nz in zip(jaxpr.invars, nz_in) if nz]
-    return trace_program(fun, in_avals)
-
-
 # ---------------------------------------------------------------- transpose
 
 def transpose_program(jaxpr, linear, res_vals, cts_out, reduced):

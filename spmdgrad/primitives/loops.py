@@ -293,17 +293,16 @@ def _while_jvp(primals, tangents, cond, body, cond_nconsts, body_nconsts):
     outs = ad.primal(while_p, primals, {"cond": cond, "body": body, "cond_nconsts": ncc,
                                         "body_nconsts": nbc})
     # Forward mode: one loop over primals and tangents together, recorded as is.
-    joint, j_lifted = cf.jvp_program(body, nz_in, nz_carry)
     nk = len(init)
-    n_bc_t = sum(nz_bc)
-    # jvp_program's inputs are (bconsts, carry, tangents); the loop wants consts first.
+    t_bc = [k for k in range(nbc) if nz_bc[k]]
+    t_carry = [k for k in range(nk) if nz_carry[k]]
 
     def joint_body(*args):
-        lifted, bcs, bcts, carry, carry_t = _split(args, len(j_lifted), nbc, n_bc_t, nk)
-        return core.eval_jaxpr(joint, lifted + bcs + carry + bcts + carry_t)
-    t_carry = [k for k in range(nk) if nz_carry[k]]
-    avals = ([get_aval(x) for x in j_lifted] + cf.avals_of(body.invars[:nbc])
-             + [body.invars[k].aval for k in range(nbc) if nz_bc[k]]
+        bcs, bcts, carry, carry_t = _split(args, nbc, len(t_bc), nk)
+        outs, tj = ad.linearize_flat(lambda *a: core.eval_jaxpr(body, a), bcs + carry, nz_in)
+        touts = core.eval_jaxpr(tj, bcts + carry_t)
+        return list(outs) + [ad.instantiate(touts[k], body.invars[nbc + k].aval) for k in t_carry]
+    avals = (cf.avals_of(body.invars[:nbc]) + [body.invars[k].aval for k in t_bc]
              + cf.avals_of(body.invars[nbc:]) + [body.invars[nbc + k].aval for k in t_carry])
     joint_body, lifted = cf.trace_program(joint_body, avals)
     ncarry = nk + len(t_carry)
@@ -313,8 +312,8 @@ def _while_jvp(primals, tangents, cond, body, cond_nconsts, body_nconsts):
         + [body.invars[nbc + k].aval for k in t_carry])
     init_t = [tinit[k] if tinit[k] is not None else cf.zeros(body.invars[nbc + k].aval)
               for k in t_carry]
-    res = while_bind(c_lifted + cc, lifted + j_lifted + bc + [tbc[k] for k in range(nbc) if nz_bc[k]],
-                     init + init_t, joint_cond, joint_body)
+    res = while_bind(c_lifted + cc, lifted + bc + [tbc[k] for k in t_bc], init + init_t,
+                     joint_cond, joint_body)
     t_out = [None] * nk
     for k, t in zip(t_carry, res[nk:ncarry]):
         t_out[k] = t
