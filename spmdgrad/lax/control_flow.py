@@ -163,6 +163,8 @@ def map(f, xs, *, batch_size=None):
     from .. import numpy as jnp
     vmap = spmdgrad.vmap
     leaves, tree = _leaves(xs, "map: xs")
+    if not leaves or get_aval(leaves[0]).ndim == 0:
+        raise ValueError("map: xs must hold arrays with a leading axis to map over")
     n = get_aval(leaves[0]).shape[0]
     b = int(batch_size)
     if b <= 0:
@@ -341,8 +343,8 @@ def cond(pred, true_fun, false_fun, *operands, operand=_missing):
     if isinstance(pred, Tracer):
         a = get_aval(pred)
         if a.shape != ():
-            raise TypeError(f"cond: pred must be a scalar, got {a.str_short()}; under vmap use "
-                            "vmap(lambda p, x: cond(p, ...)) or jnp.where")
+            raise TypeError(f"cond: pred must be a scalar (a boolean or a number), got "
+                            f"{a.str_short()}; for an elementwise choice use jnp.where")
         idx = (pred != 0).astype(np.int64) if a.dtype != np.bool_ else pred.astype(np.int64)
     else:
         p = np.asarray(pred)

@@ -219,6 +219,14 @@ def _starts(start_indices, ndim, op):
     return starts
 
 
+def _static_sizes(sizes, op):
+    import operator
+    try:
+        return tuple(operator.index(n) for n in sizes)
+    except TypeError:
+        raise TypeError(f"{op}: slice sizes must be Python integers (static), got {tuple(sizes)!r}") from None
+
+
 def _check_sizes(op, what, sizes, shape):
     if len(sizes) != len(shape) or any(not 0 <= n <= d for n, d in zip(sizes, shape, strict=True)):
         raise TypeError(f"{op}: {what} {tuple(sizes)} do not fit the operand shape {shape} "
@@ -256,7 +264,7 @@ def dynamic_slice(operand, start_indices, slice_sizes, *, allow_negative_indices
     """
     x = _as_operand(operand, "dynamic_slice")
     nd = get_aval(x).ndim
-    sizes = tuple(int(n) for n in slice_sizes)
+    sizes = _static_sizes(slice_sizes, "dynamic_slice")
     starts, wrap = _starts(start_indices, nd, "dynamic_slice"), _wrap_flags(allow_negative_indices, nd)
     _check_sizes("dynamic_slice", "slice sizes", sizes, get_aval(x).shape)
     _check_negative("dynamic_slice", starts, wrap, get_aval(x).shape)
@@ -309,7 +317,8 @@ def dynamic_slice_in_dim(operand, start_index, slice_size, axis=0, *, allow_nega
     x = _as_operand(operand, "dynamic_slice_in_dim")
     shape = get_aval(x).shape
     axis = _axis(axis, len(shape), "dynamic_slice_in_dim")
-    sizes = tuple(int(slice_size) if d == axis else n for d, n in enumerate(shape))
+    size, = _static_sizes((slice_size,), "dynamic_slice_in_dim")
+    sizes = tuple(size if d == axis else n for d, n in enumerate(shape))
     return dynamic_slice(x, _in_dim_starts(start_index, axis, len(shape)), sizes,
                          allow_negative_indices=allow_negative_indices)
 
