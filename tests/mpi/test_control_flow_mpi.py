@@ -70,3 +70,21 @@ def test_fori_cond_while_with_collectives(k):
         return while_loop(lambda u: jnp.sum(u ** 2) < 50.0, lambda u: u * 1.5 + psum(u, 'i') * 0.01, v)
     np.testing.assert_allclose(pmap(w, axis_name='i')(block(x, k)),
                                block(vmap(w, axis_name='i')(x), k), rtol=1e-12)
+
+
+def test_grad_outside_pmap_of_scan(k):
+    _, _, n = world()
+    xs = global_data((n * k, 4, 3), seed=6)
+    W = global_data((3, 3), seed=7) * 0.5
+
+    def loss_vmap(W, x):
+        return jnp.sum(vmap(lambda xi: _rnn_loss(W, xi), axis_name='i')(x) ** 2)
+
+    def loss_pmap(W, x):
+        per = pmap(lambda xi: _rnn_loss(W, xi), axis_name='i')(x)     # local block
+        return pmap(lambda p: psum(p ** 2, 'i'), axis_name='i', out_axes=None)(per)
+
+    gw_v, gx_v = grad(loss_vmap, argnums=(0, 1))(W, xs)
+    gw_p, gx_p = grad(loss_pmap, argnums=(0, 1))(W, block(xs, k))
+    np.testing.assert_allclose(gw_p, gw_v, rtol=1e-10)
+    np.testing.assert_allclose(gx_p, block(gx_v, k), rtol=1e-10, atol=1e-12)
