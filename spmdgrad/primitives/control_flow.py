@@ -14,7 +14,8 @@ rule tables like any other primitive:
   needs), and its linear part, a function of residuals and tangents. A JVP rule
   runs the primal part now and records the linear part as another instance of
   the same primitive: the shape of the program is kept, and reverse mode through
-  a loop stores residuals per step.
+  a loop stores residuals per step. (A while loop cannot be split, since its trip
+  count is unknown: its JVP records one loop over primals and tangents together.)
 - **transpose** (:func:`transpose_program`): the linear part is transposed by
   :func:`spmdgrad.ad.backward_pass` with the reduced axes of the enclosing
   backward pass, so the reduce_axes rule holds inside bodies and branches.
