@@ -304,7 +304,7 @@ def test_program_size_independent_of_trip_count():
     assert len(scans) == 2 and [e.params["reverse"] for e in scans] == [False, True]
     # The primal scan stacks its residuals, one per step, beyond the forward outputs
     # (final carry and ys); the transposed scan reads them as xs.
-    forward = [e for e in spmdgrad.make_jaxpr(rnn)(W, U, H0, XS).eqns if e.prim.name == "scan"][0]
+    forward = next(e for e in spmdgrad.make_jaxpr(rnn)(W, U, H0, XS).eqns if e.prim.name == "scan")
     residuals = scans[0].outvars[len(forward.outvars):]
     assert residuals and all(v.aval.shape[0] == len(XS) for v in residuals)
     assert all(any(v is r for r in scans[1].invars) for v in residuals)
