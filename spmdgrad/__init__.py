@@ -4,16 +4,10 @@
 >>> float(spmdgrad.grad(jnp.tanh)(0.2)) == 1 - float(jnp.tanh(0.2)) ** 2
 True
 """
-from . import (  # noqa: F401
-                       dtypes,
-                       lax,
-                       nn,
-                       numpy,  # noqa: F401
-                       primitives,  # noqa: F401  (registers every primitive's rules)
-                       tree_util,
-)
+from . import primitives  # noqa: F401  (registers every primitive's rules)
+from . import dtypes, lax, nn, numpy, tree_util  # noqa: F401
 from .autodiff import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401
-from .core import ShapedArray  # noqa: F401
+from .core import ConcretizationTypeError, ShapedArray  # noqa: F401
 from .custom_derivatives import custom_jvp, custom_vjp  # noqa: F401
 from .jit import jit  # noqa: F401
 from .make_jaxpr import make_jaxpr  # noqa: F401

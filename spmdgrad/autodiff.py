@@ -76,7 +76,8 @@ def _bound_reduce_axes(reduce_axes, fname):
 # --------------------------------------------------------------------------- the shared VJP core
 
 class _VJPResult:
-    __slots__ = ("out_leaves", "out_tree", "aux", "jaxpr", "in_leaves", "in_tree", "diff_mask")
+    __slots__ = ("out_leaves", "out_tree", "aux", "jaxpr", "in_leaves", "in_tree", "diff_mask",
+                 "bound")
 
 
 def _linearize(fun, args, kwargs, argnums, has_aux, fname, dtype_check=None):
@@ -89,6 +90,7 @@ def _linearize(fun, args, kwargs, argnums, has_aux, fname, dtype_check=None):
         dtype_check(leaves, in_tree)
     diff_mask = [is_inexact(get_aval(x).dtype) for x in leaves]
     res = _VJPResult()
+    res.bound = frozenset(core.bound_axis_names())  # the axes the program's types speak of
 
     def flat_fun(*flat):
         new_args = list(args)
@@ -128,7 +130,7 @@ def _describe(x):
 
 def _pullback(res, cts, reduced):
     """Input cotangents (flat, instantiated, float0 for ints) for output cotangents."""
-    finals = iter(ad.reduce_inputs(ad.backward_pass(res.jaxpr, cts, reduced)))
+    finals = iter(ad.reduce_inputs(ad.backward_pass(res.jaxpr, cts, reduced, res.bound)))
     out = []
     for x, d in zip(res.in_leaves, res.diff_mask):
         a = get_aval(x)

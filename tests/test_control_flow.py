@@ -480,3 +480,32 @@ def test_types_under_named_axes():
     # A carry initialised with an invariant value that the body makes varying.
     j = spmdgrad.make_jaxpr(lambda x: lax.scan(lambda c, t: (c + x, c), 0.0, np.ones(3)), axis_env=env)(x)
     assert [v.aval.vma for v in j.outvars] == [{"b"}, {"b"}]
+
+
+@pytest.mark.parametrize("reduce_axes, out_axes", [((), 0), (("b",), None)])
+def test_post_collective_operands_match_unrolled(reduce_axes, out_axes):
+    # Values made invariant by a collective enter a scan (as its initial carry and as
+    # closed-over constants) and a cond: their cotangents follow the reduce_axes rule
+    # exactly as in the unrolled program.
+    xb, w = rng.normal(size=(4, 3, 2)), rng.normal(size=2)
+
+    def make(scan_fn, cond_fn):
+        def loss(w, x):
+            m = lax.pmean(x[0] * w, "b")
+            s = lax.psum(jnp.sum(w), "b")
+
+            def step(h, xt):
+                h = jnp.tanh(h * w + xt * m) + s * 0.1
+                return h, jnp.sum(h * m)
+            h, ys = scan_fn(step, m * 2.0, x)
+            z = cond_fn(x[1, 0] > 0, lambda u: u * m, lambda u: u + s, h)
+            return jnp.sum(z) + jnp.sum(ys)
+        return loss
+
+    def run(f, jit=False):
+        g = spmdgrad.vmap(spmdgrad.grad(f, reduce_axes=reduce_axes), (None, 0), out_axes=out_axes,
+                          axis_name="b")
+        return (spmdgrad.jit(g) if jit else g)(w, xb)
+    want = run(make(_unrolled_scan, _python_cond))
+    assert np.allclose(run(make(lax.scan, lax.cond)), want, rtol=1e-12, atol=1e-14)
+    assert np.allclose(run(make(lax.scan, lax.cond), jit=True), want, rtol=1e-12, atol=1e-14)

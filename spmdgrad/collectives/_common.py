@@ -69,15 +69,15 @@ def scale(x, n):
 def unvary_transpose(ct, operand, axes):
     """The transpose of the implicit pbroadcast of ``operand`` over ``axes``.
 
-    ``operand`` is an UndefinedPrimal. Over an axis it is invariant over and that
-    the backward pass reduces, an invariant ``ct`` stands for N identical
-    per-instance cotangents whose total is ``N * ct``. A varying ``ct`` is left
-    to the backward pass's reduce rule (one fused psum per variable)."""
+    ``operand`` is an UndefinedPrimal. Over an axis its tangent is invariant over
+    (``psum_axes``), an invariant ``ct`` stands for N identical per-instance
+    cotangents whose total is ``N * ct``. A varying ``ct`` is left to the backward
+    pass's reduce rule (one fused psum per variable)."""
     if ct is None:
         return None
     n = 1
     for a in axes:
-        if a in operand.psum_axes and a not in operand.aval.vma and a not in vma_of(ct):
+        if a in operand.psum_axes and a not in vma_of(ct):
             n *= find_axis(a).axis_size
     return ct if n == 1 else scale(ct, n)
 

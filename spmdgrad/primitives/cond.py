@@ -45,11 +45,18 @@ def _cond_abstract(index, *avals, branches):
     return [(a.shape, a.dtype) for a in cf.avals_of(branches[0].outvars)]
 
 
+def branch_types(index_type, op_types):
+    """Each instance may take another branch where the index varies, so the cond
+    broadcasts every operand over the index's axes."""
+    return [t | index_type for t in op_types]
+
+
 def _cond_vma(vmas, branches):
-    out = [a.vma for a in cf.avals_of(branches[0].outvars)]
-    for b in branches[1:]:
-        out = [v | a.vma for v, a in zip(out, cf.avals_of(b.outvars))]
-    return [v | vmas[0] for v in out]  # a varying index makes every output vary
+    ins = branch_types(vmas[0], vmas[1:])
+    out = [frozenset(vmas[0])] * len(branches[0].outvars)
+    for b in branches:
+        out = [v | t for v, t in zip(out, cf.program_types(b, ins))]
+    return out
 
 
 impl_rules[cond_p] = _cond_impl
@@ -151,7 +158,11 @@ def _cond_transpose(cts, index, *ops, branches):
     linear = [ad.is_undefined(o) for o in ops]
     res = [o for o in ops if not ad.is_undefined(o)]
     lin = [k for k in range(len(ops)) if linear[k]]
-    reduced = ad.current_reduced()
+    # The branches' inputs typed as if the cond were inlined: each operand's own type,
+    # broadcast over the index's axes (and at least the branch's input type).
+    in_types = [t | v.aval.vma for t, v in zip(
+        branch_types(get_aval(index).vma, [cf.operand_type(o) for o in ops]), branches[0].invars)]
+    lin_types = [in_types[k] for k in lin]
     cts_nz = [j for j, c in enumerate(cts) if c is not None]
 
     def transposed(b):
@@ -159,7 +170,7 @@ def _cond_transpose(cts, index, *ops, branches):
             cts_out = [None] * len(cts)
             for j, c in zip(cts_nz, a[len(res):]):
                 cts_out[j] = c
-            cts_in = cf.transpose_program(b, linear, list(a[:len(res)]), cts_out, reduced)
+            cts_in = cf.transpose_program(b, linear, list(a[:len(res)]), cts_out, lin_types)
             return [ad.instantiate(c, ops[k].aval) for c, k in zip(cts_in, lin)]
         return fun
     avals = [get_aval(r) for r in res] + [get_aval(cts[j]) for j in cts_nz]
@@ -167,7 +178,7 @@ def _cond_transpose(cts, index, *ops, branches):
     outs = cond_bind(index, lifted + res + [cts[j] for j in cts_nz], programs)
     result = [None] * (1 + len(ops))
     for k, c in zip(lin, outs):
-        result[1 + k] = ad.Reduced(cf.boundary_psum(c, ops[k], branches[0].invars[k].aval, reduced))
+        result[1 + k] = ad.Reduced(cf.boundary_psum(c, cf.operand_type(ops[k]), in_types[k]))
     return result
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ad, batching, core
-from ..core import Jaxpr, ShapedArray, Tracer, impl_rules, zip
+from ..core import _EMPTY, Jaxpr, ShapedArray, Tracer, impl_rules, zip
 from .structural import broadcast_batch
 
 # ---------------------------------------------------------------- small helpers
@@ -161,26 +161,55 @@ def linearize_program(jaxpr, nz_in, reusable=None):
 
 # ---------------------------------------------------------------- transpose
 
-def transpose_program(jaxpr, linear, res_vals, cts_out, reduced):
+def transpose_program(jaxpr, linear, res_vals, cts_out, in_types):
     """Cotangents of the ``linear``-flagged invars of ``jaxpr``, given values for the
     other invars (``res_vals``, in order) and the outputs' cotangents (None: zero).
-    Runs the backward pass (the reduce_axes rule included) on the current trace."""
+
+    Runs the backward pass on the current trace with the named axes of the one
+    transposing the enclosing primitive (``ad.current_axes``), the linear invars'
+    tangents typed ``in_types``: the reduce_axes rule holds inside the program as if
+    it were inlined."""
     lin_vars, res_vars = [], []
     for v, lin in zip(jaxpr.invars, linear):
         (lin_vars if lin else res_vars).append(v)
     view = Jaxpr(lin_vars, list(jaxpr.constvars) + res_vars, list(jaxpr.consts) + list(res_vals),
                  jaxpr.eqns, jaxpr.outvars)
-    return ad.reduce_inputs(ad.backward_pass(view, list(cts_out), reduced))
+    reduced, bound = ad.current_axes()
+    return ad.reduce_inputs(ad.backward_pass(view, list(cts_out), reduced, bound, list(in_types)))
 
 
-def boundary_psum(ct, operand, inner_aval, reduced):
-    """The transpose of the implicit broadcast of ``operand`` to the type ``inner_aval``
-    its program gave it: a psum over the reduced axes the program varies it over."""
-    axes = (inner_aval.vma - operand.aval.vma) & reduced
+def operand_type(x):
+    """The named-axis type of a primitive operand seen by a transpose rule: its
+    tangent's type if it is linear, its own otherwise."""
+    return x.tangent_type if ad.is_undefined(x) else core.get_aval(x).vma
+
+
+def boundary_psum(ct, outer_type, inner_type):
+    """The transpose of the implicit broadcast of an operand of type ``outer_type`` to
+    the type ``inner_type`` its program gave it: a psum over the bound axes between."""
+    reduced, bound = ad.current_axes()
+    axes = (inner_type - outer_type) & frozenset(bound) if reduced is not None else _EMPTY
     if ct is None or not axes:
         return ct
     from ..lax import psum
     return psum(ct, tuple(sorted(axes)))
+
+
+# ---------------------------------------------------------------- types
+
+def program_types(jaxpr, in_types):
+    """The named-axis types of ``jaxpr``'s outputs when its inputs have ``in_types``
+    (each joined with the input's own aval): the operands' vma rules, in order."""
+    types = {v: v.aval.vma for v in jaxpr.constvars}
+    for v, t in zip(jaxpr.invars, in_types):
+        types[v] = t | v.aval.vma
+    for e in jaxpr.eqns:
+        outs = core.vma_eval(e.prim, [types[v] for v in e.invars], e.params)
+        if e.prim.multiple_results:
+            types.update(zip(e.outvars, outs if isinstance(outs, list) else [outs] * len(e.outvars)))
+        else:
+            types[e.outvars[0]] = outs
+    return [types[v] for v in jaxpr.outvars]
 
 
 # ---------------------------------------------------------------- batching

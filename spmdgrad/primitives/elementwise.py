@@ -171,10 +171,14 @@ ad.transpose_rules[div_p] = lambda ct, x, y: [_unbroadcast(div(ct, y), x.aval), 
 
 
 def _pow_dx(t, ans, x, y):
-    # y * x**(y-1), taken as 0 where y == 0 (x**0 is constant, even at x == 0).
+    # y * x**(y-1). Only at x == y == 0 is it 0 * inf; it is taken as 0 there (x**0 is
+    # constant), with x replaced by 1 so no inf reaches a derivative. Elsewhere the factor is
+    # kept whole, so its y-derivative gives d2/dxdy x**y = 1/x at y == 0 (JAX's value).
     one = np.ones((), get_aval(y).dtype)
-    d = mul(y, pow(x, sub(y, one)))
-    d = select_n(eq(y, _fill(y, 0)), d, _fill(d, 0))
+    zero_zero = and_p.bind(eq(y, _fill(y, 0)), eq(x, _fill(x, 0)))
+    safe_x = select_n(zero_zero, x, _fill(x, 1))
+    d = mul(y, pow(safe_x, sub(y, one)))
+    d = select_n(zero_zero, d, _fill(d, 0))
     return _fit(mul(t, d), ans)
 
 

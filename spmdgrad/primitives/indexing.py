@@ -107,7 +107,9 @@ def gather(x, *idx, axes):
     array([[ 2,  6, 10],
            [ 3,  7, 11]])
     """
-    return gather_p.bind(x, *idx, axes=tuple(int(a) for a in axes))
+    axes = tuple(int(a) for a in axes)
+    _index_shape("gather", get_aval(x), [get_aval(i) for i in idx], axes)  # clear errors, eagerly too
+    return gather_p.bind(x, *idx, axes=axes)
 
 
 def _gather_impl(x, *idx, axes):

@@ -78,9 +78,22 @@ def _scan_abstract(*avals, body, num_consts, num_carry, length, reverse):
     return [(a.shape, a.dtype) for a in carry] + [((length,) + a.shape, a.dtype) for a in ys]
 
 
+def scan_types(body, nc, nk, in_types):
+    """Types of the body's inputs and outputs when the operands have ``in_types``: a
+    carry varies where its initial value or any step makes it vary (a fixed point)."""
+    consts, carry, xs = _split(in_types, nc, nk)
+    carry = [t | v.aval.vma for t, v in zip(carry, body.invars[nc:nc + nk])]
+    while True:
+        outs = cf.program_types(body, consts + carry + xs)
+        new = [c | o for c, o in zip(carry, outs[:nk])]
+        if new == carry:
+            return consts + carry + xs, outs
+        carry = new
+
+
 def _scan_vma(vmas, body, num_consts, num_carry, length, reverse):
-    carry = cf.avals_of(body.invars[num_consts:num_consts + num_carry])
-    return [a.vma for a in carry] + [a.vma for a in cf.avals_of(body.outvars[num_carry:])]
+    _, outs = scan_types(body, num_consts, num_carry, vmas)
+    return outs
 
 
 impl_rules[scan_p] = _scan_impl
@@ -173,7 +186,9 @@ def _scan_transpose(cts, *operands, body, num_consts, num_carry, length, reverse
     res_x = [x for x in xs if not ad.is_undefined(x)]
     lin_c = [k for k in range(nc) if linear[k]]
     lin_x = [k for k in range(nc + nk, len(operands)) if linear[k]]
-    reduced = ad.current_reduced()
+    # The body's inputs typed as if it were inlined (the reduce_axes rule needs types).
+    in_types, _ = scan_types(body, nc, nk, [cf.operand_type(x) for x in operands])
+    lin_types = [t for t, lin in zip(in_types, linear) if lin]
     carry_avals = cf.avals_of(body.invars[nc:nc + nk])
     ct_carry = [ad.instantiate(c, a) for c, a in zip(cts[:nk], carry_avals)]
     ys_nz = [j for j, c in enumerate(cts[nk:]) if c is not None]
@@ -186,7 +201,7 @@ def _scan_transpose(cts, *operands, body, num_consts, num_carry, length, reverse
             cts_out = list(ctc) + [None] * len(y_avals)
             for j, c in zip(ys_nz, cty):
                 cts_out[nk + j] = c
-            cts_in = cf.transpose_program(body, linear, rc + rx, cts_out, reduced)
+            cts_in = cf.transpose_program(body, linear, rc + rx, cts_out, lin_types)
             c_cts, k_cts, x_cts = _split(cts_in, len(lin_c), nk)
             new_acc = [a if c is None else add_any(a, c) for a, c in zip(acc, c_cts)]
             new_ctc = [ad.instantiate(c, a) for c, a in zip(k_cts, carry_avals)]
@@ -213,7 +228,7 @@ def _scan_transpose(cts, *operands, body, num_consts, num_carry, length, reverse
     result = [None] * len(operands)
     for k, c in zip(lin_c + list(range(nc, nc + nk)) + lin_x, acc + ctc + ctx):
         if ad.is_undefined(operands[k]):
-            c = cf.boundary_psum(c, operands[k], body.invars[k].aval, reduced)
+            c = cf.boundary_psum(c, cf.operand_type(operands[k]), in_types[k])
             result[k] = ad.Reduced(c)
     return result
 
@@ -269,8 +284,20 @@ def _while_abstract(*avals, cond, body, cond_nconsts, body_nconsts):
 
 impl_rules[while_p] = _while_impl
 abstract_rules[while_p] = _while_abstract
-vma_rules[while_p] = lambda vmas, cond, body, cond_nconsts, body_nconsts: [
-    a.vma for a in cf.avals_of(body.invars[body_nconsts:])]
+def _while_vma(vmas, cond, body, cond_nconsts, body_nconsts):
+    """Carries vary where their initial value or any step makes them vary, and over
+    the axes the predicate varies over (instances stop at different steps)."""
+    cc, bc, carry = _split(vmas, cond_nconsts, body_nconsts)
+    carry = [t | v.aval.vma for t, v in zip(carry, body.invars[body_nconsts:])]
+    while True:
+        pred = cf.program_types(cond, cc + carry)[0]
+        new = [c | o | pred for c, o in zip(carry, cf.program_types(body, bc + carry))]
+        if new == carry:
+            return carry
+        carry = new
+
+
+vma_rules[while_p] = _while_vma
 
 
 def while_bind(cond_consts, body_consts, init, cond, body):
