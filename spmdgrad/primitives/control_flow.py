@@ -96,11 +96,14 @@ def trace_program(fun, in_avals):
     return closure_convert(trace.to_jaxpr([a.var for a in args], list(outs)))
 
 
-def closure_convert(jaxpr):
-    """Constants that are tracers (of enclosing transformations) become leading invars."""
+def closure_convert(jaxpr, lift_arrays=True):
+    """Constants that are tracers (of enclosing transformations) become leading invars,
+    and so do arrays (not scalars) unless ``lift_arrays`` is false: the program then
+    holds no array the user might mutate, and a jit that stages the primitive
+    snapshots those arrays with its own constants."""
     keep_v, keep_c, lift_v, lift_c = [], [], [], []
     for v, c in zip(jaxpr.constvars, jaxpr.consts):
-        if isinstance(c, Tracer):
+        if isinstance(c, Tracer) or (lift_arrays and isinstance(c, np.ndarray) and c.ndim > 0):
             lift_v.append(v)
             lift_c.append(c)
         else:
@@ -148,7 +151,8 @@ def linearize_program(jaxpr, nz_in, reusable=None):
         else:
             residuals.append(("out", len(computed)))
             computed.append(c)
-    primal, lifted = closure_convert(ptrace.to_jaxpr([a.var for a in pargs], list(outs) + computed))
+    primal, lifted = closure_convert(ptrace.to_jaxpr([a.var for a in pargs], list(outs) + computed),
+                                     lift_arrays=False)
     assert not lifted, "a residual escaped its program"
     out = Linearized()
     out.primal = primal
