@@ -1,14 +1,14 @@
 """Sub-programs: what the structured control-flow primitives (scan, while, cond) share.
 
-A loop body or a branch is a *closed* :class:`~spmdgrad.core.Jaxpr`: its constants
-are concrete arrays, and every traced value it uses is an invar. The primitives
+A loop body or a branch is a *closed* :class:`Program` (a :class:`~spmdgrad.core.Jaxpr`):
+its constants are concrete scalars, and every traced value or array it uses is an invar. The primitives
 carry such programs as params, and each interpreter handles them through its
 rule tables like any other primitive:
 
 - **tracing** (:func:`trace_program`): a Python function is traced once by a
   ``JaxprTrace`` on abstract values. Traced values of outer transformations it
-  closes over become constants of that trace; closure conversion lifts them to
-  explicit leading invars, which the caller passes as operands.
+  closes over become constants of that trace; closure conversion lifts them (and
+  closed-over arrays) to explicit leading invars, which the caller passes as operands.
 - **linearize** (:func:`linearize_program`): a program is split into its primal
   part, which also returns the *residuals* (the primal values the tangent work
   needs), and its linear part, a function of residuals and tangents. A JVP rule
