@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ad, batching
-from ..core import find_axis, get_aval, vma_of
+from ..core import Tracer, find_axis, get_aval, vma_of
 from ..primitives.elementwise import mul
 
 # ---------------------------------------------------------------- axis names
@@ -50,8 +50,26 @@ def check_real(x, op):
                         f"Apply {op} to the real part, or to abs(x).")
 
 
-def as_array(x):
-    return x if isinstance(x, np.ndarray) or hasattr(x, "aval") else np.asarray(x)
+def as_array(x, op):
+    """A collective's operand leaf as an array; anything but arrays and numbers is refused."""
+    if isinstance(x, np.ndarray | Tracer):
+        return x
+    if isinstance(x, np.generic | bool | int | float | complex):
+        return np.asarray(x)
+    raise TypeError(f"{op}: got {x!r} of type {type(x).__name__} as an operand; collectives "
+                    "take arrays, Python numbers, or pytrees of them")
+
+
+_sum_dtypes = {}
+
+
+def sum_dtype(dtype):
+    """The dtype of a sum over instances: NumPy's ``sum`` rule, as ``jnp.sum`` follows it
+    (bool and narrow integers widen to 64 bits, so a psum never wraps around)."""
+    out = _sum_dtypes.get(dtype)
+    if out is None:
+        out = _sum_dtypes[dtype] = np.sum(np.zeros(1, dtype)).dtype
+    return out
 
 
 def no_groups(axis_index_groups, op):

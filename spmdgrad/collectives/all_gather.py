@@ -56,7 +56,7 @@ def all_gather(x, axis_name, axis=0, tiled=False, *, axis_index_groups=None):
     axes = axes_tuple(axis_name, "all_gather")
 
     def leaf(v):
-        v = as_array(v)
+        v = as_array(v, "all_gather")
         shape = get_aval(v).shape
         if tiled:
             if not shape:

@@ -54,7 +54,7 @@ def all_to_all(x, axis_name, split_axis, concat_axis, tiled=False, *, axis_index
     name, n = single_axis(axis_name, "all_to_all")
 
     def leaf(v):
-        v = as_array(v)
+        v = as_array(v, "all_to_all")
         shape = get_aval(v).shape
         if not shape:
             raise ValueError(f"all_to_all over {name!r} needs an operand of rank >= 1, "

@@ -112,7 +112,7 @@ def ppermute(x, axis_name, perm):
     """
     name, n = single_axis(axis_name, "ppermute")
     pairs = _check_perm(perm, name, n)
-    return tree_map(lambda v: ppermute_p.bind(as_array(v), axes=(name,), perm=pairs), x)
+    return tree_map(lambda v: ppermute_p.bind(as_array(v, "ppermute"), axes=(name,), perm=pairs), x)
 
 
 def _ppermute_owner(frame, vals, batched, axes, perm):

@@ -52,7 +52,7 @@ def psum_scatter(x, axis_name, scatter_dimension=0, tiled=False, *, axis_index_g
     name, n = single_axis(axis_name, "psum_scatter")
 
     def leaf(v):
-        v = as_array(v)
+        v = as_array(v, "psum_scatter")
         shape = get_aval(v).shape
         if not shape:
             raise ValueError(f"psum_scatter over {name!r} needs an operand of rank >= 1 to "
