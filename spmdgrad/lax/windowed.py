@@ -21,6 +21,8 @@ from ..numpy import _math as _jnp
 from ..numpy._core import asarray
 from ..primitives import elementwise as ew
 from ..primitives.reductions import reduce_max, reduce_min, reduce_sum
+from ..primitives.structural import reshape
+from ..primitives.structural import slice as slice_
 from ..primitives.windowed import dilate_dim, patches
 from .conv import _pairs, padtype_to_pads
 
@@ -114,6 +116,22 @@ def _real_mask(shape, params):
     return np.asarray(patches(np.ones(shape, bool), **params))
 
 
+def _tiles(x, shape, params):
+    """When the windows tile the operand (stride = window, no padding or dilation):
+    ``x`` cut to whole windows and reshaped to ``(P0, K0, P1, K1, ...)``, and the
+    window axes. A reshape instead of ``patches``: its transpose is a reshape too, and
+    the reductions run over contiguous blocks. None otherwise."""
+    k, s = params["window_dimensions"], params["window_strides"]
+    if (k != s or any(d != 1 for d in params["base_dilation"] + params["window_dilation"])
+            or any(p != (0, 0) for p in params["padding"])):
+        return None
+    whole = tuple(n - n % w for n, w in zip(shape, k))
+    if whole != tuple(shape):
+        x = slice_(x, (0,) * len(shape), whole)
+    blocks = tuple(d for n, w in zip(whole, k) for d in (n // w, w))
+    return reshape(x, blocks), tuple(range(1, 2 * len(shape), 2))
+
+
 def reduce_window(operand, init_value, computation, window_dimensions, window_strides=None,
                   padding="VALID", base_dilation=None, window_dilation=None):
     """Reduce every window of ``operand`` with ``computation`` (``lax.add``, ``lax.max``
@@ -137,9 +155,12 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
         raise ValueError(f"reduce_window: init_value must be a scalar, got shape {init.shape}")
     params = window_params(a.shape, window_dimensions, window_strides, padding, base_dilation,
                            window_dilation)
-    pat = patches(x, **params)
     n = a.ndim
-    axes = tuple(range(n, 2 * n))
+    tiled = _tiles(x, a.shape, params)
+    if tiled is not None:  # pooling's common case: the windows tile the operand
+        pat, axes = tiled
+    else:
+        pat, axes = patches(x, **params), tuple(range(n, 2 * n))
     holes = any(lo > 0 or hi > 0 for lo, hi in params["padding"]) or \
         any(d > 1 for d in params["base_dilation"])
     if kind == "add":
