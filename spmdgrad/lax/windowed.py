@@ -5,8 +5,9 @@ their monoid (``add``, ``max``, ``min``), with ``jax.lax``'s semantics.
 (:mod:`spmdgrad.primitives.windowed`), so its derivatives and batching are those
 of ``patches`` and of ``reduce_sum``/``reduce_max``/``reduce_min``: the gradient of
 max pooling goes to the arg-max of each window, and tied elements share it evenly,
-exactly as for ``spmdgrad.numpy.max``. Padding and base-dilation holes hold the
-init value, as in XLA.
+exactly as for ``spmdgrad.numpy.max``. Padding and base-dilation holes never win
+a max or min and add nothing to a sum; the init value enters each window once
+(the numbers JAX computes).
 
 ``init_value`` must be a concrete scalar (it is not differentiated).
 """
@@ -107,8 +108,8 @@ def window_params(shape, window_dimensions, window_strides, padding, base_dilati
         eff = [dilate_dim(k, d) for k, d in zip(window_dimensions, window_dilation)]
         padding = padtype_to_pads(shape, eff, window_strides, padding)
     return {"window_dimensions": window_dimensions, "window_strides": window_strides,
-                "padding": _pairs(padding, n, "reduce_window"), "base_dilation": base_dilation,
-                "window_dilation": window_dilation}
+            "padding": _pairs(padding, n, "reduce_window"), "base_dilation": base_dilation,
+            "window_dilation": window_dilation}
 
 
 def _real_mask(shape, params):
@@ -138,7 +139,8 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
     or ``lax.min``), starting from ``init_value``, as ``jax.lax.reduce_window``.
 
     ``padding`` is ``'VALID'``, ``'SAME'``, ``'SAME_LOWER'`` or one ``(low, high)`` pair
-    per dimension; padded and base-dilation slots hold ``init_value``.
+    per dimension. Padding and base-dilation holes never win a max or min and add
+    nothing to a sum; ``init_value`` enters each window once.
 
     >>> import numpy as np
     >>> reduce_window(np.arange(6.0), -np.inf, max, (2,), (2,))
