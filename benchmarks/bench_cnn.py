@@ -68,7 +68,7 @@ def _check(got, ref, what):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=9)
-    ap.add_argument("--peers", action="store_true", help="also run JAX (dev-only venv)")
+    ap.add_argument("--peers", action="store_true", help="also run JAX and torch (dev-only venvs)")
     args = ap.parse_args()
     print_environment("bench_cnn: conv-relu-maxpool-dense, 28x28x1, float32")
     params, x, y = make_problem(64)
@@ -97,14 +97,18 @@ def main():
         print(f"  {k:14s} {fmt_ms(t[k])} (min {fmt_ms(t[k + '_min'])})   ratio of medians to "
               f"numpy {t[k] / t['numpy']:5.2f}")
 
-    if args.peers:
-        res = run_peer("jax", "cnn.py", ["jax", args.repeat])
-        if isinstance(res, str):
-            print(f"\npeer jax: {res}")
-        else:
-            print(f"\npeer jax {res['version']} (its own run, not interleaved): per-example "
-                  f"jit(vmap(grad)) {fmt_ms(res['per_example_jit'])}, total jit(grad) "
-                  f"{fmt_ms(res['total_jit'])}")
+    if args.peers:  # each in its own venv and run, after the rounds above (not interleaved)
+        labels = {"per_example_jit": "per-example jit(vmap(grad))", "total_jit": "total jit(grad)",
+                  "per_example_func": "per-example torch.func vmap(grad)",
+                  "total_backward": "total backward(), 1 thread"}
+        for name in ("jax", "torch"):
+            res = run_peer(name, "cnn.py", [name, args.repeat])
+            if isinstance(res, str):
+                print(f"\npeer {name}: {res}")
+                continue
+            print(f"\npeer {name} {res.pop('version')}:")
+            for k, v in res.items():
+                print(f"  {labels[k]:36s} {fmt_ms(v)}")
 
 
 if __name__ == "__main__":
