@@ -31,12 +31,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _cnn import DN, make_problem, numpy_per_example, numpy_total
-from _common import fmt_ms, interleaved_medians, print_environment, run_peer
+from _cnn import DN, make_problem, numpy_per_example, numpy_total  # noqa: E402
+from _common import fmt_ms, interleaved_medians, print_environment, run_peer  # noqa: E402
 
-import spmdgrad
-import spmdgrad.numpy as jnp
-from spmdgrad import lax, nn
+import spmdgrad  # noqa: E402
+import spmdgrad.numpy as jnp  # noqa: E402
+from spmdgrad import lax, nn  # noqa: E402
 
 
 def loss(params, x, y):
