@@ -2,7 +2,7 @@
 
 Command (from the repository root)::
 
-    .venv/bin/python benchmarks/bench_cnn.py [--repeat 9]
+    .venv/bin/python benchmarks/bench_cnn.py [--repeat 9] [--peers]
 
 Problem: 28x28x1 inputs (NHWC), conv 3x3 1->16 (VALID) + bias, ReLU, 2x2 max pool,
 dense 2704->10, softmax cross-entropy on integer labels; float32 parameters and
@@ -31,27 +31,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import fmt_ms, interleaved_medians, print_environment
+from _cnn import DN, make_problem, numpy_per_example, numpy_total  # noqa: E402
+from _common import fmt_ms, interleaved_medians, print_environment, run_peer  # noqa: E402
 
-import spmdgrad
-import spmdgrad.numpy as jnp
-from spmdgrad import lax, nn
-
-H, K, F, CLASSES = 28, 3, 16, 10
-P = H - K + 1          # conv output side (26)
-Q = P // 2             # pooled side (13)
-DN = ("NHWC", "HWIO", "NHWC")
-
-
-def make_problem(batch, seed=0):
-    rng = np.random.default_rng(seed)
-    params = {"w": (rng.standard_normal((K, K, 1, F)) / K).astype(np.float32),
-              "b": np.zeros(F, np.float32),
-              "wd": (rng.standard_normal((Q * Q * F, CLASSES)) / np.sqrt(Q * Q * F)).astype(np.float32),
-              "bd": np.zeros(CLASSES, np.float32)}
-    x = rng.standard_normal((batch, H, H, 1)).astype(np.float32)
-    y = rng.integers(0, CLASSES, batch)
-    return params, x, y
+import spmdgrad  # noqa: E402
+import spmdgrad.numpy as jnp  # noqa: E402
+from spmdgrad import lax, nn  # noqa: E402
 
 
 def loss(params, x, y):
@@ -61,48 +46,6 @@ def loss(params, x, y):
     h = lax.reduce_window(h, -np.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
     logits = jnp.reshape(h, (-1,)) @ params["wd"] + params["bd"]
     return -nn.log_softmax(logits)[y]
-
-
-# ---------------------------------------------------------------- hand-written NumPy
-
-def _im2col(x):
-    """(B, 28, 28, 1) -> (B, 26*26, 9): each row one 3x3 window."""
-    B = x.shape[0]
-    s = x.strides
-    win = np.lib.stride_tricks.as_strided(x, (B, P, P, K, K), (s[0], s[1], s[2], s[1], s[2]))
-    return win.reshape(B, P * P, K * K)
-
-
-def _forward_backward(params, x, y):
-    B = x.shape[0]
-    cols = _im2col(x)
-    z = cols @ params["w"].reshape(K * K, F) + params["b"]           # (B, 676, F)
-    a = np.maximum(z, 0)
-    blocks = a.reshape(B, Q, 2, Q, 2, F)
-    m = blocks.max(axis=(2, 4), keepdims=True)
-    tie = (blocks == m).astype(np.float32)
-    tie /= tie.sum(axis=(2, 4), keepdims=True)                       # ties split evenly
-    flat = m.reshape(B, Q * Q * F)
-    logits = flat @ params["wd"] + params["bd"]
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    dlogits = e / e.sum(1, keepdims=True)
-    dlogits[np.arange(B), y] -= 1
-    dflat = dlogits @ params["wd"].T
-    dz = (tie * dflat.reshape(B, Q, 1, Q, 1, F)).reshape(B, P * P, F) * (z > 0)
-    return cols, dz, flat, dlogits
-
-
-def numpy_per_example(params, x, y):
-    cols, dz, flat, dlogits = _forward_backward(params, x, y)
-    B = x.shape[0]
-    return {"w": np.matmul(cols.transpose(0, 2, 1), dz).reshape(B, K, K, 1, F),
-            "b": dz.sum(1), "wd": flat[:, :, None] * dlogits[:, None, :], "bd": dlogits}
-
-
-def numpy_total(params, x, y):
-    cols, dz, flat, dlogits = _forward_backward(params, x, y)
-    return {"w": (cols.reshape(-1, K * K).T @ dz.reshape(-1, F)).reshape(K, K, 1, F),
-            "b": dz.sum((0, 1)), "wd": flat.T @ dlogits, "bd": dlogits.sum(0)}
 
 
 # ---------------------------------------------------------------- spmdgrad
@@ -125,6 +68,7 @@ def _check(got, ref, what):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=9)
+    ap.add_argument("--peers", action="store_true", help="also run JAX and torch (dev-only venvs)")
     args = ap.parse_args()
     print_environment("bench_cnn: conv-relu-maxpool-dense, 28x28x1, float32")
     params, x, y = make_problem(64)
@@ -152,6 +96,19 @@ def main():
     for k in ("numpy", "spmdgrad", "spmdgrad_jit"):
         print(f"  {k:14s} {fmt_ms(t[k])} (min {fmt_ms(t[k + '_min'])})   ratio of medians to "
               f"numpy {t[k] / t['numpy']:5.2f}")
+
+    if args.peers:  # each in its own venv and run, after the rounds above (not interleaved)
+        labels = {"per_example_jit": "per-example jit(vmap(grad))", "total_jit": "total jit(grad)",
+                  "per_example_func": "per-example torch.func vmap(grad)",
+                  "total_backward": "total backward(), 1 thread"}
+        for name in ("jax", "torch"):
+            res = run_peer(name, "cnn.py", [name, args.repeat])
+            if isinstance(res, str):
+                print(f"\npeer {name}: {res}")
+                continue
+            print(f"\npeer {name} {res.pop('version')}:")
+            for k, v in res.items():
+                print(f"  {labels[k]:36s} {fmt_ms(v)}")
 
 
 if __name__ == "__main__":

@@ -502,3 +502,62 @@ def test_complex_operands():
                                np.stack([f(x, w)] * 2))
     a, v = x[0, 0], w[0, 0]
     check_grads(lambda a, v: jnp.correlate(a, v, "same"), (a, v), modes=("fwd",))
+
+
+# ---------------------------------------------------------------- random configurations
+
+def _naive_conv(x, w, strides, padding, ld, rd, groups, batch_groups):
+    """The definition, position by position (canonical NC.../OI... layout)."""
+    N, O, I = x.shape[0], w.shape[0], w.shape[1]
+    n = x.ndim - 2
+    xd = np.zeros(x.shape[:2] + tuple((s - 1) * d + 1 for s, d in zip(x.shape[2:], ld)))
+    xd[(Ellipsis,) + tuple(slice(None, None, d) for d in ld)] = x
+    xp = np.pad(xd, [(0, 0), (0, 0)] + [(max(lo, 0), max(hi, 0)) for lo, hi in padding])
+    xp = xp[(slice(None), slice(None)) + tuple(
+        slice(max(-lo, 0), xp.shape[2 + i] - max(-hi, 0)) for i, (lo, hi) in enumerate(padding))]
+    eff = [(k - 1) * r + 1 for k, r in zip(w.shape[2:], rd)]
+    pos = [(m - e) // s + 1 if m >= e else 0 for m, e, s in zip(xp.shape[2:], eff, strides)]
+    nb = N // batch_groups
+    out = np.zeros((nb, O) + tuple(pos))
+    for p in np.ndindex(*pos):
+        win = xp[(slice(None), slice(None)) + tuple(
+            slice(q * s, q * s + e, r) for q, s, e, r in zip(p, strides, eff, rd))]
+        for o in range(O):
+            if batch_groups > 1:
+                g = o // (O // batch_groups)
+                xs = win[g * nb:(g + 1) * nb]
+            else:
+                g = o // (O // groups)
+                xs = win[:, g * I:(g + 1) * I]
+            out[(slice(None), o) + p] = np.tensordot(xs, w[o], axes=n + 1)
+    return out
+
+
+def _random_config(rng):
+    n = int(rng.integers(1, 3))
+    groups, batch_groups = [(1, 1), (2, 1), (3, 1), (1, 2)][rng.integers(4)]
+    I, Og = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    N = batch_groups * int(rng.integers(1, 3))
+    K = tuple(int(k) for k in rng.integers(1, 4, n))
+    S = tuple(int(s) for s in rng.integers(3, 8, n))
+    kw = {"window_strides": tuple(int(s) for s in rng.integers(1, 4, n)),
+          "padding": [(int(lo), int(hi)) for lo, hi in rng.integers(-1, 3, (n, 2))],
+          "lhs_dilation": tuple(int(d) for d in rng.integers(1, 3, n)),
+          "rhs_dilation": tuple(int(d) for d in rng.integers(1, 3, n)),
+          "feature_group_count": groups, "batch_group_count": batch_groups}
+    return (N, I * groups) + S, (Og * groups * batch_groups, I) + K, kw
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_configurations_match_the_definition(seed):
+    rng = np.random.default_rng(100 + seed)
+    ls, rs, kw = _random_config(rng)
+    x, w = _rand(rng, ls), _rand(rng, rs)
+    f = lambda x, w: lax.conv_general_dilated(x, w, **kw)
+    ref = _naive_conv(x, w, kw["window_strides"], kw["padding"], kw["lhs_dilation"],
+                      kw["rhs_dilation"], kw["feature_group_count"], kw["batch_group_count"])
+    np.testing.assert_allclose(f(x, w), ref, rtol=1e-12, atol=1e-12)
+    if ref.size:
+        check_grads(f, (x, w))
+    xs, ws = _rand(rng, (2,) + ls), _rand(rng, (2,) + rs)
+    np.testing.assert_allclose(spmdgrad.vmap(f)(xs, ws), loop_vmap(f, 0, xs, ws), atol=1e-12)

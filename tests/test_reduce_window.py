@@ -240,7 +240,8 @@ def test_overlapping_windows_accumulate():
 
 
 @pytest.mark.parametrize("op", ["add", "max", "min"])
-@pytest.mark.parametrize("name", ["w1d_pads_dil", "w2d_neg_pad", "w2d_dilations", "w2d_same_s1"])
+@pytest.mark.parametrize("name", ["w1d_pads_dil", "w2d_neg_pad", "w2d_dilations", "w2d_same_s1",
+                                  "w2d_pool"])
 @pytest.mark.parametrize("axis", [0, 1])
 def test_vmap_matches_loop(name, op, axis):
     shape, kw = WINDOW_CASES[name]
@@ -291,6 +292,10 @@ def test_pooling_matches_numpy():
     # Tiling windows (stride = window) that leave a remainder: the remainder gets no gradient.
     check_grads(lambda x: max_pool(x, (2, 2), (2, 2)), (x[:, :5, :3],))
     check_grads(lambda x: avg_pool(x, (2, 2), (2, 2)), (x[:, :5, :3],))
+    xs = _rand(np.random.default_rng(5), (3, 2, 5, 3, 3))
+    for pool in (max_pool, avg_pool):
+        g = spmdgrad.grad(lambda x, pool=pool: jnp.sum(jnp.sin(pool(x, (2, 2), (2, 2)))))
+        np.testing.assert_allclose(spmdgrad.vmap(g, 2)(xs), loop_vmap(g, 2, xs), atol=1e-12)
 
 
 # ---------------------------------------------------------------- errors

@@ -5,8 +5,9 @@ their monoid (``add``, ``max``, ``min``), with ``jax.lax``'s semantics.
 (:mod:`spmdgrad.primitives.windowed`), so its derivatives and batching are those
 of ``patches`` and of ``reduce_sum``/``reduce_max``/``reduce_min``: the gradient of
 max pooling goes to the arg-max of each window, and tied elements share it evenly,
-exactly as for ``spmdgrad.numpy.max``. Padding and base-dilation holes hold the
-init value, as in XLA.
+exactly as for ``spmdgrad.numpy.max``. Padding and base-dilation holes never win
+a max or min and add nothing to a sum; the init value enters each window once
+(the numbers JAX computes).
 
 ``init_value`` must be a concrete scalar (it is not differentiated).
 """
@@ -21,6 +22,8 @@ from ..numpy import _math as _jnp
 from ..numpy._core import asarray
 from ..primitives import elementwise as ew
 from ..primitives.reductions import reduce_max, reduce_min, reduce_sum
+from ..primitives.structural import reshape
+from ..primitives.structural import slice as slice_
 from ..primitives.windowed import dilate_dim, patches
 from .conv import _pairs, padtype_to_pads
 
@@ -105,13 +108,29 @@ def window_params(shape, window_dimensions, window_strides, padding, base_dilati
         eff = [dilate_dim(k, d) for k, d in zip(window_dimensions, window_dilation)]
         padding = padtype_to_pads(shape, eff, window_strides, padding)
     return {"window_dimensions": window_dimensions, "window_strides": window_strides,
-                "padding": _pairs(padding, n, "reduce_window"), "base_dilation": base_dilation,
-                "window_dilation": window_dilation}
+            "padding": _pairs(padding, n, "reduce_window"), "base_dilation": base_dilation,
+            "window_dilation": window_dilation}
 
 
 def _real_mask(shape, params):
     """Which window slots hold operand elements (not padding or dilation holes)."""
     return np.asarray(patches(np.ones(shape, bool), **params))
+
+
+def _tiles(x, shape, params):
+    """When the windows tile the operand (stride = window, no padding or dilation):
+    ``x`` cut to whole windows and reshaped to ``(P0, K0, P1, K1, ...)``, and the
+    window axes. A reshape instead of ``patches``: its transpose is a reshape too, and
+    the reductions run over contiguous blocks. None otherwise."""
+    k, s = params["window_dimensions"], params["window_strides"]
+    if (k != s or any(d != 1 for d in params["base_dilation"] + params["window_dilation"])
+            or any(p != (0, 0) for p in params["padding"])):
+        return None
+    whole = tuple(n - n % w for n, w in zip(shape, k))
+    if whole != tuple(shape):
+        x = slice_(x, (0,) * len(shape), whole)
+    blocks = tuple(d for n, w in zip(whole, k) for d in (n // w, w))
+    return reshape(x, blocks), tuple(range(1, 2 * len(shape), 2))
 
 
 def reduce_window(operand, init_value, computation, window_dimensions, window_strides=None,
@@ -120,7 +139,8 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
     or ``lax.min``), starting from ``init_value``, as ``jax.lax.reduce_window``.
 
     ``padding`` is ``'VALID'``, ``'SAME'``, ``'SAME_LOWER'`` or one ``(low, high)`` pair
-    per dimension; padded and base-dilation slots hold ``init_value``.
+    per dimension. Padding and base-dilation holes never win a max or min and add
+    nothing to a sum; ``init_value`` enters each window once.
 
     >>> import numpy as np
     >>> reduce_window(np.arange(6.0), -np.inf, max, (2,), (2,))
@@ -137,9 +157,12 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
         raise ValueError(f"reduce_window: init_value must be a scalar, got shape {init.shape}")
     params = window_params(a.shape, window_dimensions, window_strides, padding, base_dilation,
                            window_dilation)
-    pat = patches(x, **params)
     n = a.ndim
-    axes = tuple(range(n, 2 * n))
+    tiled = _tiles(x, a.shape, params)
+    if tiled is not None:  # pooling's common case: the windows tile the operand
+        pat, axes = tiled
+    else:
+        pat, axes = patches(x, **params), tuple(range(n, 2 * n))
     holes = any(lo > 0 or hi > 0 for lo, hi in params["padding"]) or \
         any(d > 1 for d in params["base_dilation"])
     if kind == "add":

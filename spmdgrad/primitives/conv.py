@@ -60,19 +60,19 @@ def _check(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, featur
     if lhs.ndim != rhs.ndim or lhs.ndim < 2:
         raise ValueError(f"{name}: lhs and rhs must have one rank >= 2, got shapes {lhs.shape} "
                          f"and {rhs.shape}")
-    (N, C), (O, I) = lhs.shape[:2], rhs.shape[:2]
+    (N, C), (Co, Ig) = lhs.shape[:2], rhs.shape[:2]
     G, BG = feature_group_count, batch_group_count
     if G < 1 or BG < 1:
         raise ValueError(f"{name}: feature_group_count {G} and batch_group_count {BG} must be >= 1")
     if G > 1 and BG > 1:
         raise ValueError(f"{name}: feature_group_count ({G}) and batch_group_count ({BG}) cannot "
                          "both exceed 1")
-    if C != I * G:
-        raise ValueError(f"{name}: lhs has {C} input features but rhs expects {I} per group x "
-                         f"feature_group_count {G} = {I * G} (lhs {lhs.shape}, rhs {rhs.shape} in "
+    if C != Ig * G:
+        raise ValueError(f"{name}: lhs has {C} input features but rhs expects {Ig} per group x "
+                         f"feature_group_count {G} = {Ig * G} (lhs {lhs.shape}, rhs {rhs.shape} in "
                          "canonical N,C,... / O,I,... order)")
-    if O % G or O % BG:
-        raise ValueError(f"{name}: rhs output features {O} must be divisible by "
+    if Co % G or Co % BG:
+        raise ValueError(f"{name}: rhs output features {Co} must be divisible by "
                          f"feature_group_count {G} and batch_group_count {BG}")
     if N % BG:
         raise ValueError(f"{name}: lhs batch {N} must be divisible by batch_group_count {BG}")
@@ -98,23 +98,23 @@ def _conv_impl(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, fe
                  feature_group_count, batch_group_count)
     wp = _window_params(x.shape, w.shape, window_strides, padding, lhs_dilation, rhs_dilation)
     N, C = x.shape[:2]
-    O, I = w.shape[:2]
+    Co, Ig = w.shape[:2]  # Ig: input features per group
     K = w.shape[2:]
     G, BG = feature_group_count, batch_group_count
     xp = padded_view(x, wp["padding"], wp["base_dilation"])
     win = windows(xp, (N, C) + pos, wp["window_dimensions"],
                   wp["window_strides"], wp["window_dilation"])
     n = len(K)
-    # (BG, Nb, G, I, P..., K...) -> (groups, Nb * P, I * K): the im2col matrix (one copy).
-    win = win.reshape((BG, N // BG, G, I) + pos + K)
+    # (BG, Nb, G, Ig, P..., K...) -> (groups, Nb * P, Ig * K): the im2col matrix (one copy).
+    win = win.reshape((BG, N // BG, G, Ig) + pos + K)
     perm = (0, 2, 1) + tuple(range(4, 4 + n)) + (3,) + tuple(range(4 + n, 4 + 2 * n))
     npos, nk = int(np.prod(pos, dtype=np.int64)), int(np.prod(K, dtype=np.int64))
-    cols = win.transpose(perm).reshape(BG * G, (N // BG) * npos, I * nk)
-    wm = w.reshape(BG * G, O // (BG * G), I * nk).transpose(0, 2, 1)
+    cols = win.transpose(perm).reshape(BG * G, (N // BG) * npos, Ig * nk)
+    wm = w.reshape(BG * G, Co // (BG * G), Ig * nk).transpose(0, 2, 1)
     out = np.matmul(cols, wm)  # (groups, Nb * P, Og)
-    out = out.reshape((BG * G, N // BG) + pos + (O // (BG * G),))
+    out = out.reshape((BG * G, N // BG) + pos + (Co // (BG * G),))
     out = out.transpose((1, 0, 2 + n) + tuple(range(2, 2 + n)))
-    return out.reshape((N // BG, O) + pos)
+    return out.reshape((N // BG, Co) + pos)
 
 
 impl_rules[conv_p] = _conv_impl
