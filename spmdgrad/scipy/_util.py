@@ -7,7 +7,7 @@ from .. import numpy as jnp
 from ..core import get_aval
 
 
-def promote_float(op, *args):
+def promote_float(op, *args, allow_complex=False, broadcast=True):
     """Operands as arrays of one inexact dtype (NumPy rules, integers become float64)
     and one broadcast shape; 0-d operands stay 0-d (the primitives broadcast them)."""
     for a in args:
@@ -16,7 +16,7 @@ def promote_float(op, *args):
     dt = jnp.result_type(*args)
     if not np.issubdtype(dt, np.inexact):
         dt = np.dtype(np.float64)
-    if np.issubdtype(dt, np.complexfloating):
+    if not allow_complex and np.issubdtype(dt, np.complexfloating):
         raise TypeError(f"{op}: complex inputs are not supported (got dtype {dt.name}), as in "
                         "jax.scipy; pass real arrays")
     out = []
@@ -24,7 +24,7 @@ def promote_float(op, *args):
         a = jnp.asarray(a)
         out.append(a if get_aval(a).dtype == dt else jnp.asarray(a, dt))
     shapes = [get_aval(a).shape for a in out]
-    if len({s for s in shapes if s != ()}) <= 1:
+    if not broadcast or len({s for s in shapes if s != ()}) <= 1:
         return out
     try:
         target = np.broadcast_shapes(*shapes)

@@ -8,8 +8,8 @@ any order. Integer inputs become float64; complex inputs are refused, as in JAX.
 >>> from spmdgrad.scipy import special
 >>> float(special.erf(0.5))
 0.5204998778130465
->>> float(spmdgrad.grad(special.gammaln)(3.0))   # digamma(3)
-0.9227843350984672
+>>> round(float(spmdgrad.grad(special.gammaln)(3.0)), 12)   # digamma(3)
+0.922784335098
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def erfc(x):
 def erfinv(x):
     """Inverse of ``erf`` on (-1, 1); +-inf at +-1 (derivative +inf there).
 
-    >>> float(erfinv(erf(0.3)))
+    >>> round(float(erfinv(erf(0.3))), 12)
     0.3
     """
     return _erfinv(x)
