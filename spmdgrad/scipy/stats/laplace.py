@@ -1,0 +1,40 @@
+"""Laplace distribution, as ``jax.scipy.stats.laplace``.
+
+>>> from spmdgrad.scipy.stats import laplace
+>>> float(laplace.cdf(0.0)), float(laplace.pdf(0.0))
+(0.5, 0.5)
+"""
+from __future__ import annotations
+
+from ._common import jnp, promote, standardize
+
+
+def logpdf(x, loc=0, scale=1):
+    """``-|x - loc| / scale - log(2 scale)``; the derivative in ``x`` at ``loc`` is 0.
+
+    >>> round(float(logpdf(1.0)), 12)
+    -1.69314718056
+    """
+    x, loc, scale = promote("laplace.logpdf", x, loc, scale)
+    return jnp.negative(jnp.add(jnp.abs(standardize(x, loc, scale)), jnp.log(jnp.multiply(2, scale))))
+
+
+def pdf(x, loc=0, scale=1):
+    """Density ``exp(logpdf)``.
+
+    >>> round(float(pdf(1.0)), 12)
+    0.183939720586
+    """
+    return jnp.exp(logpdf(x, loc, scale))
+
+
+def cdf(x, loc=0, scale=1):
+    """``exp(z) / 2`` for ``z = (x - loc) / scale <= 0``, else ``1 - exp(-z) / 2``.
+
+    >>> round(float(cdf(1.0)), 12)
+    0.816060279414
+    """
+    x, loc, scale = promote("laplace.cdf", x, loc, scale)
+    z = standardize(x, loc, scale)
+    return jnp.where(jnp.less_equal(z, 0), jnp.multiply(0.5, jnp.exp(z)),
+                     jnp.subtract(1, jnp.multiply(0.5, jnp.exp(jnp.negative(z)))))
