@@ -7,5 +7,16 @@ and shape parameters broadcast against ``x``).
 >>> float(stats.norm.cdf(0.0)), float(stats.uniform.pdf(0.5))
 (0.5, 1.0)
 """
-from . import (bernoulli, beta, cauchy, gamma, laplace, logistic, multivariate_normal,  # noqa: F401
-               norm, poisson, t, uniform)
+from . import (  # noqa: F401
+               bernoulli,
+               beta,
+               cauchy,
+               gamma,
+               laplace,
+               logistic,
+               multivariate_normal,
+               norm,
+               poisson,
+               t,
+               uniform,
+)

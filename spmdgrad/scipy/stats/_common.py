@@ -6,7 +6,7 @@ import numpy as np
 from ... import numpy as jnp
 from .._util import promote_float
 
-__all__ = ["promote", "standardize", "outside", "jnp", "np"]
+__all__ = ["jnp", "np", "outside", "promote", "standardize"]
 
 
 def promote(op, *args):

@@ -15,7 +15,7 @@ from .. import linalg
 from .._util import promote_float
 from ._common import jnp, np
 
-_LOG_2PI = np.log(2 * np.pi)
+_LOG_2PI = float(np.log(2 * np.pi))
 
 
 def last_axis_sum(x):
@@ -50,7 +50,7 @@ def logpdf(x, mean, cov, allow_singular=None):
                          f"(..., {n}, {n}) to match mean {ms}")
     L = jnp.linalg.cholesky(cov)
     z = jnp.squeeze(linalg.solve_triangular(L, jnp.expand_dims(y, -1), lower=True), -1)
-    half_logdet = last_axis_sum(jnp.log(last_axis_sum(jnp.multiply(L, np.eye(n)))))
+    half_logdet = last_axis_sum(jnp.log(last_axis_sum(jnp.multiply(L, np.eye(n, dtype=jnp.result_type(L))))))
     return jnp.subtract(jnp.negative(jnp.multiply(0.5, jnp.add(last_axis_sum(jnp.square(z)), n * _LOG_2PI))),
                         half_logdet)
 

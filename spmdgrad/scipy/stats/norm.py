@@ -9,7 +9,7 @@ from __future__ import annotations
 from .. import special
 from ._common import jnp, np, promote, standardize
 
-_LOG_2PI = np.log(2 * np.pi)
+_LOG_2PI = float(np.log(2 * np.pi))   # a Python float keeps float32 inputs float32
 
 
 def logpdf(x, loc=0, scale=1):

@@ -61,8 +61,10 @@ def entropy(mu, loc=0):
     m = jnp.broadcast_to(mu, shape)
     small = jnp.less(m, 100.0)
     m_small = jnp.where(small, m, 1.0)          # keeps the unused branch finite
-    p = pmf(jnp.reshape(_K, _K.shape + (1,) * len(shape)), m_small)
-    direct = jnp.sum(special.entr(p), axis=0)
+    k = jnp.reshape(jnp.asarray(_K, jnp.result_type(m)), _K.shape + (1,) * len(shape))
+    logp = logpmf(k, m_small)
+    # -p log p from log p: no 0 * log 0 where p underflows, so the derivative stays finite
+    direct = jnp.negative(jnp.sum(jnp.multiply(jnp.exp(logp), logp), axis=0))
     m_large = jnp.where(small, 100.0, m)
     series = jnp.subtract(jnp.multiply(0.5, jnp.log(jnp.multiply(2 * np.pi * np.e, m_large))),
                           jnp.add(jnp.divide(1.0, jnp.multiply(12.0, m_large)),
