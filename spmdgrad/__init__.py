@@ -15,3 +15,12 @@ from .jit import jit  # noqa: F401
 from .pmap import pmap  # noqa: F401
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # `spmdgrad.scipy` needs SciPy, an optional dependency: imported on first use, so that
+    # `import spmdgrad as jax; jax.scipy.special.logsumexp(...)` works as in JAX.
+    if name == "scipy":
+        import importlib
+        return importlib.import_module(".scipy", __name__)
+    raise AttributeError(f"module 'spmdgrad' has no attribute {name!r}")

@@ -335,3 +335,14 @@ def test_import_without_scipy_gives_install_hint():
             "try:\n    import spmdgrad.scipy\nexcept ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install spmdgrad[scipy]" in out.stdout
+
+
+def test_scipy_namespace_is_an_attribute_of_spmdgrad():
+    # As `jax.scipy` after `import jax`: loaded on first attribute access.
+    code = "import spmdgrad as jax\nprint(float(jax.scipy.special.expit(0.0)), float(jax.scipy.stats.norm.cdf(0.0)))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0.5", "0.5"]
+    code = ("import sys; sys.modules['scipy'] = None\nimport spmdgrad\n"
+            "try:\n    spmdgrad.scipy\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install spmdgrad[scipy]" in out.stdout
