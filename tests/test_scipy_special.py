@@ -346,3 +346,12 @@ def test_scipy_namespace_is_an_attribute_of_spmdgrad():
             "try:\n    spmdgrad.scipy\nexcept ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install spmdgrad[scipy]" in out.stdout
+
+
+def test_pmap_matches_vmap(rng):
+    # Single-process pmap runs the same batching rules as vmap (MPI ranks add only collectives).
+    x = uniform(rng, (0.2, 0.8), (4, 3))
+    f = lambda v: sp.log_ndtr(v) * sp.erfinv(v) + sp.xlogy(v, 1 - v)  # noqa: E731
+    close(spmdgrad.pmap(f)(x), vmap(f)(x))
+    g = grad(lambda v: f(v).sum())
+    close(spmdgrad.pmap(g)(x), vmap(g)(x))
