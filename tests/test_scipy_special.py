@@ -239,7 +239,8 @@ def test_logsumexp_matches_scipy(rng):
     a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
     for axis in (None, 0, 1, (0, 1), -1):
         for keepdims in (False, True):
-            close(sp.logsumexp(a, axis=axis, keepdims=keepdims), ss.logsumexp(a, axis=axis, keepdims=keepdims))
+            close(sp.logsumexp(a, axis=axis, keepdims=keepdims),
+                  ss.logsumexp(a, axis=axis, keepdims=keepdims))
             out, sign = sp.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
             ref, rsign = ss.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
             close(out, ref)
@@ -339,7 +340,8 @@ def test_import_without_scipy_gives_install_hint():
 
 def test_scipy_namespace_is_an_attribute_of_spmdgrad():
     # As `jax.scipy` after `import jax`: loaded on first attribute access.
-    code = "import spmdgrad as jax\nprint(float(jax.scipy.special.expit(0.0)), float(jax.scipy.stats.norm.cdf(0.0)))\n"
+    code = ("import spmdgrad as jax\n"
+            "print(float(jax.scipy.special.expit(0.0)), float(jax.scipy.stats.norm.cdf(0.0)))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0.5", "0.5"]
     code = ("import sys; sys.modules['scipy'] = None\nimport spmdgrad\n"

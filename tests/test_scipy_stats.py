@@ -294,10 +294,10 @@ def test_vmap_matches_loop(rng, in_axes):
     shape = lambda ax: (4, 3) if ax == 0 else (3, 4) if ax == 1 else (3,)
     x, loc, scale = (rng.uniform(0.1, 2.0, shape(ax)) for ax in in_axes)
     for f in (stats.norm.logpdf, stats.cauchy.cdf, stats.logistic.logpdf, stats.laplace.cdf,
-              lambda x, l, s: stats.t.logpdf(x, s + 1, l, s),
-              lambda x, l, s: stats.gamma.logpdf(x + 2, s, l, s),
-              lambda x, l, s: stats.beta.logpdf(x / 4 + 0.1, s, l + 2, 0.0, 1.0),
-              lambda x, l, s: stats.poisson.logpmf(np.arange(3.0), s)):
+              lambda x, lc, s: stats.t.logpdf(x, s + 1, lc, s),
+              lambda x, lc, s: stats.gamma.logpdf(x + 2, s, lc, s),
+              lambda x, lc, s: stats.beta.logpdf(x / 4 + 0.1, s, lc + 2, 0.0, 1.0),
+              lambda x, lc, s: stats.poisson.logpmf(np.arange(3.0), s)):
         close(vmap(f, in_axes)(x, loc, scale), loop_vmap(f, in_axes, x, loc, scale))
         g = grad(lambda *a, f=f: f(*a).sum(), (0, 1, 2))
         close(vmap(g, in_axes)(x, loc, scale), loop_vmap(g, in_axes, x, loc, scale))

@@ -196,12 +196,12 @@ def _complete(x, rows, cols, aval_dtype, lead):
 def _lu_jvp(primals, tangents):
     a, = primals
     ta, = tangents
-    p, l, u = lu(a)
+    p, lo, up = lu(a)
     aval = get_aval(a)
     lead, (m, n) = aval.shape[:-2], aval.shape[-2:]
     k = min(m, n)
-    L = _complete(l, m, m, aval.dtype, lead)     # (m, m) unit lower
-    U = _complete(u, n, n, aval.dtype, lead)     # (n, n) upper, invertible
+    L = _complete(lo, m, m, aval.dtype, lead)     # (m, m) unit lower
+    U = _complete(up, n, n, aval.dtype, lead)     # (n, n) upper, invertible
     x = _matmul(_mT(p), ta)                      # p^T dA (p is real: no conjugate)
     la = triangular_solve(L, x, lower=True, trans=0, unit_diagonal=True)
     F = _mT(triangular_solve(U, _mT(la), lower=False, trans=1))   # L^-1 p^T dA U^-1
@@ -212,7 +212,7 @@ def _lu_jvp(primals, tangents):
     du = _matmul(mul(F, upper), U)               # (m, n)
     dl = slice(dl, (0,) * nd, lead + (m, k))
     du = slice(du, (0,) * nd, lead + (k, n))
-    return [p, l, u], [None, dl, du]
+    return [p, lo, up], [None, dl, du]
 
 
 impl_rules[lu_p] = _lu_impl

@@ -200,8 +200,8 @@ def lu(a, permute_l=False, overwrite_a=False, check_finite=True):
     >>> bool(np.allclose(p @ l @ u, [[1.0, 2.0], [3.0, 4.0]]))
     True
     """
-    p, l, u = _tri.lu(_matrix("lu", a, square=False))
-    return (jnp.matmul(p, l), u) if permute_l else (p, l, u)
+    p, lower, upper = _tri.lu(_matrix("lu", a, square=False))
+    return (jnp.matmul(p, lower), upper) if permute_l else (p, lower, upper)
 
 
 def expm(A, *, upper_triangular=False, max_squarings=16):

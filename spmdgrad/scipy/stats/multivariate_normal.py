@@ -44,7 +44,8 @@ def logpdf(x, mean, cov, allow_singular=None):
     y = jnp.subtract(x, mean)
     if not cs:
         quad = jnp.divide(last_axis_sum(jnp.square(y)), cov)
-        return jnp.negative(jnp.add(jnp.multiply(0.5, quad), jnp.multiply(0.5 * n, jnp.add(_LOG_2PI, jnp.log(cov)))))
+        log_norm = jnp.multiply(0.5 * n, jnp.add(_LOG_2PI, jnp.log(cov)))
+        return jnp.negative(jnp.add(jnp.multiply(0.5, quad), log_norm))
     if len(cs) < 2 or cs[-2:] != (n, n):
         raise ValueError(f"multivariate_normal.logpdf: cov has shape {cs}; it must be a scalar or "
                          f"(..., {n}, {n}) to match mean {ms}")
