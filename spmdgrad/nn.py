@@ -16,9 +16,9 @@ import numpy as np
 
 from . import numpy as jnp
 from .core import get_aval
-from .custom import stop_gradient
 from .numpy._core import normalize_axes, normalize_axis, promote
 from .primitives import elementwise as ew
+from .primitives.stop_gradient import stop_gradient
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "sigmoid", "log_sigmoid", "softplus", "silu",
            "swish", "logsumexp", "log_softmax", "softmax", "one_hot"]

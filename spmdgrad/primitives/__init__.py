@@ -1,2 +1,10 @@
 """The strict primitive set. Importing this package registers every rule."""
-from . import contraction, elementwise, indexing, linalg, reductions, structural  # noqa: F401
+from . import (  # noqa: F401
+    contraction,
+    elementwise,
+    indexing,
+    linalg,
+    reductions,
+    stop_gradient,
+    structural,
+)
