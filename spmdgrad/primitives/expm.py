@@ -17,7 +17,7 @@ import scipy.linalg as sl
 
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
-from .structural import concatenate, slice, transpose
+from .structural import broadcast_in_dim, concatenate, slice, transpose
 
 
 def _check_square(op, a):
@@ -31,6 +31,12 @@ def _check_square(op, a):
 def _mT(x):
     nd = get_aval(x).ndim
     return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def _add_batch(x, size):
+    """An unbatched operand with a leading batch axis of ``size`` (explicit broadcast)."""
+    shape = get_aval(x).shape
+    return broadcast_in_dim(x, (size,) + shape, tuple(range(1, len(shape) + 1)))
 
 
 def _block(a, e):
@@ -112,7 +118,7 @@ def _frechet_transpose(ct, a, e):
 
 
 def _frechet_batch(size, vals, batched):
-    a, e = (v if b else batching.broadcast_batch(v, size) for v, b in zip(vals, batched))
+    a, e = (v if b else _add_batch(v, size) for v, b in zip(vals, batched))
     return expm_frechet(a, e), True
 
 

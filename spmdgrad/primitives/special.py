@@ -109,7 +109,7 @@ ad.defjvp(gammaln_p, lambda t, ans, x: mul(t, digamma_p.bind(x)))
 ad.defjvp(digamma_p, lambda t, ans, x: mul(t, polygamma(x, 1)))
 ad.defjvp(polygamma_p, lambda t, ans, x, n: mul(t, polygamma(x, n + 1)))
 
-betaln_p = ew.elementwise("betaln", _scipy(sc.betaln), 2)
+betaln_p = ew.elementwise("betaln", _scipy(sc.betaln))
 
 
 def _betaln_d(t, ans, a, b, own):
@@ -129,9 +129,9 @@ def _not_differentiable(op, arg, hint):
 
 # Regularised incomplete gamma and beta functions: derivatives in x only (JAX has no
 # derivative of betainc in a, b either).
-gammainc_p = ew.elementwise("gammainc", _scipy(sc.gammainc), 2)
-gammaincc_p = ew.elementwise("gammaincc", _scipy(sc.gammaincc), 2)
-betainc_p = ew.elementwise("betainc", _scipy(sc.betainc), 3)
+gammainc_p = ew.elementwise("gammainc", _scipy(sc.gammainc))
+gammaincc_p = ew.elementwise("gammaincc", _scipy(sc.gammaincc))
+betainc_p = ew.elementwise("betainc", _scipy(sc.betainc))
 
 
 def _gamma_density(a, x):
@@ -156,8 +156,8 @@ ad.defjvp(betainc_p, _not_differentiable("betainc", "a", _NO_SHAPE),
           _not_differentiable("betainc", "b", _NO_SHAPE), _betainc_dx)
 
 # ---------------------------------------------------------------- logs and entropies
-xlogy_p = ew.elementwise("xlogy", _scipy(sc.xlogy), 2)
-xlog1py_p = ew.elementwise("xlog1py", _scipy(sc.xlog1py), 2)
+xlogy_p = ew.elementwise("xlogy", _scipy(sc.xlogy))
+xlog1py_p = ew.elementwise("xlog1py", _scipy(sc.xlog1py))
 entr_p = ew.elementwise("entr", _scipy(sc.entr))
 logit_p = ew.elementwise("logit", _scipy(sc.logit))
 

@@ -25,7 +25,7 @@ from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from ..dtypes import is_complex
 from .contraction import einsum2
 from .elementwise import add, conj, mul, neg, sub
-from .structural import pad, reshape, slice, transpose
+from .structural import broadcast_in_dim, pad, reshape, slice, transpose
 
 _LEAD = "abcdefghlmnopqrstuvwxyz"
 
@@ -52,6 +52,12 @@ def _per_matrix(fn, *arrays):
     flat = [np.reshape(a, (-1,) + np.shape(a)[-2:]) for a in arrays]
     outs = [fn(*mats) for mats in zip(*flat)]
     return outs, lead
+
+
+def _add_batch(x, size):
+    """An unbatched operand with a leading batch axis of ``size`` (explicit broadcast)."""
+    shape = get_aval(x).shape
+    return broadcast_in_dim(x, (size,) + shape, tuple(range(1, len(shape) + 1)))
 
 
 def _check(op, cond, msg):
@@ -138,7 +144,7 @@ def _ts_transpose(ct, a, b, lower, trans, unit_diagonal):
 def _ts_batch(size, vals, batched, **params):
     a, b = vals
     if batched[0]:
-        return triangular_solve_p.bind(a, b if batched[1] else batching.broadcast_batch(b, size),
+        return triangular_solve_p.bind(a, b if batched[1] else _add_batch(b, size),
                                        **params), True
     # One shared matrix: fold the batch axis into b's columns (one factor, many right-hand sides).
     bshape = get_aval(b).shape           # (B, *lead, n, m)
