@@ -38,10 +38,17 @@ class DoctestFences(griffe.Extension):
             obj.docstring.value = fence(obj.docstring.value)
 
 
+def _is_module(alias: griffe.Alias) -> bool:
+    try:
+        return alias.final_target.is_module
+    except griffe.AliasResolutionError:
+        return False
+
+
 class PublicReExports(griffe.Extension):
-    """A public module's own API is partly imported from private modules (for example
-    ``spmdgrad.grad`` from ``spmdgrad.api``). Document those names where users import
-    them: an import of a public spmdgrad object into a public module is public."""
+    """A public package's API is partly imported from other modules (for example
+    ``spmdgrad.grad`` from ``spmdgrad.autodiff``). Document those names where users
+    import them: what a public package's ``__init__`` imports from spmdgrad is public."""
 
     def on_package(self, *, pkg: griffe.Module, **kwargs: object) -> None:
         self._mark(pkg)
@@ -52,10 +59,14 @@ class PublicReExports(griffe.Extension):
         dunders = [n for n in obj.members if n.startswith("__") and n.endswith("__")]
         for name in [n for n in dunders if n not in ("__init__", "__call__")]:
             del obj.members[name]   # what inspection finds: __file__, __slots__, __module__...
-        for name, member in obj.members.items():
+        for member in obj.members.values():
             if member.is_alias:
-                if (obj.is_module and obj.exports is None
-                        and member.target_path.startswith("spmdgrad.")):
-                    member.public = True   # __all__, when present, says what is public
+                # A package's __init__ re-exports its API (__all__, when present, says what);
+                # what a leaf module imports is its own business.
+                if obj.is_module and not obj.is_init_module:
+                    member.public = False
+                elif (obj.is_module and obj.exports is None
+                        and member.target_path.startswith("spmdgrad.") and not _is_module(member)):
+                    member.public = True
             elif member.is_module or member.is_class:
                 self._mark(member)
