@@ -273,17 +273,6 @@ def _sq(x):
     return mul(x, x)
 
 
-def _sign(x):
-    # NumPy < 2 gives the sign of the real part for complex input; NumPy 2 and JAX give
-    # z / |z| (0 at 0), which is what the JVP rule below differentiates.
-    if not np.iscomplexobj(x):
-        return np.sign(x)
-    a = np.abs(x)
-    out = np.where(a == 0, 0, x / np.where(a == 0, 1, a)).astype(x.dtype)
-    return out[()]   # a NumPy scalar for 0-d input, as np.sign gives
-
-
-
 def _logistic(x):
     # Stable for large |x| in both directions.
     out = np.empty_like(x, dtype=np.result_type(x, np.float32))
@@ -315,7 +304,7 @@ atanh_p = unary("atanh", np.arctanh, lambda ans, x: sub(_one(x), _sq(x)), divide
 logistic_p = unary("logistic", _logistic, lambda ans, x: mul(ans, sub(_one(x), ans)))
 atan2_p = elementwise("atan2", np.arctan2)
 abs_p = elementwise("abs", np.abs, dtype_rule=_real)
-sign_p = elementwise("sign", _sign)
+sign_p = elementwise("sign", np.sign)
 floor_p = elementwise("floor", np.floor)
 ceil_p = elementwise("ceil", np.ceil)
 round_p = elementwise("round", np.round)
