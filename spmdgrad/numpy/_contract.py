@@ -7,7 +7,10 @@ import numpy as np
 from ..core import get_aval
 from ..primitives import structural as st
 from ..primitives.contraction import einsum2
+from ..primitives.indexing import gather
+from ..primitives.reductions import reduce_sum
 from ._core import asarray, normalize_axes, promote
+from ._math import conj, multiply
 from ._shape import ravel
 
 __all__ = ["matmul", "dot", "einsum", "tensordot", "outer", "inner", "vdot"]
@@ -81,7 +84,6 @@ def dot(x, y):
     (the only axis of a 1-d ``y``); a product for 0-d operands."""
     x, y, xs, ys = _contract_operands(x, y, "dot")
     if not xs or not ys:
-        from ._math import multiply
         return multiply(x, y)
     ky = ys[0] if len(ys) == 1 else ys[-2]
     if xs[-1] != ky:
@@ -136,7 +138,6 @@ def inner(a, b):
     """Sum over the last axes of ``a`` and ``b`` (a product for 0-d operands)."""
     x, y, xs, ys = _contract_operands(a, b, "inner")
     if not xs or not ys:
-        from ._math import multiply
         return multiply(x, y)
     if xs[-1] != ys[-1]:
         raise ValueError(f"inner: last dimensions of {xs} and {ys} differ")
@@ -151,7 +152,6 @@ def vdot(a, b):
     if _shape(x) != _shape(y):
         raise ValueError(f"vdot: inputs have different sizes {_shape(x)[0]} and {_shape(y)[0]}")
     if np.issubdtype(get_aval(x).dtype, np.complexfloating):
-        from ._math import conj
         x = conj(x)
     return einsum2(x, y, "i,i->")
 
@@ -263,7 +263,6 @@ def _parse_einsum(spec, shapes):
 def _diagonal(x, t, size, spec):
     """Take diagonals for indices repeated within one operand, and drop size-1 dims whose
     index is broadcast against a larger size elsewhere."""
-    from ..primitives.indexing import gather
     for c in dict.fromkeys(t):
         pos = tuple(i for i, e in enumerate(t) if e == c)
         if len(pos) > 1:
@@ -284,7 +283,6 @@ def _diagonal(x, t, size, spec):
 
 def _sum_out(x, t, needed):
     """Sum away indices no other operand or the output uses."""
-    from ..primitives.reductions import reduce_sum
     axes = tuple(i for i, c in enumerate(t) if c not in needed)
     if not axes:
         return x, t

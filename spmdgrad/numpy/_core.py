@@ -1,5 +1,6 @@
-"""Front-end plumbing: NumPy promotion and broadcasting, done once, over the strict
-primitives; array creation; and the operator methods installed on tracers."""
+"""Front-end plumbing, the bottom layer of ``spmdgrad.numpy``: conversion to arrays,
+NumPy promotion and broadcasting (done once, over the strict primitives), and axis
+normalisation. Every other front-end module imports this one; it imports none of them."""
 from __future__ import annotations
 
 import functools
@@ -9,9 +10,7 @@ import numpy as np
 from ..core import Tracer, get_aval
 from ..dtypes import check_not_float0
 from ..primitives.elementwise import convert_element_type
-from ..primitives.structural import broadcast_in_dim
-
-_SCALARS = (bool, int, float, complex)
+from ..primitives.structural import broadcast_in_dim, concatenate, reshape
 
 
 def is_array(x):
@@ -26,23 +25,29 @@ def ndim(x):
     return len(get_aval(x).shape)
 
 
-def dtype_of(x):
-    return get_aval(x).dtype
-
-
 def asarray(x, dtype=None):
     """An array or tracer; Python scalars and nested lists become NumPy arrays."""
     if isinstance(x, Tracer):
         return x if dtype is None else convert_element_type(x, dtype)
     if isinstance(x, list | tuple) and any(isinstance(e, Tracer) for e in _flat(x)):
-        from ._shape import stack
-        return stack([asarray(e, dtype) for e in x])
+        return _stack_nested(x, dtype)
     if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype == object):
         raise TypeError(f"{x!r} is not a valid array value")
     return np.asarray(x, dtype=dtype)
 
 
 array = asarray
+
+
+def _stack_nested(x, dtype):
+    """A nested list holding tracers as one array: elements promoted, then stacked."""
+    parts = promote(*[asarray(e, dtype) for e in x], broadcast=False)
+    shapes = {get_aval(p).shape for p in parts}
+    if len(shapes) != 1:
+        raise ValueError(f"asarray: a nested sequence holding traced values must be rectangular; "
+                         f"got elements of shapes {sorted(shapes)}")
+    s = shapes.pop()
+    return concatenate([reshape(p, (1,) + s) for p in parts], 0)
 
 
 def _flat(x):

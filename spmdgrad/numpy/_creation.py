@@ -1,43 +1,112 @@
-"""Array creation. Results are constants: invariant over every named axis."""
+"""Array creation. Results are constants (invariant over every named axis), except
+where a traced value is an argument: ``full``'s fill value, ``linspace``/``logspace``/
+``geomspace``'s end points, which stay differentiable.
+
+>>> linspace(0.0, 1.0, 5)
+array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import get_aval
+from ..core import Tracer, get_aval
+from . import _math as m
+from ._core import asarray, broadcast_to, promote
+from ._shape import concatenate, expand_dims, moveaxis
 
-__all__ = ["zeros", "ones", "full", "empty", "arange", "linspace", "eye", "identity",
-           "zeros_like", "ones_like", "full_like", "empty_like"]
+__all__ = ["zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "geomspace",
+           "eye", "identity", "zeros_like", "ones_like", "full_like", "empty_like", "copy",
+           "asanyarray", "fromfunction", "fromiter", "bartlett", "blackman", "hamming",
+           "hanning", "kaiser", "asarray_chkfinite"]
 
 
 def zeros(shape, dtype=None):
+    """An array of zeros (float64 by default)."""
     return np.zeros(shape, dtype or np.float64)
 
 
 def ones(shape, dtype=None):
+    """An array of ones (float64 by default)."""
     return np.ones(shape, dtype or np.float64)
 
 
 def empty(shape, dtype=None):
+    """Zeros (an uninitialised array has no place in a functional program)."""
     return np.zeros(shape, dtype or np.float64)
 
 
 def full(shape, fill_value, dtype=None):
+    """An array of ``shape`` filled with ``fill_value`` (which may be traced)."""
+    if isinstance(fill_value, Tracer):
+        v = fill_value if dtype is None else m.astype(fill_value, dtype)
+        shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+        return broadcast_to(v, shape)
     return np.full(shape, fill_value, dtype)
 
 
+def _concrete(op, *values):
+    for v in values:
+        if isinstance(v, Tracer):
+            raise TypeError(f"{op}: this argument must be concrete (a Python number or NumPy "
+                            f"array), got the traced value {v.aval.str_short()}: the result's "
+                            "shape would depend on it")
+
+
 def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in ``[start, stop)`` (arguments must be concrete)."""
+    _concrete("arange", start, stop, step)
     return np.arange(start, stop, step, dtype=dtype) if stop is not None else np.arange(start, dtype=dtype)
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None):
-    return np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype)
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """``num`` evenly spaced values from ``start`` to ``stop``. ``start`` and ``stop``
+    may be traced (and arrays): the result is differentiable in both."""
+    _concrete("linspace (num)", num)
+    num = int(num)
+    if num < 0:
+        raise ValueError(f"linspace: number of samples, {num}, must be non-negative")
+    if not isinstance(start, Tracer) and not isinstance(stop, Tracer):
+        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+    a, b = promote(start, stop, to_float=True, op="linspace")
+    div = (num - 1) if endpoint else num
+    frac = np.arange(num, dtype=np.float64) / max(div, 1)
+    nd = get_aval(a).ndim
+    frac = frac.reshape((num,) + (1,) * nd).astype(get_aval(a).dtype.type(0).real.dtype)
+    step = m.divide(m.subtract(b, a), max(div, 1))
+    out = m.add(expand_dims(a, 0), m.multiply(frac, expand_dims(m.subtract(b, a), 0)))
+    if endpoint and num > 1:  # the last sample is exactly ``stop``, as in NumPy
+        out = concatenate([out[:-1], expand_dims(broadcast_to(b, get_aval(out).shape[1:]), 0)], 0)
+    out = moveaxis(out, 0, axis)
+    if dtype is not None:
+        out = m.astype(out, dtype)
+    return (out, step) if retstep else out
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """``base ** linspace(start, stop, num)``."""
+    out = m.power(base, linspace(start, stop, num, endpoint, axis=axis))
+    return out if dtype is None else m.astype(out, dtype)
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """A geometric progression from ``start`` to ``stop`` (same sign, non-zero)."""
+    if not isinstance(start, Tracer) and not isinstance(stop, Tracer):
+        return np.geomspace(start, stop, num, endpoint, dtype, axis)
+    a, b = promote(start, stop, to_float=True, op="geomspace")
+    sign = m.sign(a)
+    out = m.multiply(expand_dims(sign, 0) if get_aval(a).ndim else sign,
+                     m.exp(linspace(m.log(m.abs(a)), m.log(m.abs(b)), num, endpoint)))
+    out = moveaxis(out, 0, axis) if axis else out
+    return out if dtype is None else m.astype(out, dtype)
 
 
 def eye(N, M=None, k=0, dtype=None):  # noqa: N803
+    """Ones on the ``k`` diagonal."""
     return np.eye(N, M, k, dtype=dtype or np.float64)
 
 
 def identity(n, dtype=None):
+    """The ``n x n`` identity matrix."""
     return np.identity(n, dtype=dtype or np.float64)
 
 
@@ -46,18 +115,84 @@ def _like(x, dtype, shape):
     return (a.shape if shape is None else shape), (a.dtype if dtype is None else dtype)
 
 
-def zeros_like(x, dtype=None, shape=None):
-    return np.zeros(*_like(x, dtype, shape))
+def zeros_like(a, dtype=None, shape=None):
+    """Zeros with the shape and dtype of ``a``."""
+    return np.zeros(*_like(a, dtype, shape))
 
 
-def ones_like(x, dtype=None, shape=None):
-    return np.ones(*_like(x, dtype, shape))
+def ones_like(a, dtype=None, shape=None):
+    """Ones with the shape and dtype of ``a``."""
+    return np.ones(*_like(a, dtype, shape))
 
 
-def empty_like(x, dtype=None, shape=None):
-    return np.zeros(*_like(x, dtype, shape))
+def empty_like(a, dtype=None, shape=None):
+    """Zeros with the shape and dtype of ``a``."""
+    return np.zeros(*_like(a, dtype, shape))
 
 
-def full_like(x, fill_value, dtype=None, shape=None):
-    s, d = _like(x, dtype, shape)
-    return np.full(s, fill_value, d)
+def full_like(a, fill_value, dtype=None, shape=None):
+    """``fill_value`` (possibly traced) with the shape and dtype of ``a``."""
+    s, d = _like(a, dtype, shape)
+    return full(s, fill_value if not isinstance(fill_value, Tracer) else m.astype(fill_value, d), d)
+
+
+def copy(a, order="K"):
+    """A copy of ``a`` (traced values are immutable, so they are returned as they are)."""
+    x = asarray(a)
+    return x if isinstance(x, Tracer) else np.array(x, copy=True)
+
+
+def asanyarray(a, dtype=None):
+    """Same as :func:`asarray`."""
+    return asarray(a, dtype)
+
+
+def asarray_chkfinite(a, dtype=None):
+    """:func:`asarray`, raising ValueError on NaN or inf (concrete values only)."""
+    x = asarray(a, dtype)
+    v = x
+    if isinstance(x, Tracer):
+        try:
+            v = x.concrete()
+        except TypeError:
+            raise TypeError("asarray_chkfinite: the check needs concrete values, which are "
+                            "abstract here (vmap/jit)") from None
+    if np.issubdtype(v.dtype, np.inexact) and not np.isfinite(v).all():
+        raise ValueError("array must not contain infs or NaNs")
+    return x
+
+
+def fromfunction(function, shape, *, dtype=float, **kwargs):
+    """``function(*indices(shape))``: the function is called once on index grids."""
+    return function(*np.indices(shape, dtype=dtype), **kwargs)
+
+
+def fromiter(iter, dtype, count=-1):  # noqa: A002
+    """An array from an iterable of concrete values."""
+    return np.fromiter(iter, dtype, count)
+
+
+def bartlett(M):  # noqa: N803
+    """The Bartlett window (a constant)."""
+    return np.bartlett(M)
+
+
+def blackman(M):  # noqa: N803
+    """The Blackman window (a constant)."""
+    return np.blackman(M)
+
+
+def hamming(M):  # noqa: N803
+    """The Hamming window (a constant)."""
+    return np.hamming(M)
+
+
+def hanning(M):  # noqa: N803
+    """The Hann window (a constant)."""
+    return np.hanning(M)
+
+
+def kaiser(M, beta):  # noqa: N803
+    """The Kaiser window (a constant)."""
+    return np.kaiser(M, beta)
+

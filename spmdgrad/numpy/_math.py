@@ -19,6 +19,7 @@ from ..core import Tracer, get_aval
 from ..dtypes import is_complex, real_dtype
 from ..primitives import elementwise as ew
 from ..primitives import reductions as red
+from ..primitives import structural as st
 from ..primitives.structural import reshape
 from ._core import asarray, broadcast_to, normalize_axes, normalize_axis, promote
 
@@ -156,10 +157,11 @@ floor = _unary(ew.floor_p)
 ceil = _unary(ew.ceil_p)
 
 
-def round(x, decimals=0):  # noqa: A001
+def round(a, decimals=0, out=None):  # noqa: A001
     """Round half to even, like NumPy; ``decimals`` scales by ``10**decimals`` first.
     The derivative is zero (rounding is piecewise constant)."""
-    x = asarray(x)
+    check_out(out, "round")
+    x = asarray(a)
     if not np.issubdtype(get_aval(x).dtype, np.inexact):
         return x
     if decimals == 0:
@@ -249,12 +251,13 @@ def _broadcast_all(*args):
     return [a if s in (target, ()) else broadcast_to(a, target) for a, s in zip(args, shapes, strict=True)]
 
 
-def clip(x, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002
     """Limit ``x`` to ``[a_min, a_max]``. At a bound (a tie) the derivative is split
     evenly between ``x`` and the bound, as for :func:`maximum`/:func:`minimum`."""
+    check_out(out, "clip")
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
-    x = asarray(x)
+    x = asarray(a)
     if lo is not None:
         x = maximum(x, lo)
     if hi is not None:
@@ -280,95 +283,170 @@ def _accumulate_dtype(x, dtype, op):
     return ew.convert_element_type(x, acc)
 
 
+def check_out(out, op):
+    """NumPy's ``out=`` writes in place, which immutable (traced) arrays cannot do."""
+    if out is not None:
+        raise TypeError(f"{op}: out= is not supported (spmdgrad arrays are immutable, as in "
+                        "JAX); use the returned value")
+
+
+def _masked(x, where_, fill, op):
+    """``x`` with the entries outside ``where`` replaced by ``fill`` (NumPy's where=)."""
+    if where_ is None or where_ is True:
+        return x
+    m = asarray(where_)
+    if get_aval(m).dtype != np.bool_:
+        raise TypeError(f"{op}: where= must be a boolean array, got dtype {get_aval(m).dtype}")
+    xs = get_aval(x).shape
+    try:
+        np.broadcast_shapes(get_aval(m).shape, xs)
+    except ValueError:
+        raise ValueError(f"{op}: where= of shape {get_aval(m).shape} does not broadcast to the "
+                         f"array's shape {xs}") from None
+    m = broadcast_to(m, xs) if get_aval(m).shape != xs else m
+    return ew.select_n(m, np.asarray(fill, get_aval(x).dtype), x)
+
+
 def _prep(x, axis, op):
     x = asarray(x)
     return x, normalize_axes(axis, get_aval(x).ndim, op)
 
 
-def sum(x, axis=None, dtype=None, keepdims=False):  # noqa: A001
-    """Sum over ``axis`` (None: all axes)."""
-    x, axes = _prep(x, axis, "sum")
-    x = _accumulate_dtype(x, dtype, "sum")
-    return _keep(red.reduce_sum(x, axes), x, axes, keepdims)
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    """Sum over ``axis`` (None: all axes), with NumPy's ``dtype``, ``keepdims``,
+    ``initial`` and ``where``.
+
+    >>> import numpy as np
+    >>> sum(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=0, where=np.array([True, False]))
+    array([4., 0.])
+    """
+    check_out(out, "sum")
+    x, axes = _prep(a, axis, "sum")
+    x = _masked(_accumulate_dtype(x, dtype, "sum"), where, 0, "sum")
+    out = _keep(red.reduce_sum(x, axes), x, axes, keepdims)
+    return out if initial is None else add(out, initial)
 
 
-def prod(x, axis=None, dtype=None, keepdims=False):
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """Product over ``axis``. Its derivative is exact with zeros in ``x`` (no division).
 
     >>> import numpy as np
     >>> prod(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=1)
     array([ 2., 12.])
     """
-    x, axes = _prep(x, axis, "prod")
-    x = _accumulate_dtype(x, dtype, "prod")
-    return _keep(red.reduce_prod(x, axes), x, axes, keepdims)
+    check_out(out, "prod")
+    x, axes = _prep(a, axis, "prod")
+    x = _masked(_accumulate_dtype(x, dtype, "prod"), where, 1, "prod")
+    out = _keep(red.reduce_prod(x, axes), x, axes, keepdims)
+    return out if initial is None else multiply(out, initial)
 
 
-def _count(x, axes):
-    s = get_aval(x).shape
-    return int(np.prod([s[a] for a in axes], dtype=np.int64))
+def _count(x, axes, where_=None, keepdims=False):
+    """Number of entries reduced: a Python int, or an array when ``where`` masks some."""
+    if where_ is None or where_ is True:
+        s = get_aval(x).shape
+        return int(np.prod([s[a] for a in axes], dtype=np.int64))
+    ones = _masked(np.ones(get_aval(x).shape, real_dtype(get_aval(x).dtype)), where_, 0, "mean")
+    return _keep(red.reduce_sum(ones, axes), ones, axes, keepdims)
 
 
-def mean(x, axis=None, dtype=None, keepdims=False):
-    """Arithmetic mean over ``axis`` (integers give float64)."""
-    x = asarray(x)
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    """Arithmetic mean over ``axis`` (integers give float64).
+
+    >>> import numpy as np
+    >>> mean(np.array([[1.0, 2.0], [3.0, 5.0]]), axis=0, keepdims=True)
+    array([[2. , 3.5]])
+    """
+    check_out(out, "mean")
+    x = asarray(a)
     if dtype is not None:
         x = ew.convert_element_type(x, np.dtype(dtype))
     x, = promote(x, to_float=True)
     axes = normalize_axes(axis, get_aval(x).ndim, "mean")
-    return divide(sum(x, axes, keepdims=keepdims), _count(x, axes))
+    return divide(sum(x, axes, keepdims=keepdims, where=where), _count(x, axes, where, keepdims))
 
 
-def var(x, axis=None, dtype=None, ddof=0, keepdims=False):
-    """Variance ``sum(|x - mean|**2) / (n - ddof)`` over ``axis``; real for complex ``x``."""
-    x = asarray(x)
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
+        correction=None):
+    """Variance ``sum(|x - mean|**2) / (n - ddof)`` over ``axis``; real for complex ``x``.
+    ``correction`` is the array-API name of ``ddof``; ``mean`` a precomputed mean
+    (kept dimensions)."""
+    check_out(out, "var")
+    if correction is not None:
+        if ddof:
+            raise ValueError("var: ddof and correction cannot both be given")
+        ddof = correction
+    x = asarray(a)
     if dtype is not None:
         x = ew.convert_element_type(x, np.dtype(dtype))
     x, = promote(x, to_float=True)
     axes = normalize_axes(axis, get_aval(x).ndim, "var")
-    d = subtract(x, mean(x, axes, keepdims=True))
+    mu = _mean_fn(x, axes, keepdims=True, where=where) if mean is None else mean
+    d = subtract(x, mu)
     sq = ew.real(multiply(d, ew.conj(d))) if is_complex(get_aval(d).dtype) else multiply(d, d)
-    n = _count(x, axes) - ddof
-    return divide(sum(sq, axes, keepdims=keepdims), np.asarray(n, real_dtype(get_aval(x).dtype)))
+    n = _count(x, axes, where, keepdims)
+    rdt = real_dtype(get_aval(x).dtype)
+    n = np.asarray(n - ddof, rdt) if isinstance(n, int) else subtract(n, np.asarray(ddof, rdt))
+    return divide(sum(sq, axes, keepdims=keepdims, where=where), n)
 
 
-def std(x, axis=None, dtype=None, ddof=0, keepdims=False):
+_mean_fn = mean
+
+
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
+        correction=None):
     """Standard deviation: ``sqrt(var(x, axis, ddof=ddof))``."""
-    return sqrt(var(x, axis, dtype, ddof, keepdims))
+    return sqrt(var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean,
+                    correction=correction))
 
 
-def _extremum(prim_fn, name):
-    def f(x, axis=None, keepdims=False):
-        x, axes = _prep(x, axis, name)
+def _extremum(prim_fn, name, combine):
+    def f(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        check_out(out, name)
+        x, axes = _prep(a, axis, name)
+        if where is not None and where is not True:
+            if initial is None:
+                raise ValueError(f"{name}: reduction with where= needs initial= (the value of "
+                                 "an all-masked reduction)")
+            x = _masked(x, where, initial, name)
         s = get_aval(x).shape
-        if builtins.any(s[a] == 0 for a in axes):
-            raise ValueError(f"{name}: reduction over an empty axis of an array of shape {s} "
-                             "has no identity")
-        out = prim_fn(x, axes) if axes else x
-        return _keep(out, x, axes, keepdims)
+        if builtins.any(s[ax] == 0 for ax in axes):
+            if initial is None:
+                raise ValueError(f"{name}: reduction over an empty axis of an array of shape {s} "
+                                 "has no identity; pass initial=")
+            shape = tuple(1 if i in axes else d for i, d in enumerate(s)) if keepdims else \
+                tuple(d for i, d in enumerate(s) if i not in axes)
+            return np.full(shape, initial, get_aval(x).dtype)
+        out = _keep(prim_fn(x, axes) if axes else x, x, axes, keepdims)
+        return out if initial is None else combine(out, initial)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = (f"{'Maximum' if name == 'max' else 'Minimum'} over ``axis``; ties share the "
-                 "derivative evenly.")
+                 "derivative evenly. ``initial`` and ``where`` as in NumPy.")
     return f
 
 
-max = amax = _extremum(red.reduce_max, "max")  # noqa: A001
-min = amin = _extremum(red.reduce_min, "min")  # noqa: A001
+max = amax = _extremum(red.reduce_max, "max", maximum)  # noqa: A001
+min = amin = _extremum(red.reduce_min, "min", minimum)  # noqa: A001
 
 
-def any(x, axis=None, keepdims=False):  # noqa: A001
+def any(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
     """Logical OR over ``axis`` (boolean; not differentiable)."""
-    x, axes = _prep(x, axis, "any")
+    check_out(out, "any")
+    x, axes = _prep(a, axis, "any")
     b = not_equal(x, 0) if get_aval(x).dtype != np.bool_ else x
-    if builtins.any(get_aval(b).shape[a] == 0 for a in axes):
+    b = _masked(b, where, False, "any")
+    if builtins.any(get_aval(b).shape[ax] == 0 for ax in axes):
         return _keep(np.zeros(tuple(d for i, d in enumerate(get_aval(b).shape) if i not in axes),
                               bool), b, axes, keepdims)
     return _keep(red.reduce_max(b, axes) if axes else b, b, axes, keepdims)
 
 
-def all(x, axis=None, keepdims=False):  # noqa: A001
+def all(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
     """Logical AND over ``axis`` (boolean; not differentiable)."""
-    return logical_not(any(logical_not(asarray(x)), axis, keepdims))
+    check_out(out, "all")
+    x = asarray(a)
+    b = not_equal(x, 0) if get_aval(x).dtype != np.bool_ else x
+    return logical_not(any(logical_not(b), axis, None, keepdims, where=where))
 
 
 # ---------------------------------------------------------------- scans, arg-reductions, sorting
@@ -386,23 +464,26 @@ def _check_not_0d(x, op):
         raise ValueError(f"{op}: axis is out of bounds for a 0-d array; pass axis=None")
 
 
-def cumsum(x, axis=None, dtype=None):
+def cumsum(a, axis=None, dtype=None, out=None):
     """Running sum along ``axis`` (None: over the flattened array)."""
-    x, ax = _flat_axis(x, axis, "cumsum")
+    check_out(out, "cumsum")
+    x, ax = _flat_axis(a, axis, "cumsum")
     _check_not_0d(x, "cumsum")
     return red.cumsum(_accumulate_dtype(x, dtype, "cumsum"), ax)
 
 
-def cumprod(x, axis=None, dtype=None):
+def cumprod(a, axis=None, dtype=None, out=None):
     """Running product along ``axis``; its derivative is exact with zeros in ``x``."""
-    x, ax = _flat_axis(x, axis, "cumprod")
+    check_out(out, "cumprod")
+    x, ax = _flat_axis(a, axis, "cumprod")
     _check_not_0d(x, "cumprod")
     return red.cumprod(_accumulate_dtype(x, dtype, "cumprod"), ax)
 
 
 def _arg(prim_fn, name):
-    def f(x, axis=None, keepdims=False):
-        x0 = asarray(x)
+    def f(a, axis=None, out=None, *, keepdims=False):
+        check_out(out, name)
+        x0 = asarray(a)
         x, ax = _flat_axis(x0, axis, name)
         _check_not_0d(x, name)
         if get_aval(x).shape[ax] == 0:
@@ -423,16 +504,34 @@ argmax = _arg(red.argmax, "argmax")
 argmin = _arg(red.argmin, "argmin")
 
 
-def sort(x, axis=-1):
-    """Sorted values along ``axis`` (None: flattened). The derivative follows the
+def _check_sort_args(order, op):
+    if order is not None:
+        raise NotImplementedError(f"{op}: order= (structured arrays) is not supported")
+
+
+def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
+    """Sorted values along ``axis`` (None: flattened). Always stable (``kind`` and
+    ``stable`` are accepted for NumPy compatibility). The derivative follows the
     sorting permutation (stable order at ties)."""
-    x, ax = _flat_axis(x, axis, "sort")
+    _check_sort_args(order, "sort")
+    x, ax = _flat_axis(a, axis, "sort")
     _check_not_0d(x, "sort")
-    return red.sort(x, ax)
+    out = red.sort(x, ax)
+    return flip_axis(out, ax) if descending else out
 
 
-def argsort(x, axis=-1):
-    """Stable sorting permutation along ``axis`` (integer; not differentiable)."""
-    x, ax = _flat_axis(x, axis, "argsort")
+def argsort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
+    """Stable sorting permutation along ``axis`` (integer; not differentiable).
+    ``descending=True`` keeps equal elements in their original order, as JAX does."""
+    _check_sort_args(order, "argsort")
+    x, ax = _flat_axis(a, axis, "argsort")
     _check_not_0d(x, "argsort")
+    if descending:
+        n = get_aval(x).shape[ax]
+        rev = red.argsort(flip_axis(x, ax), ax)
+        return flip_axis(subtract(np.asarray(n - 1, get_aval(rev).dtype), rev), ax)
     return red.argsort(x, ax)
+
+
+def flip_axis(x, ax):
+    return st.rev(x, (ax,))

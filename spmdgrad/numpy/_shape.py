@@ -9,7 +9,9 @@ import numpy as np
 
 from ..core import Tracer, get_aval
 from ..primitives import structural as st
-from ._core import asarray, normalize_axes, normalize_axis, promote
+from ._core import asarray, broadcast_to, normalize_axes, normalize_axis, promote  # noqa: F401
+from ._indexing import take
+from ._math import add, multiply
 
 __all__ = ["reshape", "ravel", "transpose", "moveaxis", "swapaxes", "squeeze", "expand_dims",
            "atleast_1d", "atleast_2d", "atleast_3d", "concatenate", "stack", "hstack", "vstack",
@@ -301,7 +303,6 @@ def repeat(a, repeats, axis=None):
     if reps.shape != (s[ax],):
         raise ValueError(f"repeat: repeats has shape {reps.shape} but axis {ax} has length "
                          f"{s[ax]}")
-    from ._indexing import take
     return take(x, np.repeat(np.arange(s[ax]), reps), axis=ax)
 
 
@@ -383,20 +384,17 @@ def pad(array, pad_width, mode="constant", constant_values=0):
     if mode == "constant":
         out = st.pad(x, tuple((int(lo), int(hi), 0) for lo, hi in pw))
         if isinstance(constant_values, Tracer):
-            from ._math import add, multiply
             if constant_values.ndim:
                 raise ValueError("pad: a traced constant_values must be a scalar")
             mask = np.pad(np.zeros(s, get_aval(x).dtype), pw, constant_values=1)
             return add(out, multiply(constant_values, mask))
         fill = np.pad(np.zeros(s, get_aval(x).dtype), pw, constant_values=constant_values)
         if fill.any():
-            from ._math import add
             out = add(out, fill)
         return out
     if mode not in _INDEX_MODES:
         raise NotImplementedError(f"pad: mode {mode!r} is not supported; use one of "
                                   f"'constant', {', '.join(map(repr, _INDEX_MODES))}")
-    from ._indexing import take
     for ax, (lo, hi) in enumerate(pw):
         if lo or hi:
             if s[ax] == 0:
