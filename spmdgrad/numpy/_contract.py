@@ -171,8 +171,7 @@ def einsum(subscripts, *operands, optimize=None):
     array([18., 18.])
     """
     if not isinstance(subscripts, str):
-        raise TypeError("einsum: the first argument must be a subscripts string such as "
-                        "'ij,jk->ik' (the interleaved operand form is not supported)")
+        subscripts, operands = _interleaved(subscripts, operands)
     if not operands:
         raise ValueError("einsum: needs at least one operand")
     ops = promote(*[asarray(o) for o in operands], broadcast=False)
@@ -214,6 +213,28 @@ def einsum(subscripts, *operands, optimize=None):
         x = st.reshape(x, _shape(x) + (1,) * len(missing))
         t = t + "".join(missing)
     return st.transpose(x, tuple(t.index(c) for c in out))
+
+
+def _interleaved(first, rest):
+    """``einsum(a, [0, 1], b, [1, 2], [0, 2])`` as ``einsum('ab,bc->ac', a, b)``."""
+    args, out = (first,) + tuple(rest), None
+    if len(args) % 2 == 1:  # a trailing output sublist
+        args, out = args[:-1], args[-1]
+    ops, subs = list(args[0::2]), list(args[1::2])
+
+    def letters(sub):
+        s = ""
+        for k in sub:
+            if k is Ellipsis:
+                s += "..."
+            elif isinstance(k, int | np.integer) and 0 <= k < len(_ALPHABET):
+                s += _ALPHABET[int(k)]
+            else:
+                raise ValueError(f"einsum: subscript {k!r} in the interleaved form must be an int "
+                                 f"in [0, {len(_ALPHABET)}) or Ellipsis")
+        return s
+    spec = ",".join(letters(s) for s in subs) + ("" if out is None else "->" + letters(out))
+    return spec, ops
 
 
 def _parse_einsum(spec, shapes):

@@ -100,7 +100,6 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     n = len(xs)
     shapes = [(1,) * i + (-1,) + (1,) * (n - i - 1) for i in range(n)]
     if indexing == "xy" and n > 1:
-        shapes[0], shapes[1] = shapes[1], shapes[0]
         shapes = [s[:0] + (s[1], s[0]) + s[2:] for s in shapes]
     out = [sh.reshape(x, s) for x, s in zip(xs, shapes, strict=True)]
     if sparse:

@@ -74,8 +74,10 @@ class _Looped:
         return self.fn.zero_derivative
 
     def __call__(self, *args):
-        if self.fn.elementwise if isinstance(self.fn, NumpyFn) else False:
-            return self.fn(*args)
+        if isinstance(self.fn, NumpyFn) and self.fn.elementwise:
+            # Per example, operands have one shape or are 0-d: align the 0-d ones.
+            nd = max(np.ndim(a) for a in args)
+            return self.fn(*[np.reshape(a, np.shape(a) + (1,) * (nd - np.ndim(a))) for a in args])
         return np.stack([np.asarray(self.fn(*[a[i] for a in args])) for i in range(self.size)])
 
     def __eq__(self, other):

@@ -15,7 +15,7 @@ from ._math import add, multiply
 
 __all__ = ["reshape", "ravel", "transpose", "moveaxis", "swapaxes", "squeeze", "expand_dims",
            "atleast_1d", "atleast_2d", "atleast_3d", "concatenate", "stack", "hstack", "vstack",
-           "split", "array_split", "tile", "repeat", "flip", "fliplr", "flipud", "roll", "pad"]
+           "split", "array_split", "tile", "repeat", "flip", "fliplr", "flipud", "roll", "pad", "size"]
 
 
 def _axis(axis, nd, op):
@@ -28,6 +28,16 @@ def _axes(axis, nd, op):
 
 def _shape(x):
     return get_aval(x).shape
+
+
+def size(a, axis=None):
+    """Number of elements (along ``axis`` if given).
+
+    >>> size(np.zeros((2, 3)), 1)
+    3
+    """
+    s = _shape(asarray(a))
+    return int(np.prod(s, dtype=np.int64)) if axis is None else s[_axis(axis, len(s), "size")]
 
 
 # ---------------------------------------------------------------- reshaping

@@ -29,7 +29,8 @@ __all__ = [
     "i0", "nan_to_num", "isreal", "iscomplex", "isrealobj", "iscomplexobj", "isneginf",
     "isposinf", "real_if_close", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
     "invert", "bitwise_invert", "left_shift", "right_shift", "bitwise_left_shift",
-    "bitwise_right_shift", "bitwise_count", "gcd", "lcm", "isscalar",
+    "bitwise_right_shift", "bitwise_count", "gcd", "lcm", "isscalar", "isclose", "allclose",
+    "array_equal", "array_equiv",
     "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh",
 ]
 
@@ -371,3 +372,44 @@ def bitwise_count(x):
     if get_aval(x).dtype.kind not in "iub":
         raise TypeError(f"bitwise_count: integer input needed, got {get_aval(x).dtype}")
     return numpy_call(_fn(np.bitwise_count, "bitwise_count"), x)
+
+
+# ---------------------------------------------------------------- closeness and equality
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """``|a - b| <= atol + rtol * |b|`` elementwise; infinities are close only to
+    themselves, NaN to NaN only with ``equal_nan`` (boolean, no derivative)."""
+    x, y = promote(a, b, to_float=True, op="isclose")
+    finite = m.logical_and(m.isfinite(x), m.isfinite(y))
+    xs, ys = m.where(finite, x, 0.0), m.where(finite, y, 0.0)
+    close = m.less_equal(m.abs(m.subtract(xs, ys)), m.add(atol, m.multiply(rtol, m.abs(ys))))
+    out = m.where(finite, close, m.equal(x, y))
+    if equal_nan:
+        out = m.logical_or(out, m.logical_and(m.isnan(x), m.isnan(y)))
+    return out
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True if every pair of entries is :func:`isclose`."""
+    return m.all(isclose(a, b, rtol, atol, equal_nan))
+
+
+def array_equal(a1, a2, equal_nan=False):
+    """True if the shapes agree and every entry is equal (NaNs equal with ``equal_nan``)."""
+    a, b = asarray(a1), asarray(a2)
+    if get_aval(a).shape != get_aval(b).shape:
+        return False
+    eq = m.equal(a, b)
+    if equal_nan and get_aval(a).dtype.kind in "fc":
+        eq = m.logical_or(eq, m.logical_and(m.isnan(a), m.isnan(b)))
+    return m.all(eq)
+
+
+def array_equiv(a1, a2):
+    """True if the arrays broadcast together and every entry is equal."""
+    a, b = asarray(a1), asarray(a2)
+    try:
+        np.broadcast_shapes(get_aval(a).shape, get_aval(b).shape)
+    except ValueError:
+        return False
+    return m.all(m.equal(a, b))
