@@ -10,7 +10,7 @@ from ..primitives.contraction import einsum2
 from ..primitives.indexing import gather
 from ..primitives.reductions import reduce_sum
 from ._core import asarray, normalize_axes, promote
-from ._math import conj, multiply
+from ._math import check_out, conj, multiply
 from ._shape import ravel
 
 __all__ = ["matmul", "dot", "einsum", "tensordot", "outer", "inner", "vdot"]
@@ -79,9 +79,11 @@ def matmul(x, y):
     return einsum2(x, y, f"{sx},{sy}->{out}")
 
 
-def dot(x, y):
+def dot(a, b, out=None):
     """NumPy dot: sum over the last axis of ``x`` and the second-to-last of ``y``
     (the only axis of a 1-d ``y``); a product for 0-d operands."""
+    check_out(out, "dot")
+    x, y = a, b
     x, y, xs, ys = _contract_operands(x, y, "dot")
     if not xs or not ys:
         return multiply(x, y)

@@ -427,7 +427,7 @@ def _mode(idx, n, mode, op):
     return _math.remainder(idx, n) if mode == "wrap" else _math.clip(idx, 0, n - 1)
 
 
-def take(a, indices, axis=None, mode=None):
+def take(a, indices, axis=None, out=None, mode=None):
     """Elements of ``a`` at integer ``indices`` along ``axis`` (the flattened array if None).
 
     >>> take(np.arange(6).reshape(2, 3), [[2, 0]], axis=1)
@@ -435,6 +435,7 @@ def take(a, indices, axis=None, mode=None):
     <BLANKLINE>
            [[5, 3]]])
     """
+    _math.check_out(out, "take")
     x = asarray(a)
     if axis is None:
         x, axis = st.reshape(x, (get_aval(x).size,)), 0

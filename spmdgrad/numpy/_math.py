@@ -209,8 +209,9 @@ def imag(x):
     return ew.imag(x) if is_complex(a.dtype) else np.zeros(a.shape, a.dtype)
 
 
-def conjugate(x):
+def conjugate(x, out=None):
     """Complex conjugate; a real array is returned unchanged."""
+    check_out(out, "conjugate")
     x = asarray(x)
     return ew.conj(x) if is_complex(get_aval(x).dtype) else x
 

@@ -15,7 +15,7 @@ from ..core import Tracer
 _FORWARDED = ("sum", "mean", "prod", "max", "min", "var", "std", "any", "all", "ptp",
               "cumsum", "cumprod", "argmax", "argmin", "clip", "round", "take", "repeat",
               "swapaxes", "squeeze", "trace", "diagonal", "nonzero", "searchsorted",
-              "argpartition", "partition", "compress", "choose", "dot", "conj", "conjugate",
+              "argpartition", "partition", "choose", "dot", "conj", "conjugate",
               "sort", "argsort", "ravel")
 
 # numpy.<ufunc>.<method> on a traced value, mapped to the front-end function.
@@ -138,6 +138,7 @@ def install(ns):
     for name in _FORWARDED:
         setattr(T, name, _method(ns, name))
     T.flatten = _method(ns, "ravel")
+    T.compress = lambda self, condition, axis=None, out=None: m["compress"](condition, self, axis, out)
     T.__hash__ = None
 
 
