@@ -229,11 +229,15 @@ def nonzero(a, *, size=None, fill_value=None):
     """Indices of the non-zero entries, one array per dimension. With ``size``, each
     is cut or padded (with ``fill_value``, default 0) to that length, which makes it
     work under vmap and jit."""
+    return _nonzero(a, size, fill_value, "nonzero")
+
+
+def _nonzero(a, size, fill_value, _op):
     x = asarray(a)
     if len(_shape(x)) == 0:
-        raise ValueError("nonzero of a 0-d array is not allowed; use atleast_1d")
+        raise ValueError(f"{_op}: nonzero of a 0-d array is not allowed; use atleast_1d")
     if size is None:
-        return np.nonzero(_concrete(x, "nonzero"))
+        return np.nonzero(_concrete(x, _op))
     fills = fill_value if isinstance(fill_value, tuple | list) else \
         (0 if fill_value is None else fill_value,) * len(_shape(x))
     return tuple(numpy_call(NumpyFn(_nonzero_padded, "nonzero",
@@ -243,7 +247,7 @@ def nonzero(a, *, size=None, fill_value=None):
 
 def flatnonzero(a, *, size=None, fill_value=None):
     """Indices of the non-zero entries of the flattened array (``size`` as in nonzero)."""
-    return nonzero(sh.ravel(a), size=size, fill_value=fill_value)[0]
+    return _nonzero(sh.ravel(a), size, fill_value, "flatnonzero")[0]
 
 
 def argwhere(a, *, size=None, fill_value=None):
@@ -251,8 +255,8 @@ def argwhere(a, *, size=None, fill_value=None):
     x = asarray(a)
     if len(_shape(x)) == 0:
         x = sh.reshape(x, (1,))
-        return sh.reshape(nonzero(x, size=size, fill_value=fill_value)[0], (-1, 0))
-    idx = nonzero(x, size=size, fill_value=fill_value)
+        return sh.reshape(_nonzero(x, size, fill_value, "argwhere")[0], (-1, 0))
+    idx = _nonzero(x, size, fill_value, "argwhere")
     return sh.stack(list(idx), 1) if size is not None else np.stack(idx, 1)
 
 
@@ -341,6 +345,8 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False):
 
 def union1d(ar1, ar2):
     """Sorted unique values of either input."""
+    _concrete(ar1, "union1d")
+    _concrete(ar2, "union1d")
     return unique(sh.concatenate(promote(sh.ravel(ar1), sh.ravel(ar2), broadcast=False), 0))
 
 
