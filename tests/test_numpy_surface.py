@@ -249,7 +249,66 @@ CASES = {
     "linspace_arrays": (lambda a, b: jnp.linspace(a, b, 5, axis=1), lambda a, b: np.linspace(a, b, 5, axis=1),
                         [V3, u(3)], "diff"),
     "full_traced": (lambda a: jnp.full((2, 3), a), lambda a: np.full((2, 3), a), [np.array(0.7)], "diff"),
+    "full_like_traced": (lambda x, a: jnp.full_like(x, a), lambda x, a: np.full_like(x, a), [V3, np.array(0.7)], "diff"),
+    # NumPy 2 aliases and array-API names
+    "acos": (jnp.acos, np.acos, [V5 / 3], "diff"), "asin": (jnp.asin, np.asin, [V5 / 3], "diff"),
+    "atan": (jnp.atan, np.atan, [V5], "diff"), "atan2": (jnp.atan2, np.atan2, [V5, POS[:1]], "diff"),
+    "acosh": (jnp.acosh, np.acosh, [POS + 1], "diff"), "asinh": (jnp.asinh, np.asinh, [V5], "diff"),
+    "atanh": (jnp.atanh, np.atanh, [V5 / 3], "diff"), "pow": (jnp.pow, np.pow, [POS, u(4)], "diff"),
+    "concat": (lambda a, b: jnp.concat([a, b], axis=1), lambda a, b: np.concat([a, b], axis=1), [A34, A33], "diff"),
+    "permute_dims": (lambda x: jnp.permute_dims(x, (2, 0, 1)), lambda x: np.permute_dims(x, (2, 0, 1)),
+                     [u(2, 3, 4)], "diff"),
+    "nanargmin": (lambda x: jnp.nanargmin(x, 1), lambda x: np.nanargmin(x, 1), [np.array([[1.0, np.nan, -2]])], "int"),
+    "nancumprod": (jnp.nancumprod, np.nancumprod, [np.array([1.5, np.nan, 2.5])], "diff"),
+    "nanpercentile": (lambda x: jnp.nanpercentile(x, [10, 80]), lambda x: np.nanpercentile(x, [10, 80]),
+                      [np.array([1.0, np.nan, 3.0, 0.5, 2.0])], "diff"),
+    "isreal": (jnp.isreal, np.isreal, [np.array([1.0, 2.0 + 1e-3j])], "int"),
+    "isneginf": (jnp.isneginf, np.isneginf, [np.array([1.0, np.inf, -np.inf])], "int"),
+    "array_equiv": (lambda x: jnp.array_equiv(x, x[:1] * 0 + x[0]), lambda x: np.array_equiv(x, x[:1] * 0 + x[0]),
+                    [np.array([1.0, 1.0])], "int"),
+    "ix_": (lambda x: x[jnp.ix_(np.array([0, 2]), np.array([1, 3]))], lambda x: x[np.ix_([0, 2], [1, 3])], [A34], "diff"),
+    "tril_indices": (lambda x: x[jnp.tril_indices(3, -1, 4)], lambda x: x[np.tril_indices(3, -1, 4)], [A34], "diff"),
+    "triu_indices_from": (lambda x: x[jnp.triu_indices_from(x, 1)], lambda x: x[np.triu_indices_from(x, 1)], [A34], "diff"),
+    "tril_indices_from": (lambda x: x[jnp.tril_indices_from(x)], lambda x: x[np.tril_indices_from(x)], [A33], "diff"),
+    "triu_indices": (lambda x: x[jnp.triu_indices(3)], lambda x: x[np.triu_indices(3)], [A33], "diff"),
+    "diag_indices_from": (lambda x: x[jnp.diag_indices_from(x)], lambda x: x[np.diag_indices_from(x)], [A33], "diff"),
+    "mask_indices": (lambda x: x[jnp.mask_indices(3, np.triu, 1)], lambda x: x[np.mask_indices(3, np.triu, 1)],
+                     [A33], "diff"),
+    "linalg_cross": (jnp.linalg.cross, np.linalg.cross, [u(2, 3), u(2, 3)], "diff"),
+    "linalg_diagonal": (lambda x: jnp.linalg.diagonal(x, offset=1), lambda x: np.linalg.diagonal(x, offset=1),
+                        [u(2, 3, 4)], "diff"),
+    "linalg_matmul": (jnp.linalg.matmul, np.linalg.matmul, [A34, u(4, 2)], "diff"),
+    "linalg_matrix_norm": (jnp.linalg.matrix_norm, np.linalg.matrix_norm, [u(2, 3, 4)], "diff"),
+    "linalg_matrix_transpose": (jnp.linalg.matrix_transpose, np.linalg.matrix_transpose, [A34], "diff"),
+    "linalg_outer": (jnp.linalg.outer, np.linalg.outer, [V3, u(2)], "diff"),
+    "linalg_tensordot": (lambda a, b: jnp.linalg.tensordot(a, b, axes=1), lambda a, b: np.linalg.tensordot(a, b, axes=1),
+                         [A34, u(4, 2)], "diff"),
+    "linalg_vecdot": (jnp.linalg.vecdot, np.linalg.vecdot, [A34, u(4)], "diff"),
+    "linalg_tensorsolve": (lambda a, b: jnp.linalg.tensorsolve(a, b), lambda a, b: np.linalg.tensorsolve(a, b),
+                           [(A33[0, 0] + np.eye(6) * 3).reshape(2, 3, 6), u(2, 3)], "diff"),
+    "linalg_vector_norm_flat": (jnp.linalg.vector_norm, np.linalg.vector_norm, [A34], "diff"),
 }
+
+
+def test_creation_and_static_helpers_match_numpy():
+    for got, want in [(jnp.bartlett(5), np.bartlett(5)), (jnp.blackman(5), np.blackman(5)),
+                      (jnp.hamming(5), np.hamming(5)), (jnp.hanning(5), np.hanning(5)),
+                      (jnp.kaiser(5, 2.0), np.kaiser(5, 2.0)), (jnp.indices((2, 3)), np.indices((2, 3))),
+                      (jnp.diag_indices(3), np.diag_indices(3)), (jnp.identity(2), np.identity(2)),
+                      (jnp.fromfunction(lambda i, j: i + 2 * j, (2, 3)), np.fromfunction(lambda i, j: i + 2 * j, (2, 3))),
+                      (jnp.fromiter(range(4), float), np.fromiter(range(4), float)), (jnp.empty((2,)), np.zeros(2)),
+                      (jnp.zeros_like(A34), np.zeros_like(A34)), (jnp.ones_like(V3, int), np.ones_like(V3, int)),
+                      (jnp.empty_like(V3), np.zeros_like(V3)), (jnp.copy(A34), A34), (jnp.asanyarray([1, 2]), np.array([1, 2])),
+                      (jnp.asarray_chkfinite([1.0]), np.array([1.0])), (jnp.broadcast_shapes((2, 1), (3,)), (2, 3)),
+                      (jnp.size(A34), 12), (jnp.size(A34, 0), 3), (jnp.isrealobj(V3), True),
+                      (jnp.iscomplexobj(V3 + 0j), True), (jnp.isscalar(2.0), True), (jnp.isscalar(V3), False),
+                      (jnp.einsum_path("ij,jk->ik", A34, u(4, 2))[0], np.einsum_path("ij,jk->ik", A34, u(4, 2))[0])]:
+        for g, w in zip(got if isinstance(got, tuple | list) else [got], want if isinstance(want, tuple | list)
+                        else [want], strict=True):
+            np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        jnp.asarray_chkfinite([np.nan])
+    assert sg.vmap(lambda x: jnp.isscalar(x) * x)(V3).shape == (3,)
 
 
 def _np_fill_diagonal(x, v):
