@@ -1,5 +1,6 @@
 """``x.at[idx].min/max/divide/power/apply`` (traced and eager), and eager ``.at`` on
 spmdgrad.numpy results (issue 9 section 6)."""
+
 import numpy as np
 import pytest
 
@@ -12,8 +13,14 @@ X = R.uniform(0.5, 2.0, (4, 3))
 IDX = np.array([0, 2, 0, 3])  # a repeated index
 V = R.uniform(0.5, 2.0, (4, 3))
 
-UFUNC = {"min": np.minimum, "max": np.maximum, "divide": np.divide, "power": np.power,
-         "add": np.add, "multiply": np.multiply}
+UFUNC = {
+    "min": np.minimum,
+    "max": np.maximum,
+    "divide": np.divide,
+    "power": np.power,
+    "add": np.add,
+    "multiply": np.multiply,
+}
 
 
 def reference(how, x, idx, v):
@@ -67,8 +74,14 @@ def test_eager_at_on_results_stays_a_numpy_array():
     z2 = z.at[1].add(2.0).at[2].max(5.0).at[0].divide(4.0)  # chained, as in JAX code
     np.testing.assert_array_equal(z2, [0.25, 2.0, 5.0])
     np.testing.assert_array_equal(z, [1.0, 0.0, 0.0])  # functional: z itself is unchanged
-    for made in (jnp.ones((2, 2)), jnp.arange(4.0), jnp.asarray([1.0, 2.0]), jnp.dot(np.ones((2, 2)), np.ones(2)),
-                 jnp.split(np.arange(4.0), 2)[1], jnp.exp(np.zeros(2))):
+    for made in (
+        jnp.ones((2, 2)),
+        jnp.arange(4.0),
+        jnp.asarray([1.0, 2.0]),
+        jnp.dot(np.ones((2, 2)), np.ones(2)),
+        jnp.split(np.arange(4.0), 2)[1],
+        jnp.exp(np.zeros(2)),
+    ):
         assert isinstance(made, np.ndarray) and hasattr(made, "at"), type(made)
     assert repr(jnp.zeros(2)) == "array([0., 0.])"
     assert isinstance(jnp.sum(np.ones(3)), np.float64)  # 0-d results stay NumPy scalars

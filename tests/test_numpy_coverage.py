@@ -1,6 +1,7 @@
 """The NumPy coverage figure (tools/numpy_coverage.py) and the contract for what is
 missing: at least 90% of numpy's and numpy.linalg's public array functions, and every
 missing one raises NotImplementedError naming it."""
+
 import ast
 import pathlib
 import subprocess
@@ -47,8 +48,12 @@ def test_covered_names_are_spmdgrad_functions():
 
 
 def test_script_prints_the_figure():
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "numpy_coverage.py")], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "numpy_coverage.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "public array functions covered" in out and "%" in out
 
 
@@ -75,6 +80,7 @@ def test_front_end_modules_import_one_way_and_only_at_top():
             if d not in state:
                 visit(d, stack + [n])
         state[n] = "done"
+
     for n in graph:
         if n not in state:
             visit(n, [])

@@ -1,6 +1,7 @@
 """NumPy functions, ufuncs and methods on traced values (issue 7 section 3, issue 14
 item 6): they dispatch to spmdgrad.numpy with NumPy's signatures, or raise a TypeError
 that names the NumPy function."""
+
 import inspect
 
 import numpy as np
@@ -16,31 +17,35 @@ X = np.random.default_rng(1).uniform(-1, 1, (3, 4))
 
 def test_numpy_sum_and_mean_inside_grad():
     def f(x):
-        return np.sum(x ** 2) + np.mean(x) + np.sum(x, axis=0, keepdims=True).sum() + np.mean(x, 1).sum()
+        return np.sum(x**2) + np.mean(x) + np.sum(x, axis=0, keepdims=True).sum() + np.mean(x, 1).sum()
+
     g = sg.grad(f)(X)
     np.testing.assert_allclose(g, 2 * X + 1 / 12 + 1 + 1 / 4)
     check_grads(f, [X], order=2)
 
 
-@pytest.mark.parametrize("call", [
-    lambda x: np.sum(x, axis=1, dtype=np.float64, keepdims=True, where=x > 0),
-    lambda x: np.mean(x, axis=(0, 1), keepdims=True),
-    lambda x: np.max(x, axis=0, initial=0.5),
-    lambda x: np.min(x, axis=1, initial=-0.2, where=x > -0.5),
-    lambda x: np.prod(x + 2, axis=0, initial=2.0),
-    lambda x: np.var(x, 0, ddof=1, keepdims=True),
-    lambda x: np.std(x, axis=1, correction=1),
-    lambda x: np.cumsum(x, axis=1),
-    lambda x: np.clip(x, -0.3, 0.4),
-    lambda x: np.round(x, 1),
-    lambda x: np.linalg.det(x[:, :3]),
-    lambda x: np.linspace(x[0, 0], x[1, 1], 5),
-    lambda x: np.add.reduce(x, axis=1),
-    lambda x: np.multiply.accumulate(x, axis=0),
-    lambda x: np.subtract.outer(x[0], x[1]),
-    lambda x: np.concatenate([x, np.sin(x)], axis=1),
-    lambda x: np.where(x > 0, x, 0.0),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: np.sum(x, axis=1, dtype=np.float64, keepdims=True, where=x > 0),
+        lambda x: np.mean(x, axis=(0, 1), keepdims=True),
+        lambda x: np.max(x, axis=0, initial=0.5),
+        lambda x: np.min(x, axis=1, initial=-0.2, where=x > -0.5),
+        lambda x: np.prod(x + 2, axis=0, initial=2.0),
+        lambda x: np.var(x, 0, ddof=1, keepdims=True),
+        lambda x: np.std(x, axis=1, correction=1),
+        lambda x: np.cumsum(x, axis=1),
+        lambda x: np.clip(x, -0.3, 0.4),
+        lambda x: np.round(x, 1),
+        lambda x: np.linalg.det(x[:, :3]),
+        lambda x: np.linspace(x[0, 0], x[1, 1], 5),
+        lambda x: np.add.reduce(x, axis=1),
+        lambda x: np.multiply.accumulate(x, axis=0),
+        lambda x: np.subtract.outer(x[0], x[1]),
+        lambda x: np.concatenate([x, np.sin(x)], axis=1),
+        lambda x: np.where(x > 0, x, 0.0),
+    ],
+)
 def test_numpy_functions_dispatch_under_grad_vmap_jit(call):
     want = call(X)
     np.testing.assert_allclose(sg.jit(call)(X), want)
@@ -48,17 +53,39 @@ def test_numpy_functions_dispatch_under_grad_vmap_jit(call):
     check_grads(lambda x: call(x), [X], order=1)
 
 
-@pytest.mark.parametrize("method, args, kwargs", [
-    ("mean", (0,), {"keepdims": True}), ("sum", (1, None, None, True), {}), ("max", (), {"axis": 0}),
-    ("min", (None, None, True), {}), ("var", (), {"ddof": 1, "axis": 1}), ("std", (0,), {}),
-    ("prod", (0,), {"keepdims": True}), ("cumsum", (1,), {}), ("cumprod", (), {"axis": 0}),
-    ("clip", (-0.1, 0.2), {}), ("round", (2,), {}), ("take", ([0, 2],), {"axis": 1}),
-    ("repeat", (2,), {"axis": 0}), ("swapaxes", (0, 1), {}), ("trace", (1,), {}),
-    ("diagonal", (), {"offset": -1}), ("sort", (0,), {}),
-    ("reshape", (4, 3), {}), ("reshape", ((2, 6),), {"order": "C"}), ("transpose", ((1, 0),), {}),
-    ("flatten", (), {}), ("ravel", (), {}), ("dot", (X.T,), {}), ("any", (0,), {}), ("all", (), {"axis": 1}),
-    ("argmax", (1,), {"keepdims": True}), ("astype", (np.float32,), {}), ("compress", ([True, False, True],), {"axis": 0}),
-])
+@pytest.mark.parametrize(
+    "method, args, kwargs",
+    [
+        ("mean", (0,), {"keepdims": True}),
+        ("sum", (1, None, None, True), {}),
+        ("max", (), {"axis": 0}),
+        ("min", (None, None, True), {}),
+        ("var", (), {"ddof": 1, "axis": 1}),
+        ("std", (0,), {}),
+        ("prod", (0,), {"keepdims": True}),
+        ("cumsum", (1,), {}),
+        ("cumprod", (), {"axis": 0}),
+        ("clip", (-0.1, 0.2), {}),
+        ("round", (2,), {}),
+        ("take", ([0, 2],), {"axis": 1}),
+        ("repeat", (2,), {"axis": 0}),
+        ("swapaxes", (0, 1), {}),
+        ("trace", (1,), {}),
+        ("diagonal", (), {"offset": -1}),
+        ("sort", (0,), {}),
+        ("reshape", (4, 3), {}),
+        ("reshape", ((2, 6),), {"order": "C"}),
+        ("transpose", ((1, 0),), {}),
+        ("flatten", (), {}),
+        ("ravel", (), {}),
+        ("dot", (X.T,), {}),
+        ("any", (0,), {}),
+        ("all", (), {"axis": 1}),
+        ("argmax", (1,), {"keepdims": True}),
+        ("astype", (np.float32,), {}),
+        ("compress", ([True, False, True],), {"axis": 0}),
+    ],
+)
 def test_methods_have_numpy_signatures(method, args, kwargs):
     call = lambda x: getattr(x, method)(*args, **kwargs)  # noqa: E731
     want = np.sort(X, *args) if method == "sort" else call(X)  # ndarray.sort sorts in place
@@ -87,7 +114,7 @@ def test_forwarded_method_signatures_follow_numpy(name):
     np_params = list(inspect.signature(ref).parameters.values())[1:]
     ours = list(inspect.signature(getattr(jnp, name)).parameters.values())[1:]
     positional = [p.name for p in np_params if p.kind == p.POSITIONAL_OR_KEYWORD]
-    assert [p.name for p in ours][:len(positional)] == positional, name
+    assert [p.name for p in ours][: len(positional)] == positional, name
     keywords = {p.name for p in np_params if p.kind != p.VAR_KEYWORD}
     assert keywords <= {p.name for p in ours}, (name, keywords - {p.name for p in ours})
 
@@ -101,16 +128,21 @@ def test_out_and_unknown_keywords_are_clear_type_errors():
         sg.grad(lambda x: np.fft.fft(x).real.sum())(X)
     with pytest.raises(TypeError, match="numpy.heaviside.reduce"):
         sg.vmap(lambda x: np.heaviside.reduce(x))(X)
-    with pytest.raises(TypeError, match="numpy.concatenate on a traced value dispatches to "
-                       "spmdgrad.numpy.concatenate, which does not accept these arguments"):
+    with pytest.raises(
+        TypeError,
+        match="numpy.concatenate on a traced value dispatches to "
+        "spmdgrad.numpy.concatenate, which does not accept these arguments",
+    ):
         sg.grad(lambda x: np.concatenate([x, x], casting="same_kind").sum())(X)
 
 
 def test_item_assignment_points_to_at():
     with pytest.raises(TypeError, match=r"x.at\[idx\].set"):
+
         def f(w):
             w[0, 0] = 0.0
             return w.sum()
+
         sg.grad(f)(X)
 
 
