@@ -86,15 +86,17 @@ def hypot(x1, x2):
 
 
 def fmax(x1, x2):
-    """Elementwise maximum that ignores NaNs (NaN only where both are NaN)."""
+    """Elementwise maximum that ignores NaNs (NaN only where both are NaN). At a tie the
+    derivative goes to ``x2``, as in JAX."""
     a, b = promote(x1, x2, op="fmax")
-    return m.where(m.isnan(b), a, m.where(m.isnan(a), b, m.maximum(a, b)))
+    return m.where(m.logical_or(m.isnan(b), m.greater(a, b)), a, b)
 
 
 def fmin(x1, x2):
-    """Elementwise minimum that ignores NaNs (NaN only where both are NaN)."""
+    """Elementwise minimum that ignores NaNs (NaN only where both are NaN). At a tie the
+    derivative goes to ``x2``, as in JAX."""
     a, b = promote(x1, x2, op="fmin")
-    return m.where(m.isnan(b), a, m.where(m.isnan(a), b, m.minimum(a, b)))
+    return m.where(m.logical_or(m.isnan(b), m.less(a, b)), a, b)
 
 
 def sinc(x):
