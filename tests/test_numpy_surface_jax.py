@@ -1,5 +1,6 @@
 """Results that JAX defines (padding conventions, ties, derivatives at special points),
 against numbers computed once with JAX 0.10.2 (x64) and stored here."""
+
 import numpy as np
 
 import spmdgrad as sg
@@ -39,10 +40,13 @@ def test_derivatives_at_special_points():
     np.testing.assert_allclose(sg.grad(jnp.cbrt)(8.0), 0.08333333333333333)
     np.testing.assert_allclose(sg.grad(jnp.copysign, argnums=(0, 1))(-2.0, 3.0), (-1.0, 0.0))
     np.testing.assert_allclose(sg.grad(jnp.heaviside, argnums=(0, 1))(0.0, 0.3), (0.0, 1.0))
-    np.testing.assert_allclose(sg.grad(lambda x: jnp.nan_to_num(x).sum())(np.array([1.0, np.nan, np.inf])),
-                               [1.0, 0, 0])
+    np.testing.assert_allclose(
+        sg.grad(lambda x: jnp.nan_to_num(x).sum())(np.array([1.0, np.nan, np.inf])), [1.0, 0, 0]
+    )
     np.testing.assert_allclose(sg.grad(jnp.nanmax)(np.array([1.0, np.nan, 3.0])), [0.0, 0, 1])
-    np.testing.assert_allclose(sg.grad(lambda x, y: jnp.angle(x + 1j * y), argnums=(0, 1))(1.0, 2.0), (-0.4, 0.2))
+    np.testing.assert_allclose(
+        sg.grad(lambda x, y: jnp.angle(x + 1j * y), argnums=(0, 1))(1.0, 2.0), (-0.4, 0.2)
+    )
     np.testing.assert_allclose(sg.grad(jnp.logaddexp2, argnums=(0, 1))(1.0, 1.0), (0.5, 0.5))
     np.testing.assert_allclose(sg.grad(jnp.fmod, argnums=(0, 1))(5.3, 2.0), (1.0, -2.0))
     xp, fp = np.array([0.0, 1, 2.5, 4]), np.array([1.0, 3, 2, 0])
@@ -55,13 +59,17 @@ def test_quantiles_and_sorting_follow_the_stable_permutation():
     np.testing.assert_allclose(sg.grad(lambda a: jnp.quantile(a, 0.3))(a), [0.2, 0, 0, 0.8, 0])
     np.testing.assert_allclose(sg.grad(jnp.median)(np.array([3.0, 1, 4, 2])), [0.5, 0, 0, 0.5])
     np.testing.assert_array_equal(jnp.argsort(np.array([1.0, 3, 1, 2, 3]), descending=True), [1, 4, 3, 0, 2])
-    np.testing.assert_array_equal(jnp.searchsorted(np.array([1.0, 2, 3]), np.array([2.0, 2.5]), side="right"),
-                                  [2, 2])
+    np.testing.assert_array_equal(
+        jnp.searchsorted(np.array([1.0, 2, 3]), np.array([2.0, 2.5]), side="right"), [2, 2]
+    )
     # JAX's partition gives [1, 2, 3, 5, 4]; spmdgrad sorts fully: the same kth entry and sides.
     p = jnp.partition(np.array([5.0, 1, 4, 2, 3]), 2)
     assert p[2] == 3.0 and set(p[:2]) == {1.0, 2.0} and set(p[3:]) == {4.0, 5.0}
 
 
 def test_gradient_with_coordinates():
-    np.testing.assert_allclose(jnp.gradient(np.array([1.0, 4, 9, 16, 25]), np.array([0.0, 1, 1.5, 3, 4])),
-                               [3.0, 7.66666667, 8.66666667, 7.26666667, 9.0], rtol=1e-8)
+    np.testing.assert_allclose(
+        jnp.gradient(np.array([1.0, 4, 9, 16, 25]), np.array([0.0, 1, 1.5, 3, 4])),
+        [3.0, 7.66666667, 8.66666667, 7.26666667, 9.0],
+        rtol=1e-8,
+    )
