@@ -8,8 +8,9 @@ function missing here raises an error that names it.
 
 The modules form layers, each importing only those before it: ``_core`` (conversion,
 promotion), ``_nondiff`` (the non-differentiable primitive), ``_math``, ``_indexing``,
-``_shape``, ``_contract``, then ``_creation``, ``_ufuncs``, ``_matrix``, ``_joining``,
-``_stats``, ``_series``, ``_discrete``, ``linalg``, ``_linalg_extra``, ``_array``;
+``_shape``, ``_contract``, then ``_creation``, ``_ufuncs``, ``_logic``, ``_matrix``,
+``_joining``, ``_stats``, ``_series``, ``_discrete``, ``_select``, ``linalg``,
+``_linalg_extra``, ``_array``;
 ``_methods`` installs the tracer methods from this namespace.
 
 >>> import spmdgrad.numpy as jnp
@@ -20,8 +21,8 @@ from numpy import (complexfloating, dtype, e, euler_gamma, finfo, floating, gene
                    iinfo, inexact, inf, integer, issubdtype, nan, ndarray, newaxis, number, pi,
                    promote_types, signedinteger, unsignedinteger, can_cast)
 
-from . import _array, _contract, _creation, _discrete, _indexing, _joining, _math, _matrix
-from . import _series, _shape, _stats, _ufuncs
+from . import _array, _contract, _creation, _discrete, _indexing, _joining, _logic, _math, _matrix
+from . import _select, _series, _shape, _stats, _ufuncs
 from ._core import array, asarray, broadcast_to, ndim, result_type, shape  # noqa: F401
 from ._math import *  # noqa: F401,F403
 from ._math import abs, max, min, round, sum, pow  # noqa: F401
@@ -37,14 +38,16 @@ from ._joining import *  # noqa: F401,F403
 from ._stats import *  # noqa: F401,F403
 from ._series import *  # noqa: F401,F403
 from ._discrete import *  # noqa: F401,F403
+from ._logic import *  # noqa: F401,F403
+from ._select import *  # noqa: F401,F403
 from . import linalg  # noqa: F401
 from . import _linalg_extra
 from ._methods import install as _install
 from ._missing import linalg_getattr as _linalg_getattr, numpy_getattr as __getattr__  # noqa: F401
 
 # Public functions return eager results as ``_array.Array`` (``.at`` works eagerly).
-for _mod in (_core_mods := (_math, _shape, _contract, _creation, _indexing, _ufuncs, _matrix,
-                            _joining, _stats, _series, _discrete)):
+for _mod in (_core_mods := (_math, _shape, _contract, _creation, _indexing, _ufuncs, _logic, _matrix,
+                            _joining, _stats, _series, _discrete, _select)):
     for _name in _mod.__all__:
         _f = globals()[_name]
         if callable(_f) and not isinstance(_f, type) and getattr(_f, "__module__", "").startswith("spmdgrad"):

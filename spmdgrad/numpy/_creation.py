@@ -21,22 +21,42 @@ __all__ = ["zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "
 
 
 def zeros(shape, dtype=None):
-    """An array of zeros (float64 by default)."""
+    """An array of zeros (float64 by default).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.zeros(2)
+    array([0., 0.])
+    """
     return np.zeros(shape, dtype or np.float64)
 
 
 def ones(shape, dtype=None):
-    """An array of ones (float64 by default)."""
+    """An array of ones (float64 by default).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.ones((1, 2), int)
+    array([[1, 1]])
+    """
     return np.ones(shape, dtype or np.float64)
 
 
 def empty(shape, dtype=None):
-    """Zeros (an uninitialised array has no place in a functional program)."""
+    """Zeros (an uninitialised array has no place in a functional program).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.empty(2)
+    array([0., 0.])
+    """
     return np.zeros(shape, dtype or np.float64)
 
 
 def full(shape, fill_value, dtype=None):
-    """An array of ``shape`` filled with ``fill_value`` (which may be traced)."""
+    """An array of ``shape`` filled with ``fill_value`` (which may be traced).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.full(2, 7.0)
+    array([7., 7.])
+    """
     if isinstance(fill_value, Tracer):
         v = fill_value if dtype is None else m.astype(fill_value, dtype)
         shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
@@ -53,14 +73,24 @@ def _concrete(op, *values):
 
 
 def arange(start, stop=None, step=None, dtype=None):
-    """Evenly spaced values in ``[start, stop)`` (arguments must be concrete)."""
+    """Evenly spaced values in ``[start, stop)`` (arguments must be concrete).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.arange(1, 7, 2)
+    array([1, 3, 5])
+    """
     _concrete("arange", start, stop, step)
     return np.arange(start, stop, step, dtype=dtype) if stop is not None else np.arange(start, dtype=dtype)
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """``num`` evenly spaced values from ``start`` to ``stop``. ``start`` and ``stop``
-    may be traced (and arrays): the result is differentiable in both."""
+    may be traced (and arrays): the result is differentiable in both.
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> spmdgrad.grad(lambda a: jnp.linspace(a, 1.0, 3).sum())(0.0)
+    np.float64(1.5)
+    """
     _concrete("linspace (num)", num)
     num = int(num)
     if num < 0:
@@ -83,13 +113,23 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
-    """``base ** linspace(start, stop, num)``."""
+    """``base ** linspace(start, stop, num)``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.logspace(0.0, 2.0, 3)
+    array([  1.,  10., 100.])
+    """
     out = m.power(base, linspace(start, stop, num, endpoint, axis=axis))
     return out if dtype is None else m.astype(out, dtype)
 
 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
-    """A geometric progression from ``start`` to ``stop`` (same sign, non-zero)."""
+    """A geometric progression from ``start`` to ``stop`` (same sign, non-zero).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.geomspace(1.0, 8.0, 4)
+    array([1., 2., 4., 8.])
+    """
     if not isinstance(start, Tracer) and not isinstance(stop, Tracer):
         return np.geomspace(start, stop, num, endpoint, dtype, axis)
     a, b = promote(start, stop, to_float=True, op="geomspace")
@@ -101,12 +141,24 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 
 def eye(N, M=None, k=0, dtype=None):  # noqa: N803
-    """Ones on the ``k`` diagonal."""
+    """Ones on the ``k`` diagonal.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.eye(2, k=1)
+    array([[0., 1.],
+           [0., 0.]])
+    """
     return np.eye(N, M, k, dtype=dtype or np.float64)
 
 
 def identity(n, dtype=None):
-    """The ``n x n`` identity matrix."""
+    """The ``n x n`` identity matrix.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.identity(2)
+    array([[1., 0.],
+           [0., 1.]])
+    """
     return np.identity(n, dtype=dtype or np.float64)
 
 
@@ -116,39 +168,74 @@ def _like(x, dtype, shape):
 
 
 def zeros_like(a, dtype=None, shape=None):
-    """Zeros with the shape and dtype of ``a``."""
+    """Zeros with the shape and dtype of ``a``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.zeros_like(np.ones(2, int))
+    array([0, 0])
+    """
     return np.zeros(*_like(a, dtype, shape))
 
 
 def ones_like(a, dtype=None, shape=None):
-    """Ones with the shape and dtype of ``a``."""
+    """Ones with the shape and dtype of ``a``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.ones_like(np.zeros(2))
+    array([1., 1.])
+    """
     return np.ones(*_like(a, dtype, shape))
 
 
 def empty_like(a, dtype=None, shape=None):
-    """Zeros with the shape and dtype of ``a``."""
+    """Zeros with the shape and dtype of ``a``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.empty_like(np.ones(2))
+    array([0., 0.])
+    """
     return np.zeros(*_like(a, dtype, shape))
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
-    """``fill_value`` (possibly traced) with the shape and dtype of ``a``."""
+    """``fill_value`` (possibly traced) with the shape and dtype of ``a``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.full_like(np.zeros(2), 3.0)
+    array([3., 3.])
+    """
     s, d = _like(a, dtype, shape)
     return full(s, fill_value if not isinstance(fill_value, Tracer) else m.astype(fill_value, d), d)
 
 
 def copy(a, order="K"):
-    """A copy of ``a`` (traced values are immutable, so they are returned as they are)."""
+    """A copy of ``a`` (traced values are immutable, so they are returned as they are).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.copy(np.array([1.0, 2.0]))
+    array([1., 2.])
+    """
     x = asarray(a)
     return x if isinstance(x, Tracer) else np.array(x, copy=True)
 
 
 def asanyarray(a, dtype=None):
-    """Same as :func:`asarray`."""
+    """Same as :func:`asarray`.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.asanyarray([1, 2])
+    array([1, 2])
+    """
     return asarray(a, dtype)
 
 
 def asarray_chkfinite(a, dtype=None):
-    """:func:`asarray`, raising ValueError on NaN or inf (concrete values only)."""
+    """:func:`asarray`, raising ValueError on NaN or inf (concrete values only).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.asarray_chkfinite([1.0, 2.0])
+    array([1., 2.])
+    """
     x = asarray(a, dtype)
     v = x
     if isinstance(x, Tracer):
@@ -163,36 +250,72 @@ def asarray_chkfinite(a, dtype=None):
 
 
 def fromfunction(function, shape, *, dtype=float, **kwargs):
-    """``function(*indices(shape))``: the function is called once on index grids."""
+    """``function(*indices(shape))``: the function is called once on index grids.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.fromfunction(lambda i, j: i + j, (2, 2))
+    array([[0., 1.],
+           [1., 2.]])
+    """
     return function(*np.indices(shape, dtype=dtype), **kwargs)
 
 
 def fromiter(iter, dtype, count=-1):  # noqa: A002
-    """An array from an iterable of concrete values."""
+    """An array from an iterable of concrete values.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.fromiter(range(3), float)
+    array([0., 1., 2.])
+    """
     return np.fromiter(iter, dtype, count)
 
 
 def bartlett(M):  # noqa: N803
-    """The Bartlett window (a constant)."""
+    """The Bartlett window (a constant).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.bartlett(3)
+    array([0., 1., 0.])
+    """
     return np.bartlett(M)
 
 
 def blackman(M):  # noqa: N803
-    """The Blackman window (a constant)."""
+    """The Blackman window (a constant).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.blackman(3).round(6)
+    array([-0.,  1., -0.])
+    """
     return np.blackman(M)
 
 
 def hamming(M):  # noqa: N803
-    """The Hamming window (a constant)."""
+    """The Hamming window (a constant).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.hamming(3)
+    array([0.08, 1.  , 0.08])
+    """
     return np.hamming(M)
 
 
 def hanning(M):  # noqa: N803
-    """The Hann window (a constant)."""
+    """The Hann window (a constant).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.hanning(3)
+    array([0., 1., 0.])
+    """
     return np.hanning(M)
 
 
 def kaiser(M, beta):  # noqa: N803
-    """The Kaiser window (a constant)."""
+    """The Kaiser window (a constant).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.kaiser(3, 0.0)
+    array([1., 1., 1.])
+    """
     return np.kaiser(M, beta)
 

@@ -1,5 +1,5 @@
 """Integer-valued and data-dependent functions: searching, counting, histograms, set
-operations, ``nonzero``/``unique`` and friends, selection and functional puts.
+operations, ``nonzero``/``unique`` and friends, bit packing.
 
 Two mechanisms, chosen per function:
 
@@ -30,16 +30,14 @@ from . import _math as m
 from . import _shape as sh
 from ._core import asarray, normalize_axis, promote
 from ._creation import linspace
-from ._indexing import _IndexUpdateHelper, take, take_along_axis
+from ._indexing import _IndexUpdateHelper, take
 from ._nondiff import NumpyFn, numpy_call
 
 __all__ = ["searchsorted", "digitize", "bincount", "histogram", "histogram_bin_edges",
            "histogram2d", "histogramdd", "lexsort", "argpartition", "partition",
            "sort_complex", "isin", "nonzero", "argwhere", "flatnonzero", "unique", "unique_all",
            "unique_counts", "unique_inverse", "unique_values", "intersect1d", "union1d",
-           "setdiff1d", "setxor1d", "extract", "compress", "unravel_index", "ravel_multi_index",
-           "packbits", "unpackbits", "select", "choose", "piecewise", "apply_along_axis",
-           "apply_over_axes", "put", "put_along_axis", "place", "einsum_path"]
+           "setdiff1d", "setxor1d", "extract", "compress", "packbits", "unpackbits"]
 
 
 def _shape(x):
@@ -60,7 +58,12 @@ def _concrete(x, op, hint="pass size= to fix the output size, as in JAX"):
 # ---------------------------------------------------------------- searching and counting
 
 def searchsorted(a, v, side="left", sorter=None, *, method=None):
-    """Insertion indices of ``v`` into the sorted 1-d ``a`` (integers, no derivative)."""
+    """Insertion indices of ``v`` into the sorted 1-d ``a`` (integers, no derivative).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.searchsorted(np.array([1.0, 2.0, 3.0]), np.array([2.5, 0.0]))
+    array([2, 0])
+    """
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     a = asarray(a)
@@ -73,7 +76,12 @@ def searchsorted(a, v, side="left", sorter=None, *, method=None):
 
 
 def digitize(x, bins, right=False):
-    """Index of the bin of each ``x`` (NumPy's convention; integers, no derivative)."""
+    """Index of the bin of each ``x`` (NumPy's convention; integers, no derivative).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.digitize(np.array([0.5, 1.5]), np.array([1.0, 2.0]))
+    array([0, 1])
+    """
     x, bins = promote(x, bins, broadcast=False)
     return numpy_call(NumpyFn(np.digitize, "digitize", {"right": bool(right)}), x, bins)
 
@@ -81,7 +89,12 @@ def digitize(x, bins, right=False):
 def bincount(x, weights=None, minlength=0, *, length=None):
     """Counts (or summed ``weights``) of each non-negative integer in ``x``. The length
     is ``max(x) + 1`` from concrete values, or ``length`` (required under vmap/jit);
-    differentiable in ``weights``."""
+    differentiable in ``weights``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.bincount(np.array([0, 1, 1, 3]))
+    array([1, 2, 0, 1])
+    """
     x = asarray(x)
     if get_aval(x).dtype.kind not in "iub" or len(_shape(x)) != 1:
         raise TypeError(f"bincount: x must be a 1-d integer array, got {get_aval(x).str_short()}")
@@ -118,14 +131,24 @@ def _edges(a, bins, range_, op):
 
 
 def histogram_bin_edges(a, bins=10, range=None, weights=None):  # noqa: A002
-    """The bin edges :func:`histogram` uses."""
+    """The bin edges :func:`histogram` uses.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.histogram_bin_edges(np.array([0.0, 1.0]), 2)
+    array([0. , 0.5, 1. ])
+    """
     a, = promote(sh.ravel(a), to_float=True)
     return _edges(a, bins, range, "histogram_bin_edges")
 
 
 def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002
     """Counts of ``a`` in ``bins`` and the edges; differentiable in ``weights`` (and the
-    edges in their end points)."""
+    edges in their end points).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.histogram(np.array([0.0, 0.5, 1.0, 1.0]), 2)
+    (array([1, 3]), array([0. , 0.5, 1. ]))
+    """
     a, = promote(sh.ravel(a), to_float=True)
     edges = _edges(a, bins, range, "histogram")
     counts = _bin_counts([a], [edges], weights, density)
@@ -133,7 +156,13 @@ def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002
 
 
 def histogramdd(sample, bins=10, range=None, density=None, weights=None):  # noqa: A002
-    """Multidimensional histogram of ``sample`` (N, D): counts and the edges per axis."""
+    """Multidimensional histogram of ``sample`` (N, D): counts and the edges per axis.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.histogramdd(np.array([[0.0, 0.0], [1.0, 0.5]]), 2)[0]
+    array([[1, 0],
+           [0, 1]])
+    """
     s = asarray(sample)
     if len(_shape(s)) == 1:
         s = sh.reshape(s, (-1, 1))
@@ -147,7 +176,13 @@ def histogramdd(sample, bins=10, range=None, density=None, weights=None):  # noq
 
 
 def histogram2d(x, y, bins=10, range=None, density=None, weights=None):  # noqa: A002
-    """2-d histogram: counts and the edges along ``x`` and ``y``."""
+    """2-d histogram: counts and the edges along ``x`` and ``y``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.histogram2d(np.array([0.0, 1.0]), np.array([0.0, 0.5]), 2)[0]
+    array([[1, 0],
+           [0, 1]])
+    """
     counts, edges = histogramdd(sh.stack(promote(sh.ravel(x), sh.ravel(y)), 1), bins, range,
                                 density, weights)
     return counts, edges[0], edges[1]
@@ -185,7 +220,12 @@ def _bin_counts(cols, edges, weights, density):
 
 
 def lexsort(keys, axis=-1):
-    """Indirect stable sort on several keys (the last key is the primary one)."""
+    """Indirect stable sort on several keys (the last key is the primary one).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.lexsort([np.array([2, 1, 2]), np.array([0, 0, 1])])
+    array([1, 0, 2])
+    """
     k = asarray(keys) if not isinstance(keys, list | tuple) else sh.stack(promote(*keys))
     if len(_shape(k)) == 0:
         raise TypeError("lexsort: need a sequence of keys")
@@ -195,25 +235,45 @@ def lexsort(keys, axis=-1):
 def argpartition(a, kth, axis=-1, kind="introselect", order=None):
     """Indices that partition ``a`` around ``kth``. spmdgrad returns the full stable
     argsort, which is a valid partition for every ``kth`` (NumPy leaves the order
-    within each side unspecified)."""
+    within each side unspecified).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.argpartition(np.array([3.0, 1.0, 2.0]), 1)
+    array([1, 2, 0])
+    """
     return m.argsort(a, axis, order=order)
 
 
 def partition(a, kth, axis=-1, kind="introselect", order=None):
     """``a`` partitioned around ``kth``: spmdgrad returns it sorted, a valid partition
-    for every ``kth``; the derivative follows the sort."""
+    for every ``kth``; the derivative follows the sort.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.partition(np.array([3.0, 1.0, 2.0]), 1)
+    array([1., 2., 3.])
+    """
     return m.sort(a, axis, order=order)
 
 
 def sort_complex(a):
-    """Sort by real part, then imaginary part; the result is complex."""
+    """Sort by real part, then imaginary part; the result is complex.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.sort_complex(np.array([2.0, 1.0]))
+    array([1.+0.j, 2.+0.j])
+    """
     x = asarray(a)
     dt = np.result_type(get_aval(x).dtype, np.complex64)
     return m.sort(m.astype(x, dt), -1)
 
 
 def isin(element, test_elements, assume_unique=False, invert=False, *, kind=None):
-    """True where ``element`` is in ``test_elements`` (boolean, no derivative)."""
+    """True where ``element`` is in ``test_elements`` (boolean, no derivative).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.isin(np.array([1, 2, 3]), [2, 5])
+    array([False,  True, False])
+    """
     e, t = promote(element, test_elements, broadcast=False)
     return numpy_call(NumpyFn(np.isin, "isin", {"invert": bool(invert)}), e, t)
 
@@ -246,12 +306,23 @@ def _nonzero(a, size, fill_value, _op):
 
 
 def flatnonzero(a, *, size=None, fill_value=None):
-    """Indices of the non-zero entries of the flattened array (``size`` as in nonzero)."""
+    """Indices of the non-zero entries of the flattened array (``size`` as in nonzero).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.flatnonzero(np.array([0, 3, 0, 4]))
+    array([1, 3])
+    """
     return _nonzero(sh.ravel(a), size, fill_value, "flatnonzero")[0]
 
 
 def argwhere(a, *, size=None, fill_value=None):
-    """Indices of the non-zero entries as an (N, ndim) array (``size`` as in nonzero)."""
+    """Indices of the non-zero entries as an (N, ndim) array (``size`` as in nonzero).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.argwhere(np.array([[0, 1], [1, 0]]))
+    array([[0, 1],
+           [1, 0]])
+    """
     x = asarray(a)
     if len(_shape(x)) == 0:
         x = sh.reshape(x, (1,))
@@ -271,7 +342,12 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
            equal_nan=True, sorted=True, size=None, fill_value=None):  # noqa: A002
     """Sorted unique values (and first indices, inverse, counts). The values are
     gathered from ``ar``, so they carry its derivative. ``size`` (axis=None only) fixes
-    the length, padding values with ``fill_value`` (default: the minimum)."""
+    the length, padding values with ``fill_value`` (default: the minimum).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.unique(np.array([3, 1, 3]), return_counts=True)
+    (array([1, 3]), array([1, 2]))
+    """
     x = asarray(ar)
     if size is not None:
         if axis is not None or return_inverse:
@@ -303,24 +379,44 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
 
 
 def unique_values(x):
-    """The array-API ``unique_values``: sorted unique values."""
+    """The array-API ``unique_values``: sorted unique values.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.unique_values(np.array([3, 1, 3]))
+    array([1, 3])
+    """
     return unique(x)
 
 
 def unique_counts(x):
-    """``(values, counts)``."""
+    """``(values, counts)``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.unique_counts(np.array([3, 1, 3]))
+    UniqueCountsResult(values=array([1, 3]), counts=array([1, 2]))
+    """
     vals, counts = unique(x, return_counts=True)
     return _named("UniqueCountsResult", ("values", "counts"), (vals, counts))
 
 
 def unique_inverse(x):
-    """``(values, inverse_indices)`` (the inverse has ``x``'s shape)."""
+    """``(values, inverse_indices)`` (the inverse has ``x``'s shape).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.unique_inverse(np.array([3, 1, 3])).inverse_indices
+    array([1, 0, 1])
+    """
     vals, inv = unique(x, return_inverse=True)
     return _named("UniqueInverseResult", ("values", "inverse_indices"), (vals, inv))
 
 
 def unique_all(x):
-    """``(values, indices, inverse_indices, counts)``."""
+    """``(values, indices, inverse_indices, counts)``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.unique_all(np.array([3, 1, 3])).counts
+    array([1, 2])
+    """
     vals, idx, inv, cnt = unique(x, return_index=True, return_inverse=True, return_counts=True)
     return _named("UniqueAllResult", ("values", "indices", "inverse_indices", "counts"),
                   (vals, idx, inv, cnt))
@@ -335,7 +431,12 @@ def _named(name, fields, values):
 
 
 def intersect1d(ar1, ar2, assume_unique=False, return_indices=False):
-    """Sorted values common to both (gathered from ``ar1``: differentiable there)."""
+    """Sorted values common to both (gathered from ``ar1``: differentiable there).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.intersect1d(np.array([1, 2, 3]), np.array([3, 1]))
+    array([1, 3])
+    """
     a, b = sh.ravel(ar1), sh.ravel(ar2)
     va, vb = _concrete(a, "intersect1d"), _concrete(b, "intersect1d")
     _, ia, ib = np.intersect1d(va, vb, assume_unique, return_indices=True)
@@ -344,14 +445,24 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False):
 
 
 def union1d(ar1, ar2):
-    """Sorted unique values of either input."""
+    """Sorted unique values of either input.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.union1d(np.array([1, 2]), np.array([3, 1]))
+    array([1, 2, 3])
+    """
     _concrete(ar1, "union1d")
     _concrete(ar2, "union1d")
     return unique(sh.concatenate(promote(sh.ravel(ar1), sh.ravel(ar2), broadcast=False), 0))
 
 
 def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
-    """Sorted unique values of ``ar1`` not in ``ar2``."""
+    """Sorted unique values of ``ar1`` not in ``ar2``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.setdiff1d(np.array([1, 2, 3]), np.array([2]))
+    array([1, 3])
+    """
     a = sh.ravel(ar1)
     va, vb = _concrete(a, "setdiff1d"), _concrete(asarray(ar2), "setdiff1d")
     u, idx = np.unique(va, return_index=True)
@@ -359,7 +470,12 @@ def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
 
 
 def setxor1d(ar1, ar2, assume_unique=False):
-    """Sorted unique values in exactly one of the inputs."""
+    """Sorted unique values in exactly one of the inputs.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.setxor1d(np.array([1, 2]), np.array([2, 3]))
+    array([1, 3])
+    """
     a, b = promote(sh.ravel(ar1), sh.ravel(ar2), broadcast=False)
     va, vb = _concrete(a, "setxor1d"), _concrete(b, "setxor1d")
     ua, ia = np.unique(va, return_index=True)
@@ -371,7 +487,12 @@ def setxor1d(ar1, ar2, assume_unique=False):
 
 
 def extract(condition, arr, *, size=None, fill_value=0):
-    """The entries of ``arr`` where ``condition`` is non-zero (flattened)."""
+    """The entries of ``arr`` where ``condition`` is non-zero (flattened).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.extract(np.array([True, False, True]), np.array([1, 2, 3]))
+    array([1, 3])
+    """
     idx = flatnonzero(condition, size=size)
     vals = take(sh.ravel(arr), idx)
     if size is None:
@@ -381,211 +502,34 @@ def extract(condition, arr, *, size=None, fill_value=0):
 
 
 def compress(condition, a, axis=None, out=None):
-    """The slices of ``a`` along ``axis`` where the 1-d ``condition`` is true."""
+    """The slices of ``a`` along ``axis`` where the 1-d ``condition`` is true.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.compress([False, True], np.array([[1, 2], [3, 4]]), axis=0)
+    array([[3, 4]])
+    """
     m.check_out(out, "compress")
     c = _concrete(asarray(condition), "compress", "the condition must be concrete")
     idx = np.nonzero(c)[0]
     return take(a, idx, axis=axis)
 
 
-def unravel_index(indices, shape):
-    """Flat indices to a tuple of coordinate arrays (integer arithmetic on tracers)."""
-    i = asarray(indices)
-    if get_aval(i).dtype.kind not in "iu":
-        raise TypeError("unravel_index: only int indices permitted")
-    shape = tuple(int(d) for d in (shape if isinstance(shape, tuple | list) else (shape,)))
-    total = int(np.prod(shape, dtype=np.int64))
-    if not isinstance(i, Tracer) and i.size and (i.min() < 0 or i.max() >= total):
-        raise ValueError(f"unravel_index: index {int(i.max())} is out of bounds for array with "
-                         f"size {total}")
-    out = []
-    for d in reversed(shape):
-        out.append(m.remainder(i, d))
-        i = m.floor_divide(i, d)
-    return tuple(reversed(out))
-
-
-def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
-    """Coordinate arrays to flat indices (``mode`` 'raise', 'wrap' or 'clip')."""
-    if order != "C":
-        raise NotImplementedError("ravel_multi_index: only order='C' is supported")
-    dims = tuple(int(d) for d in dims)
-    if len(multi_index) != len(dims):
-        raise ValueError("ravel_multi_index: parameter multi_index must be a sequence of length "
-                         f"{len(dims)}")
-    out = np.zeros((), np.int64)
-    for k, (i, d) in enumerate(zip(multi_index, dims, strict=True)):
-        i = asarray(i)
-        if mode == "wrap":
-            i = m.remainder(i, d)
-        elif mode == "clip":
-            i = m.clip(i, 0, d - 1)
-        elif not isinstance(i, Tracer) and np.size(i) and (np.min(i) < 0 or np.max(i) >= d):
-            raise ValueError(f"ravel_multi_index: invalid entry in coordinates array {k}")
-        out = m.add(m.multiply(out, d), m.astype(i, np.int64))
-    return out
-
-
 def packbits(a, axis=None, bitorder="big"):
-    """Pack a boolean/integer array into uint8 bits."""
+    """Pack a boolean/integer array into uint8 bits.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.packbits(np.array([1, 0, 1], np.uint8))
+    array([160], dtype=uint8)
+    """
     return numpy_call(NumpyFn(np.packbits, "packbits", {"axis": axis, "bitorder": bitorder}), asarray(a))
 
 
 def unpackbits(a, axis=None, count=None, bitorder="big"):
-    """Unpack uint8 into bits."""
+    """Unpack uint8 into bits.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.unpackbits(np.array([5], np.uint8))
+    array([0, 0, 0, 0, 0, 1, 0, 1], dtype=uint8)
+    """
     return numpy_call(NumpyFn(np.unpackbits, "unpackbits",
                               {"axis": axis, "count": count, "bitorder": bitorder}), asarray(a))
-
-
-# ---------------------------------------------------------------- selection
-
-def select(condlist, choicelist, default=0):
-    """The entry of the first choice whose condition holds, else ``default``."""
-    if len(condlist) != len(choicelist):
-        raise ValueError("select: list of cases must be same length as list of conditions")
-    if not condlist:
-        raise ValueError("select with an empty condition list is not possible")
-    out = asarray(default)
-    for c, v in reversed(list(zip(condlist, choicelist, strict=True))):
-        c = asarray(c)
-        if get_aval(c).dtype != np.bool_:
-            raise TypeError(f"select: condlist entries must be boolean, got {get_aval(c).dtype}")
-        out = m.where(c, v, out)
-    return out
-
-
-def choose(a, choices, out=None, mode="raise"):
-    """``choices[a[i]][i]`` for every ``i`` (choices broadcast against ``a``)."""
-    m.check_out(out, "choose")
-    idx = asarray(a)
-    if not isinstance(choices, list | tuple):
-        choices = [take(asarray(choices), i, axis=0) for i in range(len(choices))]
-    ch = promote(*choices)
-    n = len(ch)
-    target = np.broadcast_shapes(_shape(idx), *[_shape(c) for c in ch])
-    stacked = sh.stack([sh.broadcast_to(c, target) for c in ch], 0)
-    if mode == "wrap":
-        idx = m.remainder(idx, n)
-    elif mode == "clip":
-        idx = m.clip(idx, 0, n - 1)
-    elif not isinstance(idx, Tracer) and idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise ValueError("choose: invalid entry in choice array")
-    i = sh.reshape(sh.broadcast_to(idx, target), (1,) + target)
-    return sh.reshape(take_along_axis(stacked, i, 0), target)
-
-
-def piecewise(x, condlist, funclist, *args, **kw):
-    """``funclist[i](x)`` where ``condlist[i]`` holds (the last applies where none do, if
-    there is one more function than conditions). Every function is evaluated on all of
-    ``x`` and the results are selected, so each must accept the whole array."""
-    x = asarray(x)
-    if isinstance(condlist, Tracer | np.ndarray) and len(_shape(condlist)) == len(_shape(x)) \
-            and get_aval(condlist).dtype == np.bool_:
-        condlist = [condlist]
-    condlist = list(condlist)
-    if len(funclist) not in (len(condlist), len(condlist) + 1):
-        raise ValueError(f"piecewise: with {len(condlist)} condition(s), either {len(condlist)} "
-                         f"or {len(condlist) + 1} functions are expected")
-    zero = np.zeros((), get_aval(x).dtype)
-    out = sh.broadcast_to(zero, _shape(x))
-    if len(funclist) == len(condlist) + 1:
-        none = m.logical_not(m.any(sh.stack([sh.broadcast_to(asarray(c), _shape(x)) for c in condlist]), 0)) \
-            if condlist else np.ones(_shape(x), bool)
-        condlist.append(none)
-    for c, f in zip(condlist, funclist, strict=True):
-        v = f(x, *args, **kw) if callable(f) else f
-        out = m.where(c, m.astype(asarray(v), get_aval(x).dtype), out)
-    return out
-
-
-def apply_along_axis(func1d, axis, arr, *args, **kwargs):
-    """``func1d`` applied to the 1-d slices along ``axis`` (a Python loop over the other
-    indices; the results are stacked where the axis was)."""
-    x = asarray(arr)
-    nd = len(_shape(x))
-    ax = normalize_axis(axis, nd, "apply_along_axis")
-    xm = sh.moveaxis(x, ax, -1)
-    outer = _shape(xm)[:-1]
-    if not outer:
-        return asarray(func1d(xm, *args, **kwargs))
-    flat = sh.reshape(xm, (-1, _shape(xm)[-1]))
-    res = [asarray(func1d(take(flat, i, axis=0), *args, **kwargs)) for i in range(_shape(flat)[0])]
-    out = sh.stack(promote(*res, broadcast=False), 0)
-    rs = _shape(out)[1:]
-    out = sh.reshape(out, outer + rs)
-    # NumPy puts the function's output dimensions where ``axis`` was.
-    return sh.moveaxis(out, tuple(range(len(outer), len(outer) + len(rs))),
-                       tuple(range(ax, ax + len(rs)))) if rs else out
-
-
-def apply_over_axes(func, a, axes):
-    """``func(a, axis)`` repeatedly over ``axes``, keeping the rank (as NumPy)."""
-    x = asarray(a)
-    for ax in (axes if isinstance(axes, tuple | list) else (axes,)):
-        nd = len(_shape(x))
-        ax = normalize_axis(ax, nd, "apply_over_axes")
-        r = asarray(func(x, ax))
-        if len(_shape(r)) == nd - 1:
-            r = sh.expand_dims(r, ax)
-        elif len(_shape(r)) != nd:
-            raise ValueError("apply_over_axes: function is not returning an array of the "
-                             "correct shape")
-        x = r
-    return x
-
-
-def _inplace_error(op):
-    return NotImplementedError(f"{op}: spmdgrad arrays are immutable, so it cannot write in "
-                               f"place; call {op}(..., inplace=False) and use the returned array")
-
-
-def put(a, ind, v, mode=None, *, inplace=True):
-    """A copy of ``a`` with the flat entries ``ind`` set to ``v`` (cycled); JAX's
-    functional form (``inplace=False``)."""
-    if inplace:
-        raise _inplace_error("put")
-    x = asarray(a)
-    flat = sh.ravel(x)
-    n = _shape(flat)[0]
-    i = sh.ravel(asarray(ind))
-    k = _shape(i)[0]
-    vv = sh.ravel(asarray(v))
-    if _shape(vv)[0] != k:
-        vv = take(vv, np.arange(k) % max(_shape(vv)[0], 1))
-    if mode == "wrap":
-        i = m.remainder(i, n)
-    elif mode == "clip":
-        i = m.clip(i, 0, n - 1)
-    return sh.reshape(_IndexUpdateHelper(flat)[i].set(vv), _shape(x))
-
-
-def put_along_axis(arr, indices, values, axis, inplace=True, *, mode=None):
-    """A copy of ``arr`` with ``values`` written at ``indices`` along ``axis`` (the
-    inverse of take_along_axis); JAX's functional form (``inplace=False``)."""
-    if inplace:
-        raise _inplace_error("put_along_axis")
-    x = asarray(arr)
-    idx = asarray(indices)
-    nd = len(_shape(x))
-    ax = normalize_axis(axis, nd, "put_along_axis")
-    key = tuple(idx if d == ax else np.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1))
-                for d, n in enumerate(_shape(x)))
-    return _IndexUpdateHelper(x)[key].set(values)
-
-
-def place(arr, mask, vals, *, inplace=True):
-    """A copy of ``arr`` with the entries where the (concrete) ``mask`` holds set to
-    ``vals``, cycled; JAX's functional form (``inplace=False``)."""
-    if inplace:
-        raise _inplace_error("place")
-    x = asarray(arr)
-    pos = np.flatnonzero(_concrete(asarray(mask), "place", "the mask must be concrete"))
-    vv = sh.ravel(asarray(vals))
-    vv = take(vv, np.arange(pos.size) % max(_shape(vv)[0], 1))
-    return sh.reshape(_IndexUpdateHelper(sh.ravel(x))[pos].set(vv), _shape(x))
-
-
-def einsum_path(subscripts, *operands, optimize="greedy", einsum_call=False):
-    """NumPy's contraction path for these operand shapes (a plan, not a computation)."""
-    return np.einsum_path(subscripts, *[np.zeros(_shape(asarray(o))) for o in operands],
-                          optimize=optimize)

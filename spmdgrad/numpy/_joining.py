@@ -29,7 +29,12 @@ def _shape(x):
 
 
 def append(arr, values, axis=None):
-    """``arr`` with ``values`` appended (flattened if ``axis`` is None)."""
+    """``arr`` with ``values`` appended (flattened if ``axis`` is None).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.append(np.array([1.0]), np.array([[2.0, 3.0]]))
+    array([1., 2., 3.])
+    """
     if axis is None:
         return sh.concatenate([sh.ravel(arr), sh.ravel(values)], 0)
     return sh.concatenate([arr, values], axis)
@@ -43,18 +48,35 @@ def column_stack(tup):
 
 
 def row_stack(tup):
-    """Same as :func:`vstack`."""
+    """Same as :func:`vstack`.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.row_stack([np.zeros(2), np.ones(2)])
+    array([[0., 0.],
+           [1., 1.]])
+    """
     return sh.vstack(tup)
 
 
 def dstack(tup):
-    """Stack along the third axis, after making the arrays at least 3-d."""
+    """Stack along the third axis, after making the arrays at least 3-d.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.dstack([np.zeros(2), np.ones(2)]).shape
+    (1, 2, 2)
+    """
     return sh.concatenate([sh.atleast_3d(a) for a in tup], 2)
 
 
 def block(arrays):
     """Assemble an array from nested lists of blocks (the innermost list joins along
-    the last axis)."""
+    the last axis).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.block([[np.eye(2), np.zeros((2, 1))]])
+    array([[1., 0., 0.],
+           [0., 1., 0.]])
+    """
     def depth(a):
         return 1 + depth(a[0]) if isinstance(a, list) and a else (0 if not isinstance(a, list) else 1)
     d = depth(arrays)
@@ -93,7 +115,14 @@ dsplit = _split_along("dsplit", 2, 3)
 
 
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
-    """Coordinate grids from 1-d coordinate arrays (``indexing='xy'`` or ``'ij'``)."""
+    """Coordinate grids from 1-d coordinate arrays (``indexing='xy'`` or ``'ij'``).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.meshgrid(np.arange(2), np.arange(3))[0]
+    array([[0, 1],
+           [0, 1],
+           [0, 1]])
+    """
     if indexing not in ("xy", "ij"):
         raise ValueError("meshgrid: indexing must be 'xy' or 'ij'")
     xs = [sh.ravel(x) for x in xi]
@@ -109,7 +138,12 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
 
 
 def broadcast_arrays(*args):
-    """The arguments broadcast against each other."""
+    """The arguments broadcast against each other.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> [a.shape for a in jnp.broadcast_arrays(np.zeros((2, 1)), np.zeros(3))]
+    [(2, 3), (2, 3)]
+    """
     args = [asarray(a) for a in args]
     target = np.broadcast_shapes(*[_shape(a) for a in args])
     return tuple(a if _shape(a) == target else sh.broadcast_to(a, target) for a in args)
@@ -119,24 +153,44 @@ broadcast_shapes = np.broadcast_shapes
 
 
 def unstack(x, /, *, axis=0):
-    """The slices of ``x`` along ``axis``, as a tuple."""
+    """The slices of ``x`` along ``axis``, as a tuple.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.unstack(np.arange(4.0).reshape(2, 2))
+    (array([0., 1.]), array([2., 3.]))
+    """
     x = asarray(x)
     ax = normalize_axis(axis, len(_shape(x)), "unstack")
     return tuple(take(x, i, axis=ax) for i in range(_shape(x)[ax]))
 
 
 def concat(arrays, /, *, axis=0):
-    """The array-API name of :func:`concatenate`."""
+    """The array-API name of :func:`concatenate`.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.concat([np.zeros(1), np.ones(2)])
+    array([0., 1., 1.])
+    """
     return sh.concatenate(arrays, axis)
 
 
 def permute_dims(a, /, axes=None):
-    """The array-API name of :func:`transpose`."""
+    """The array-API name of :func:`transpose`.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.permute_dims(np.zeros((1, 2, 3)), (2, 0, 1)).shape
+    (3, 1, 2)
+    """
     return sh.transpose(a, axes)
 
 
 def rollaxis(a, axis, start=0):
-    """Move ``axis`` to sit before position ``start`` (NumPy's older moveaxis)."""
+    """Move ``axis`` to sit before position ``start`` (NumPy's older moveaxis).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.rollaxis(np.zeros((1, 2, 3)), 2).shape
+    (3, 1, 2)
+    """
     x = asarray(a)
     nd = len(_shape(x))
     axis = normalize_axis(axis, nd, "rollaxis")
@@ -149,7 +203,13 @@ def rollaxis(a, axis, start=0):
 
 
 def resize(a, new_shape):
-    """An array of ``new_shape`` filled by repeating the flattened ``a``."""
+    """An array of ``new_shape`` filled by repeating the flattened ``a``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.resize(np.array([1, 2, 3]), (2, 2))
+    array([[1, 2],
+           [3, 1]])
+    """
     x = sh.ravel(a)
     new_shape = (new_shape,) if isinstance(new_shape, int | np.integer) else tuple(new_shape)
     n = int(np.prod(new_shape, dtype=np.int64))
@@ -183,20 +243,35 @@ def _rearranged(fun, arrays, *args, **kwargs):
 
 def delete(arr, obj, axis=None):
     """``arr`` without the entries at ``obj`` (ints, a slice or a boolean mask) along
-    ``axis`` (the flattened array if None)."""
+    ``axis`` (the flattened array if None).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.delete(np.array([1, 2, 3]), [0, 2])
+    array([2])
+    """
     return _rearranged(np.delete, [arr], _concrete_index(obj, "delete"), axis)
 
 
 def insert(arr, obj, values, axis=None):
     """``arr`` with ``values`` inserted before the indices ``obj`` along ``axis``, with
-    NumPy's broadcasting of ``values``."""
+    NumPy's broadcasting of ``values``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.insert(np.array([1, 2, 3]), 1, 9)
+    array([1, 9, 2, 3])
+    """
     obj = _concrete_index(obj, "insert")
     return _rearranged(lambda a, v: np.insert(a, obj, v, axis), [arr, values])
 
 
 def trim_zeros(filt, trim="fb"):
     """``filt`` without leading ('f') and trailing ('b') zeros. The length depends on the
-    values, so they must be concrete (a traced value under vmap/jit is an error)."""
+    values, so they must be concrete (a traced value under vmap/jit is an error).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.trim_zeros(np.array([0, 1, 2, 0]))
+    array([1, 2])
+    """
     x = asarray(filt)
     v = x
     if isinstance(x, Tracer):

@@ -28,36 +28,67 @@ matrix_transpose = mx.matrix_transpose
 
 
 def cross(x1, x2, /, *, axis=-1):
-    """Cross product of 3-vectors along ``axis``."""
+    """Cross product of 3-vectors along ``axis``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.linalg.cross(np.array([1.0, 0, 0]), np.array([0.0, 1, 0]))
+    array([0., 0., 1.])
+    """
     if get_aval(asarray(x1)).shape[axis] != 3 or get_aval(asarray(x2)).shape[axis] != 3:
         raise ValueError("linalg.cross: both inputs must have 3 entries along axis")
     return mx.cross(x1, x2, axis=axis)
 
 
 def diagonal(x, /, *, offset=0):
-    """The ``offset`` diagonal of the last two axes."""
+    """The ``offset`` diagonal of the last two axes.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.linalg.diagonal(np.eye(2))
+    array([1., 1.])
+    """
     return mx.diagonal(x, offset, -2, -1)
 
 
 def trace(x, /, *, offset=0, dtype=None):
-    """Sum of the ``offset`` diagonal of the last two axes."""
+    """Sum of the ``offset`` diagonal of the last two axes.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.linalg.trace(np.eye(3))
+    np.float64(3.0)
+    """
     return mx.trace(x, offset, -2, -1, dtype)
 
 
 def outer(x1, x2, /):
-    """Outer product of two 1-d arrays."""
+    """Outer product of two 1-d arrays.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.linalg.outer(np.array([1.0, 2.0]), np.array([3.0]))
+    array([[3.],
+           [6.]])
+    """
     if get_aval(asarray(x1)).ndim != 1 or get_aval(asarray(x2)).ndim != 1:
         raise ValueError("linalg.outer: inputs must be 1-d")
     return _outer(x1, x2)
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    """``sum(conj(x1) * x2, axis)``."""
+    """``sum(conj(x1) * x2, axis)``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.linalg.vecdot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    np.float64(11.0)
+    """
     return mx.vecdot(x1, x2, axis)
 
 
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002
-    """Vector norm over ``axis`` (all entries if None)."""
+    """Vector norm over ``axis`` (all entries if None).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.linalg.vector_norm(np.array([3.0, 4.0]))
+    array(5.)
+    """
     x = asarray(x)
     if axis is None:
         out = la.norm(sh.ravel(x), ord)
@@ -75,7 +106,12 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002
 
 
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
-    """Matrix norm of the last two axes."""
+    """Matrix norm of the last two axes.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.linalg.matrix_norm(np.array([[3.0, 0.0], [0.0, 4.0]]))
+    array(5.)
+    """
     return la.norm(x, ord, (-2, -1), keepdims)
 
 
@@ -102,7 +138,12 @@ def matrix_power(a, n):
 
 
 def multi_dot(arrays, *, out=None):
-    """``arrays[0] @ arrays[1] @ ...`` in the cheapest order (1-d ends are vectors)."""
+    """``arrays[0] @ arrays[1] @ ...`` in the cheapest order (1-d ends are vectors).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.linalg.multi_dot([np.ones(2), np.eye(2), np.ones(2)])
+    array(2.)
+    """
     m.check_out(out, "multi_dot")
     arrays = [asarray(a) for a in arrays]
     if len(arrays) < 2:
@@ -136,7 +177,12 @@ def multi_dot(arrays, *, out=None):
 
 
 def tensorsolve(a, b, axes=None):
-    """Solve ``tensordot(a, x, x.ndim) = b`` for ``x``."""
+    """Solve ``tensordot(a, x, x.ndim) = b`` for ``x``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.linalg.tensorsolve(np.eye(2), np.array([1.0, 2.0]))
+    array([1., 2.])
+    """
     x = asarray(a)
     nd = get_aval(x).ndim
     if axes is not None:
@@ -151,7 +197,13 @@ def tensorsolve(a, b, axes=None):
 
 
 def tensorinv(a, ind=2):
-    """The inverse with respect to ``tensordot(., ., ind)``."""
+    """The inverse with respect to ``tensordot(., ., ind)``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.linalg.tensorinv(2 * np.eye(2), 1)
+    array([[0.5, 0. ],
+           [0. , 0.5]])
+    """
     x = asarray(a)
     s = get_aval(x).shape
     out_shape = s[ind:] + s[:ind]

@@ -54,7 +54,13 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 def diag(v, k=0):
     """The ``k`` diagonal of a 2-d array, or a 2-d array with 1-d ``v`` on its ``k``
-    diagonal."""
+    diagonal.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.diag(np.array([1.0, 2.0]))
+    array([[1., 0.],
+           [0., 2.]])
+    """
     x = asarray(v)
     s = _shape(x)
     if len(s) == 2:
@@ -69,12 +75,25 @@ def diag(v, k=0):
 
 
 def diagflat(v, k=0):
-    """A 2-d array with the flattened ``v`` on its ``k`` diagonal."""
+    """A 2-d array with the flattened ``v`` on its ``k`` diagonal.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.diagflat(np.array([[1.0, 2.0]]), -1)
+    array([[0., 0., 0.],
+           [1., 0., 0.],
+           [0., 2., 0.]])
+    """
     return diag(sh.ravel(v), k)
 
 
 def tri(N, M=None, k=0, dtype=None):  # noqa: N803
-    """Ones at and below the ``k`` diagonal (a constant)."""
+    """Ones at and below the ``k`` diagonal (a constant).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.tri(2, 3)
+    array([[1., 0., 0.],
+           [1., 1., 0.]])
+    """
     return np.tri(N, M, k, dtype or np.float64)
 
 
@@ -102,13 +121,24 @@ triu = _triangle("triu", False)
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    """Sum of the ``offset`` diagonal."""
+    """Sum of the ``offset`` diagonal.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.trace(np.arange(9.0).reshape(3, 3))
+    np.float64(12.0)
+    """
     m.check_out(out, "trace")
     return m.sum(diagonal(a, offset, axis1, axis2), -1, dtype)
 
 
 def kron(a, b):
-    """Kronecker product: blocks ``a[i, j] * b``."""
+    """Kronecker product: blocks ``a[i, j] * b``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.kron(np.eye(2), np.array([[1.0, 2.0]]))
+    array([[1., 2., 0., 0.],
+           [0., 0., 1., 2.]])
+    """
     x, y = promote(asarray(a), asarray(b), broadcast=False)
     sa, sb = _shape(x), _shape(y)
     nd = max(len(sa), len(sb))
@@ -119,7 +149,13 @@ def kron(a, b):
 
 
 def rot90(m_, k=1, axes=(0, 1)):
-    """Rotate by 90 degrees ``k`` times in the plane of ``axes`` (first towards second)."""
+    """Rotate by 90 degrees ``k`` times in the plane of ``axes`` (first towards second).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.rot90(np.array([[1, 2], [3, 4]]))
+    array([[2, 4],
+           [1, 3]])
+    """
     x = asarray(m_)
     nd = len(_shape(x))
     if len(axes) != 2:
@@ -140,7 +176,12 @@ def rot90(m_, k=1, axes=(0, 1)):
 
 
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """Cross product of 3-vectors (or 2-vectors, whose result is the z component)."""
+    """Cross product of 3-vectors (or 2-vectors, whose result is the z component).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.cross(np.array([1.0, 0, 0]), np.array([0.0, 1, 0]))
+    array([0., 0., 1.])
+    """
     if axis is not None:
         axisa = axisb = axisc = axis
     x, y = promote(asarray(a), asarray(b), broadcast=False)
@@ -165,7 +206,13 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 def vander(x, N=None, increasing=False):  # noqa: N803
     """Vandermonde matrix: columns ``x**(N-1), ..., x, 1`` (reversed if ``increasing``),
-    built by repeated multiplication, so the derivative is exact at 0."""
+    built by repeated multiplication, so the derivative is exact at 0.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.vander(np.array([2.0, 3.0]), 3)
+    array([[4., 2., 1.],
+           [9., 3., 1.]])
+    """
     x = asarray(x)
     if len(_shape(x)) != 1:
         raise ValueError(f"vander: x must be 1-d, got shape {_shape(x)}")
@@ -183,7 +230,13 @@ def vander(x, N=None, increasing=False):  # noqa: N803
 
 def fill_diagonal(a, val, wrap=False, inplace=True):
     """A copy of ``a`` with ``val`` on its main diagonal (JAX's functional form: pass
-    ``inplace=False``; in-place writes are impossible on immutable arrays)."""
+    ``inplace=False``; in-place writes are impossible on immutable arrays).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.fill_diagonal(np.zeros((2, 2)), 5.0, inplace=False)
+    array([[5., 0.],
+           [0., 5.]])
+    """
     if inplace:
         raise NotImplementedError("fill_diagonal: spmdgrad arrays are immutable, so it cannot "
                                   "write in place; call fill_diagonal(a, val, inplace=False) "
@@ -206,12 +259,22 @@ def fill_diagonal(a, val, wrap=False, inplace=True):
 
 
 def diag_indices(n, ndim=2):
-    """Index arrays of the main diagonal of an ``(n,) * ndim`` array."""
+    """Index arrays of the main diagonal of an ``(n,) * ndim`` array.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.diag_indices(2)
+    (array([0, 1]), array([0, 1]))
+    """
     return np.diag_indices(n, ndim)
 
 
 def diag_indices_from(arr):
-    """``diag_indices`` for the shape of ``arr``."""
+    """``diag_indices`` for the shape of ``arr``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.diag_indices_from(np.zeros((2, 2)))
+    (array([0, 1]), array([0, 1]))
+    """
     s = _shape(asarray(arr))
     if len(s) < 2 or len(set(s)) != 1:
         raise ValueError(f"diag_indices_from: all dimensions must be equal, got shape {s}")
@@ -219,39 +282,75 @@ def diag_indices_from(arr):
 
 
 def tril_indices(n, k=0, m=None):
-    """Indices of the lower triangle of an (n, m) array."""
+    """Indices of the lower triangle of an (n, m) array.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.tril_indices(2)
+    (array([0, 1, 1]), array([0, 0, 1]))
+    """
     return np.tril_indices(n, k, m)
 
 
 def triu_indices(n, k=0, m=None):
-    """Indices of the upper triangle of an (n, m) array."""
+    """Indices of the upper triangle of an (n, m) array.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.triu_indices(2)
+    (array([0, 0, 1]), array([0, 1, 1]))
+    """
     return np.triu_indices(n, k, m)
 
 
 def tril_indices_from(arr, k=0):
-    """``tril_indices`` for the last two dimensions of ``arr``."""
+    """``tril_indices`` for the last two dimensions of ``arr``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.tril_indices_from(np.zeros((2, 2)))
+    (array([0, 1, 1]), array([0, 0, 1]))
+    """
     s = _shape(asarray(arr))
     return np.tril_indices(s[-2], k, s[-1])
 
 
 def triu_indices_from(arr, k=0):
-    """``triu_indices`` for the last two dimensions of ``arr``."""
+    """``triu_indices`` for the last two dimensions of ``arr``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.triu_indices_from(np.zeros((2, 2)), 1)
+    (array([0]), array([1]))
+    """
     s = _shape(asarray(arr))
     return np.triu_indices(s[-2], k, s[-1])
 
 
 def mask_indices(n, mask_func, k=0):
-    """Indices where ``mask_func(ones((n, n)), k)`` is non-zero (a constant)."""
+    """Indices where ``mask_func(ones((n, n)), k)`` is non-zero (a constant).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.mask_indices(2, np.triu)
+    (array([0, 0, 1]), array([0, 1, 1]))
+    """
     return np.nonzero(np.asarray(mask_func(np.ones((n, n), int), k)) != 0)
 
 
 def indices(dimensions, dtype=int, sparse=False):
-    """Grid index arrays (constants)."""
+    """Grid index arrays (constants).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.indices((2, 2))[0]
+    array([[0, 0],
+           [1, 1]])
+    """
     return np.indices(dimensions, dtype, sparse)
 
 
 def ix_(*args):
-    """Open-mesh index arrays: the ``i``-th argument reshaped to lie along axis ``i``."""
+    """Open-mesh index arrays: the ``i``-th argument reshaped to lie along axis ``i``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> [a.shape for a in jnp.ix_(np.arange(2), np.arange(3))]
+    [(2, 1), (1, 3)]
+    """
     out = []
     for i, a in enumerate(args):
         a = asarray(a)
@@ -264,7 +363,12 @@ def ix_(*args):
 
 
 def matrix_transpose(x):
-    """Swap the last two axes."""
+    """Swap the last two axes.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.matrix_transpose(np.zeros((4, 2, 3))).shape
+    (4, 3, 2)
+    """
     x = asarray(x)
     if len(_shape(x)) < 2:
         raise ValueError(f"matrix_transpose: input must be at least 2-d, got shape {_shape(x)}")
@@ -272,16 +376,31 @@ def matrix_transpose(x):
 
 
 def matvec(x1, x2):
-    """Matrix-vector product over the last axes, batch axes broadcast."""
+    """Matrix-vector product over the last axes, batch axes broadcast.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.matvec(np.eye(2), np.array([1.0, 2.0]))
+    array([1., 2.])
+    """
     return take(matmul(x1, sh.expand_dims(x2, -1)), 0, axis=-1)
 
 
 def vecmat(x1, x2):
-    """Vector-matrix product (the vector conjugated), batch axes broadcast."""
+    """Vector-matrix product (the vector conjugated), batch axes broadcast.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.vecmat(np.array([1.0, 2.0]), np.eye(2))
+    array([1., 2.])
+    """
     return take(matmul(sh.expand_dims(m.conj(x1), -2), x2), 0, axis=-2)
 
 
 def vecdot(x1, x2, axis=-1):
-    """``sum(conj(x1) * x2, axis)`` with broadcasting."""
+    """``sum(conj(x1) * x2, axis)`` with broadcasting.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.vecdot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    np.float64(11.0)
+    """
     a, b = promote(x1, x2)
     return m.sum(m.multiply(m.conj(a), b), axis)

@@ -69,7 +69,12 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
 
 def ediff1d(ary, to_end=None, to_begin=None):
-    """Differences of the flattened array, with optional values at either end."""
+    """Differences of the flattened array, with optional values at either end.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.ediff1d(np.array([1, 4, 9]), to_end=[0])
+    array([3, 5, 0])
+    """
     d = diff(sh.ravel(ary))
     parts = ([sh.ravel(to_begin)] if to_begin is not None else []) + [d] + \
         ([sh.ravel(to_end)] if to_end is not None else [])
@@ -79,7 +84,12 @@ def ediff1d(ary, to_end=None, to_begin=None):
 def gradient(f, *varargs, axis=None, edge_order=1):
     """Second-order central differences inside, one-sided differences of order
     ``edge_order`` (1 or 2) at the ends. Spacings: one scalar for all axes, one per
-    axis, or coordinate arrays (uniform or not). A list for several axes, as NumPy."""
+    axis, or coordinate arrays (uniform or not). A list for several axes, as NumPy.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.gradient(np.array([1.0, 4.0, 9.0, 16.0]))
+    array([3., 4., 6., 7.])
+    """
     x, = promote(f, to_float=True)
     nd = len(_shape(x))
     ax_list = axis if isinstance(axis, tuple | list) else (axis,)
@@ -156,7 +166,12 @@ def _gradient_axis(x, ax, dx, edge_order):
 
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     """Integral of ``y`` along ``axis`` by the trapezoidal rule (sample points ``x`` or
-    spacing ``dx``)."""
+    spacing ``dx``).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.trapezoid(np.array([1.0, 2.0, 3.0]))
+    np.float64(4.0)
+    """
     yv, = promote(y, to_float=True)
     ax = normalize_axis(axis, len(_shape(yv)), "trapezoid")
     n = _shape(yv)[ax]
@@ -222,7 +237,12 @@ def convolve(a, v, mode="full"):
 
 
 def correlate(a, v, mode="valid"):
-    """Cross-correlation ``c[k] = sum_n a[n + k] * conj(v[n])`` of two 1-d sequences."""
+    """Cross-correlation ``c[k] = sum_n a[n + k] * conj(v[n])`` of two 1-d sequences.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]))
+    array([2., 3.])
+    """
     v = asarray(v)
     return _conv(a, sh.flip(m.conj(v), 0) if len(_shape(v)) == 1 else v, mode, "correlate",
                  lambda x, y, md: np.correlate(x, y[::-1], md))
@@ -233,7 +253,12 @@ _SEARCH = NumpyFn(np.searchsorted, "interp", {"side": "right"})
 
 def interp(x, xp, fp, left=None, right=None, period=None):
     """Piecewise-linear interpolation of ``(xp, fp)`` at ``x`` (``xp`` increasing);
-    differentiable in ``x``, ``xp`` and ``fp``."""
+    differentiable in ``x``, ``xp`` and ``fp``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.interp(np.array([0.5, 3.0]), np.array([0.0, 1.0, 2.0]), np.array([0.0, 10.0, 5.0]))
+    array([5., 5.])
+    """
     x, xp, fp = asarray(x), asarray(xp), asarray(fp)
     if len(_shape(xp)) != 1 or _shape(xp) != _shape(fp):
         raise ValueError(f"interp: xp and fp must be 1-d of the same length, got {_shape(xp)} "
@@ -264,7 +289,12 @@ def interp(x, xp, fp, left=None, right=None, period=None):
 
 def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
     """Unwrap jumps larger than ``discont`` (default ``period/2``) along ``axis`` by
-    adding multiples of ``period``; the derivative is that of ``p``."""
+    adding multiples of ``period``; the derivative is that of ``p``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.unwrap(np.array([0.0, 3.0, 6.5])).round(4)
+    array([0.    , 3.    , 0.2168])
+    """
     x, = promote(p, to_float=True)
     ax = normalize_axis(axis, len(_shape(x)), "unwrap")
     half = period / 2
@@ -282,7 +312,12 @@ def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
 # ---------------------------------------------------------------- polynomials (highest power first)
 
 def polyval(p, x):
-    """``p[0] * x**(n-1) + ... + p[n-1]`` by Horner's rule."""
+    """``p[0] * x**(n-1) + ... + p[n-1]`` by Horner's rule.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.polyval(np.array([1.0, 0.0, -1.0]), 3.0)
+    np.float64(8.0)
+    """
     p = asarray(p)
     if len(_shape(p)) != 1:
         raise ValueError(f"polyval: p must be 1-d, got shape {_shape(p)}")
@@ -301,7 +336,12 @@ def _as_poly(p, name):
 
 
 def polyadd(a1, a2):
-    """Sum of two polynomials."""
+    """Sum of two polynomials.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.polyadd(np.array([1.0, 2.0]), np.array([1.0, 0.0, 0.0]))
+    array([1., 1., 2.])
+    """
     a, b = _as_poly(a1, "polyadd"), _as_poly(a2, "polyadd")
     na, nb = _shape(a)[0], _shape(b)[0]
     if na < nb:
@@ -312,17 +352,32 @@ def polyadd(a1, a2):
 
 
 def polysub(a1, a2):
-    """Difference of two polynomials."""
+    """Difference of two polynomials.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.polysub(np.array([1.0, 2.0]), np.array([1.0]))
+    array([1., 1.])
+    """
     return polyadd(a1, m.negative(_as_poly(a2, "polysub")))
 
 
 def polymul(a1, a2):
-    """Product of two polynomials."""
+    """Product of two polynomials.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.polymul(np.array([1.0, 1.0]), np.array([1.0, -1.0]))
+    array([ 1.,  0., -1.])
+    """
     return convolve(_as_poly(a1, "polymul"), _as_poly(a2, "polymul"))
 
 
 def polyder(p, m_=1):
-    """The ``m``-th derivative of a polynomial."""
+    """The ``m``-th derivative of a polynomial.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.polyder(np.array([1.0, 2.0, 3.0]))
+    array([2., 2.])
+    """
     p, = promote(_as_poly(p, "polyder"))
     for _ in range(int(m_)):
         n = _shape(p)[0] - 1
@@ -333,7 +388,12 @@ def polyder(p, m_=1):
 
 
 def polyint(p, m_=1, k=None):
-    """The ``m``-th antiderivative of a polynomial, integration constants ``k``."""
+    """The ``m``-th antiderivative of a polynomial, integration constants ``k``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.polyint(np.array([3.0, 2.0]))
+    array([1.5, 2. , 0. ])
+    """
     p, = promote(_as_poly(p, "polyint"), to_float=True)
     ks = np.zeros(int(m_)) if k is None else np.broadcast_to(np.asarray(k, float), (int(m_),)) \
         if not isinstance(k, Tracer) else sh.broadcast_to(k, (int(m_),))
@@ -345,7 +405,12 @@ def polyint(p, m_=1, k=None):
 
 
 def poly(seq_of_zeros):
-    """Coefficients of the monic polynomial with the given roots (1-d input)."""
+    """Coefficients of the monic polynomial with the given roots (1-d input).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.poly(np.array([1.0, 2.0]))
+    array([ 1., -3.,  2.])
+    """
     r = asarray(seq_of_zeros)
     if len(_shape(r)) != 1:
         raise NotImplementedError("poly: only a 1-d sequence of roots is supported (the matrix "
@@ -358,7 +423,12 @@ def poly(seq_of_zeros):
 
 def polydiv(u, v):
     """Quotient and remainder of polynomial division (leading coefficient of ``v``
-    non-zero)."""
+    non-zero).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.polydiv(np.array([1.0, -3.0, 2.0]), np.array([1.0, -1.0]))
+    (array([ 1., -2.]), array([0.]))
+    """
     u, v = promote(_as_poly(u, "polydiv"), _as_poly(v, "polydiv"), to_float=True, broadcast=False)
     nu, nv = _shape(u)[0], _shape(v)[0]
     scale = m.divide(1.0, take(v, 0))

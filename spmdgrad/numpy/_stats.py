@@ -41,12 +41,22 @@ def _nan_fill(a, fill):
 
 
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    """Sum treating NaNs as zero."""
+    """Sum treating NaNs as zero.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.nansum(np.array([1.0, np.nan]))
+    np.float64(1.0)
+    """
     return m.sum(_nan_fill(a, 0)[0], axis, dtype, out, keepdims, initial, where)
 
 
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    """Product treating NaNs as one."""
+    """Product treating NaNs as one.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.nanprod(np.array([2.0, np.nan, 3.0]))
+    np.float64(6.0)
+    """
     return m.prod(_nan_fill(a, 1)[0], axis, dtype, out, keepdims, initial, where)
 
 
@@ -60,7 +70,12 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
 
 
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None):
-    """Variance of the non-NaN entries."""
+    """Variance of the non-NaN entries.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.nanvar(np.array([1.0, np.nan, 3.0]))
+    np.float64(1.0)
+    """
     x, = promote(a, to_float=True)
     ok = m.logical_not(m.isnan(x))
     if where is not None and where is not True:
@@ -69,7 +84,12 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
 
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None):
-    """Standard deviation of the non-NaN entries."""
+    """Standard deviation of the non-NaN entries.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.nanstd(np.array([1.0, np.nan, 3.0]))
+    np.float64(1.0)
+    """
     return m.sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where=where))
 
 
@@ -108,22 +128,42 @@ nanargmin = _nan_arg(m.argmin, np.inf, "nanargmin")
 
 
 def nancumsum(a, axis=None, dtype=None, out=None):
-    """Running sum treating NaNs as zero."""
+    """Running sum treating NaNs as zero.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.nancumsum(np.array([1.0, np.nan, 3.0]))
+    array([1., 1., 4.])
+    """
     return m.cumsum(_nan_fill(a, 0)[0], axis, dtype, out)
 
 
 def nancumprod(a, axis=None, dtype=None, out=None):
-    """Running product treating NaNs as one."""
+    """Running product treating NaNs as one.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.nancumprod(np.array([2.0, np.nan, 3.0]))
+    array([2., 2., 6.])
+    """
     return m.cumprod(_nan_fill(a, 1)[0], axis, dtype, out)
 
 
 def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
-    """Array-API running sum; ``include_initial`` prepends a zero."""
+    """Array-API running sum; ``include_initial`` prepends a zero.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.cumulative_sum(np.array([1, 2, 3]), include_initial=True)
+    array([0, 1, 3, 6])
+    """
     return _cumulative(m.cumsum, 0, x, axis, dtype, include_initial, "cumulative_sum")
 
 
 def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
-    """Array-API running product; ``include_initial`` prepends a one."""
+    """Array-API running product; ``include_initial`` prepends a one.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.cumulative_prod(np.array([1.0, 2.0, 3.0]))
+    array([1., 2., 6.])
+    """
     return _cumulative(m.cumprod, 1, x, axis, dtype, include_initial, "cumulative_prod")
 
 
@@ -222,19 +262,34 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
 
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                keepdims=False, *, weights=None, interpolation=None):
-    """The ``q``-th percentiles (``q`` in [0, 100])."""
+    """The ``q``-th percentiles (``q`` in [0, 100]).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.percentile(np.array([1.0, 2.0, 3.0, 4.0]), [25, 50])
+    array([1.75, 2.5 ])
+    """
     return quantile(a, m.divide(q, 100.0), axis, out, overwrite_input, method, keepdims,
                     weights=weights, interpolation=interpolation)
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
-    """The median along ``axis`` (the mean of the two middle values for even counts)."""
+    """The median along ``axis`` (the mean of the two middle values for even counts).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.median(np.array([3.0, 1.0, 2.0, 10.0]))
+    np.float64(2.5)
+    """
     return quantile(a, 0.5, axis, out, keepdims=keepdims)
 
 
 def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                 keepdims=False, *, weights=None, interpolation=None):
-    """:func:`quantile` of the non-NaN entries (NaN for an all-NaN slice)."""
+    """:func:`quantile` of the non-NaN entries (NaN for an all-NaN slice).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.nanquantile(np.array([1.0, np.nan, 3.0]), 0.5)
+    np.float64(2.0)
+    """
     m.check_out(out, "nanquantile")
     if weights is not None:
         raise NotImplementedError("nanquantile: weights= is not supported")
@@ -243,20 +298,35 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
 
 def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                   keepdims=False, *, weights=None, interpolation=None):
-    """:func:`percentile` of the non-NaN entries."""
+    """:func:`percentile` of the non-NaN entries.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.nanpercentile(np.array([1.0, np.nan, 3.0]), 50)
+    np.float64(2.0)
+    """
     return nanquantile(a, m.divide(q, 100.0), axis, out, overwrite_input, method, keepdims,
                        weights=weights, interpolation=interpolation)
 
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
-    """:func:`median` of the non-NaN entries."""
+    """:func:`median` of the non-NaN entries.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.nanmedian(np.array([1.0, np.nan, 3.0]))
+    np.float64(2.0)
+    """
     return nanquantile(a, 0.5, axis, out, keepdims=keepdims)
 
 
 # ---------------------------------------------------------------- averages and moments
 
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
-    """Weighted mean along ``axis``; with ``returned``, also the sum of the weights."""
+    """Weighted mean along ``axis``; with ``returned``, also the sum of the weights.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.average(np.array([1.0, 3.0]), weights=np.array([3.0, 1.0]))
+    np.float64(1.5)
+    """
     x = asarray(a)
     if weights is None:
         avg = m.mean(x, axis, keepdims=keepdims)
@@ -282,13 +352,24 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 
 
 def ptp(a, axis=None, out=None, keepdims=False):
-    """``max - min`` along ``axis``."""
+    """``max - min`` along ``axis``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.ptp(np.array([[1.0, 5.0], [2.0, 2.5]]), axis=1)
+    array([4. , 0.5])
+    """
     return m.subtract(m.max(a, axis, out, keepdims), m.min(a, axis, None, keepdims))
 
 
 def cov(m_, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
         dtype=None):
-    """Covariance matrix of the variables in the rows (``rowvar``) or columns of ``m``."""
+    """Covariance matrix of the variables in the rows (``rowvar``) or columns of ``m``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.cov(np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]))
+    array([[ 1., -1.],
+           [-1.,  1.]])
+    """
     x, = promote(sh.atleast_2d(m_), to_float=True)
     if not rowvar and _shape(x)[0] != 1:
         x = sh.transpose(x)
@@ -332,7 +413,13 @@ def _squeeze_cov(c):
 
 
 def corrcoef(x, y=None, rowvar=True, *, dtype=None):
-    """Pearson correlation coefficients (clipped to [-1, 1], as NumPy does)."""
+    """Pearson correlation coefficients (clipped to [-1, 1], as NumPy does).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.corrcoef(np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.5]])).round(4)
+    array([[ 1.   , -0.982],
+           [-0.982,  1.   ]])
+    """
     c = cov(x, y, rowvar, dtype=dtype)
     if len(_shape(c)) == 0:
         return m.divide(c, c)
@@ -342,6 +429,11 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
 
 
 def count_nonzero(a, axis=None, *, keepdims=False):
-    """Number of non-zero entries along ``axis`` (an integer)."""
+    """Number of non-zero entries along ``axis`` (an integer).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.count_nonzero(np.array([0, 1, 2]))
+    np.int64(2)
+    """
     x = asarray(a)
     return m.sum(m.not_equal(x, 0), axis, np.int64, keepdims=keepdims)
