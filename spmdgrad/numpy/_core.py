@@ -138,6 +138,12 @@ def broadcast_to(x, shape):
     return broadcast_in_dim(x, shape, tuple(range(len(shape) - len(s), len(shape))))
 
 
+def doc_example(doc, expr, out):
+    """``doc`` with a doctest example appended (for functions made by factories)."""
+    out = "\n".join("    " + line for line in out.split("\n"))
+    return f"{doc}\n\n    >>> import spmdgrad.numpy as jnp\n    >>> {expr}\n{out}\n    "
+
+
 def normalize_axis(axis, nd, op):
     """A non-negative axis in ``[0, nd)``; clear errors otherwise."""
     if isinstance(axis, bool) or not isinstance(axis, int | np.integer):

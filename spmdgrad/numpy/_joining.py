@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core import Tracer, get_aval
 from . import _shape as sh
-from ._core import asarray, normalize_axis, promote
+from ._core import asarray, doc_example, normalize_axis, promote
 from ._indexing import take
 
 __all__ = ["append", "column_stack", "row_stack", "dstack", "block", "vsplit", "hsplit",
@@ -97,7 +97,7 @@ def block(arrays):
     return build(arrays, 0)
 
 
-def _split_along(name, axis, min_nd):
+def _split_along(name, axis, min_nd, example):
     def f(ary, indices_or_sections):
         x = asarray(ary)
         if len(_shape(x)) < min_nd:
@@ -105,13 +105,15 @@ def _split_along(name, axis, min_nd):
         ax = 0 if (name == "hsplit" and len(_shape(x)) == 1) else axis
         return sh.split(x, indices_or_sections, ax)
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f":func:`split` along axis {axis} (``{name}`` of NumPy)."
+    f.__doc__ = doc_example(f":func:`split` along axis {axis} (``{name}`` of NumPy).", *example)
     return f
 
 
-vsplit = _split_along("vsplit", 0, 2)
-hsplit = _split_along("hsplit", 1, 1)
-dsplit = _split_along("dsplit", 2, 3)
+vsplit = _split_along("vsplit", 0, 2, ("jnp.vsplit(np.arange(4.0).reshape(2, 2), 2)",
+                                        "[array([[0., 1.]]), array([[2., 3.]])]"))
+hsplit = _split_along("hsplit", 1, 1, ("jnp.hsplit(np.arange(4.0), 2)", "[array([0., 1.]), array([2., 3.])]"))
+dsplit = _split_along("dsplit", 2, 3, ("jnp.dsplit(np.arange(4.0).reshape(1, 1, 4), 2)",
+                                       "[array([[[0., 1.]]]), array([[[2., 3.]]])]"))
 
 
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):

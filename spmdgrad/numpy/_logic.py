@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core import get_aval
 from . import _math as m
-from ._core import asarray, promote
+from ._core import asarray, doc_example, promote
 from ._nondiff import NumpyFn, numpy_call
 
 __all__ = ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "invert", "bitwise_invert",
@@ -25,7 +25,7 @@ def _fn(fun, name):
 
 # ---------------------------------------------------------------- integer and bit functions
 
-def _bitwise(fun, name, logical=None):
+def _bitwise(fun, name, example, logical=None):
     def f(x1, x2):
         a, b = promote(x1, x2, op=name)
         dt = get_aval(a).dtype
@@ -35,17 +35,18 @@ def _bitwise(fun, name, logical=None):
             raise TypeError(f"{name}: only integer and boolean arrays are supported, got {dt}")
         return numpy_call(_fn(fun, name), a, b)
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"Elementwise ``{name}`` of integer or boolean arrays (no derivative)."
+    f.__doc__ = doc_example(f"Elementwise ``{name}`` of integer or boolean arrays (no derivative).",
+                            f"jnp.{name}(np.array([12, 5]), 6)", example)
     return f
 
 
-bitwise_and = _bitwise(np.bitwise_and, "bitwise_and", m.logical_and)
-bitwise_or = _bitwise(np.bitwise_or, "bitwise_or", m.logical_or)
-bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor", m.logical_xor)
-left_shift = bitwise_left_shift = _bitwise(np.left_shift, "left_shift")
-right_shift = bitwise_right_shift = _bitwise(np.right_shift, "right_shift")
-gcd = _bitwise(np.gcd, "gcd")
-lcm = _bitwise(np.lcm, "lcm")
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and", "array([4, 4])", m.logical_and)
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or", "array([14,  7])", m.logical_or)
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor", "array([10,  3])", m.logical_xor)
+left_shift = bitwise_left_shift = _bitwise(np.left_shift, "left_shift", "array([768, 320])")
+right_shift = bitwise_right_shift = _bitwise(np.right_shift, "right_shift", "array([0, 0])")
+gcd = _bitwise(np.gcd, "gcd", "array([6, 1])")
+lcm = _bitwise(np.lcm, "lcm", "array([12, 30])")
 
 
 def invert(x):

@@ -21,7 +21,7 @@ from ..primitives.indexing import gather
 from . import _math as m
 from . import _shape as sh
 from ._contract import matmul
-from ._core import asarray, normalize_axis, promote
+from ._core import asarray, doc_example, normalize_axis, promote
 from ._indexing import _update_points, take
 
 __all__ = ["diag", "diagonal", "diagflat", "triu", "tril", "tri", "trace", "kron", "rot90",
@@ -111,8 +111,11 @@ def _triangle(name, lower):
             x = sh.broadcast_to(x, (rows, cols))
         return m.where(mask, x, zero)
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = (f"{'Lower' if lower else 'Upper'} triangle of the last two axes (entries "
-                 f"{'above' if lower else 'below'} the ``k`` diagonal set to zero).")
+    f.__doc__ = doc_example(f"{'Lower' if lower else 'Upper'} triangle of the last two axes (entries "
+                            f"{'above' if lower else 'below'} the ``k`` diagonal set to zero).",
+                            f"jnp.{name}(np.ones((2, 2)))",
+                            "array([[1., 0.],\n       [1., 1.]])" if lower else
+                            "array([[1., 1.],\n       [0., 1.]])")
     return f
 
 

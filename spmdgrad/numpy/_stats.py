@@ -19,7 +19,7 @@ from ..core import Tracer, get_aval
 from . import _math as m
 from . import _shape as sh
 from ._contract import matmul
-from ._core import asarray, normalize_axes, normalize_axis, promote
+from ._core import asarray, doc_example, normalize_axes, normalize_axis, promote
 from ._indexing import take, take_along_axis
 
 __all__ = ["nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmax", "nanmin", "nanargmax",
@@ -103,7 +103,9 @@ def _nan_extremum(f, fill, name):
         all_nan = m.all(isnan, axis, None, keepdims)
         return m.where(all_nan, np.nan, r)
     g.__name__ = g.__qualname__ = name
-    g.__doc__ = f"``{name[3:]}`` ignoring NaNs (NaN where a slice is all NaN)."
+    g.__doc__ = doc_example(f"``{name[3:]}`` ignoring NaNs (NaN where a slice is all NaN).",
+                            f"jnp.{name}(np.array([1.0, np.nan, 3.0]))",
+                            "np.float64(3.0)" if name == "nanmax" else "np.float64(1.0)")
     return g
 
 
@@ -119,7 +121,9 @@ def _nan_arg(f, fill, name):
             raise ValueError(f"{name}: All-NaN slice encountered")
         return f(filled, axis, out, keepdims=keepdims)
     g.__name__ = g.__qualname__ = name
-    g.__doc__ = f"``{name[3:]}`` ignoring NaNs (an all-NaN slice is an error when concrete)."
+    g.__doc__ = doc_example(f"``{name[3:]}`` ignoring NaNs (an all-NaN slice is an error when concrete).",
+                            f"jnp.{name}(np.array([1.0, np.nan, 3.0]))",
+                            "np.int64(2)" if name == "nanargmax" else "np.int64(0)")
     return g
 
 
