@@ -81,7 +81,12 @@ def matmul(x, y):
 
 def dot(a, b, out=None):
     """NumPy dot: sum over the last axis of ``x`` and the second-to-last of ``y``
-    (the only axis of a 1-d ``y``); a product for 0-d operands."""
+    (the only axis of a 1-d ``y``); a product for 0-d operands.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.dot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    np.float64(11.0)
+    """
     check_out(out, "dot")
     x, y = a, b
     x, y, xs, ys = _contract_operands(x, y, "dot")
@@ -99,7 +104,12 @@ def dot(a, b, out=None):
 
 def tensordot(a, b, axes=2):
     """Sum products over ``axes``: an int N (last N of ``a`` with first N of ``b``) or a
-    pair of axis sequences."""
+    pair of axis sequences.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.tensordot(np.ones((2, 3)), np.ones((3, 4)), 1).shape
+    (2, 4)
+    """
     x, y, xs, ys = _contract_operands(a, b, "tensordot")
     if isinstance(axes, int | np.integer):
         n = int(axes)
@@ -131,13 +141,24 @@ def tensordot(a, b, axes=2):
 
 
 def outer(a, b):
-    """Outer product of the flattened inputs (no conjugation)."""
+    """Outer product of the flattened inputs (no conjugation).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.outer(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
+    array([[1., 0.],
+           [2., 0.]])
+    """
     x, y = promote(ravel(a), ravel(b), broadcast=False)
     return einsum2(x, y, "i,j->ij")
 
 
 def inner(a, b):
-    """Sum over the last axes of ``a`` and ``b`` (a product for 0-d operands)."""
+    """Sum over the last axes of ``a`` and ``b`` (a product for 0-d operands).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.inner(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    np.float64(11.0)
+    """
     x, y, xs, ys = _contract_operands(a, b, "inner")
     if not xs or not ys:
         return multiply(x, y)
@@ -149,7 +170,12 @@ def inner(a, b):
 
 
 def vdot(a, b):
-    """Dot product of the flattened inputs, conjugating the first (as NumPy's vdot)."""
+    """Dot product of the flattened inputs, conjugating the first (as NumPy's vdot).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.vdot(np.array([1j, 1.0]), np.array([1j, 2.0]))
+    np.complex128(3+0j)
+    """
     x, y = promote(ravel(a), ravel(b), broadcast=False)
     if _shape(x) != _shape(y):
         raise ValueError(f"vdot: inputs have different sizes {_shape(x)[0]} and {_shape(y)[0]}")

@@ -288,7 +288,12 @@ def _nonzero_padded(x, size, fill, dim):
 def nonzero(a, *, size=None, fill_value=None):
     """Indices of the non-zero entries, one array per dimension. With ``size``, each
     is cut or padded (with ``fill_value``, default 0) to that length, which makes it
-    work under vmap and jit."""
+    work under vmap and jit.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.nonzero(np.array([0, 2, 3]))
+    (array([1, 2]),)
+    """
     return _nonzero(a, size, fill_value, "nonzero")
 
 

@@ -41,7 +41,13 @@ def append(arr, values, axis=None):
 
 
 def column_stack(tup):
-    """Stack 1-d arrays as columns (2-d arrays are joined as they are)."""
+    """Stack 1-d arrays as columns (2-d arrays are joined as they are).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.column_stack([np.zeros(2), np.ones(2)])
+    array([[0., 1.],
+           [0., 1.]])
+    """
     cols = [asarray(a) for a in tup]
     cols = [sh.reshape(a, (-1, 1)) if len(_shape(a)) < 2 else a for a in cols]
     return sh.concatenate(cols, 1)

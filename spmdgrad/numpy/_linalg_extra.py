@@ -117,7 +117,13 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
 
 def matrix_power(a, n):
     """``a`` multiplied by itself ``n`` times (``n < 0``: powers of the inverse), by
-    repeated squaring."""
+    repeated squaring.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.linalg.matrix_power(2 * np.eye(2), 3)
+    array([[8., 0.],
+           [0., 8.]])
+    """
     x = asarray(a)
     s = get_aval(x).shape
     if len(s) < 2 or s[-1] != s[-2]:

@@ -21,7 +21,7 @@ from ..primitives import elementwise as ew
 from ..primitives import reductions as red
 from ..primitives import structural as st
 from ..primitives.structural import reshape
-from ._core import asarray, broadcast_to, normalize_axes, normalize_axis, promote
+from ._core import asarray, broadcast_to, doc_example, normalize_axes, normalize_axis, promote
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "remainder", "mod",
@@ -37,12 +37,22 @@ __all__ = [
 ]
 
 
-def _unary(prim, to_float=True):
+def _example(name, *args):
+    """The doctest line of a factory-made function: NumPy's own result is the expected
+    output, so the doctest compares spmdgrad with NumPy."""
+    expr = f"jnp.{name}({', '.join(map(repr, args))})".replace("array(", "np.array(")
+    return doc_example("", expr, repr(getattr(np, name)(*args)))
+
+
+def _unary(prim, to_float=True, name=None, sample=0.5):
+    name = name or prim.name
+
     def f(x):
-        x, = promote(x, to_float=to_float, op=prim.name)
+        x, = promote(x, to_float=to_float, op=name)
         return prim.bind(x)
-    f.__name__ = f.__qualname__ = prim.name
-    f.__doc__ = f"Elementwise ``{prim.name}`` (NumPy semantics, differentiable)."
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"Elementwise ``{name}`` (NumPy semantics, differentiable)." + \
+        _example(name, np.array([sample, 2 * sample]))
     return f
 
 
@@ -63,7 +73,8 @@ def _binary(prim, to_float=False, name=None):
                 return prim.bind(np.asarray(x, dt), y)
         return prim.bind(*promote(x, y, to_float=to_float, op=prim.name))
     f.__name__ = f.__qualname__ = name or prim.name
-    f.__doc__ = f"Elementwise ``{prim.name}`` with NumPy broadcasting and promotion."
+    f.__doc__ = f"Elementwise ``{f.__name__}`` with NumPy broadcasting and promotion." + \
+        _example(f.__name__, np.array([1.5, -2.0]), 0.5)
     return f
 
 
@@ -86,15 +97,20 @@ greater_equal = _binary(ew.ge_p, name="greater_equal")
 logical_and = _binary(ew.and_p, name="logical_and")
 logical_or = _binary(ew.or_p, name="logical_or")
 logical_xor = _binary(ew.xor_p, name="logical_xor")
-logical_not = _unary(ew.not_p, to_float=False)
+logical_not = _unary(ew.not_p, to_float=False, name="logical_not")
 isfinite = _unary(ew.isfinite_p, to_float=False)
 isnan = _unary(ew.isnan_p, to_float=False)
 isinf = _unary(ew.isinf_p, to_float=False)
-negative = _unary(ew.neg_p, to_float=False)
+negative = _unary(ew.neg_p, to_float=False, name="negative")
 
 
 def positive(x):
-    """``+x``: returns ``x`` (as an array)."""
+    """``+x``: returns ``x`` (as an array).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.positive(np.array([-1.0, 2.0]))
+    array([-1.,  2.])
+    """
     return asarray(x)
 
 
@@ -122,7 +138,12 @@ pow = power  # noqa: A001
 
 
 def logaddexp(x, y):
-    """``log(exp(x) + exp(y))`` without overflow."""
+    """``log(exp(x) + exp(y))`` without overflow.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.logaddexp(0.0, 0.0)
+    np.float64(0.6931471805599453)
+    """
     x, y = promote(x, y, to_float=True)
     hi = maximum(x, y)
     lo = minimum(x, y)
@@ -149,8 +170,8 @@ sinh = _unary(ew.sinh_p)
 cosh = _unary(ew.cosh_p)
 tanh = _unary(ew.tanh_p)
 arcsinh = _unary(ew.asinh_p)
-arccosh = _unary(ew.acosh_p)
-arctanh = _unary(ew.atanh_p)
+arccosh = _unary(ew.acosh_p, sample=1.5)
+arctanh = _unary(ew.atanh_p, sample=0.25)
 abs = absolute = _unary(ew.abs_p, to_float=False)  # noqa: A001
 sign = _unary(ew.sign_p, to_float=False)
 floor = _unary(ew.floor_p)
@@ -159,7 +180,12 @@ ceil = _unary(ew.ceil_p)
 
 def round(a, decimals=0, out=None):  # noqa: A001
     """Round half to even, like NumPy; ``decimals`` scales by ``10**decimals`` first.
-    The derivative is zero (rounding is piecewise constant)."""
+    The derivative is zero (rounding is piecewise constant).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.round(np.array([0.5, 1.5, 2.675]), 2)
+    array([0.5 , 1.5 , 2.68])
+    """
     check_out(out, "round")
     x = asarray(a)
     if not np.issubdtype(get_aval(x).dtype, np.inexact):
@@ -174,43 +200,78 @@ around = round
 
 
 def log2(x):
-    """Base-2 logarithm."""
+    """Base-2 logarithm.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.log2(np.array([1.0, 8.0]))
+    array([0., 3.])
+    """
     return multiply(log(x), float(1.0 / np.log(2.0)))
 
 
 def log10(x):
-    """Base-10 logarithm."""
+    """Base-10 logarithm.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.log10(np.array([1.0, 100.0]))
+    array([0., 2.])
+    """
     return multiply(log(x), float(1.0 / np.log(10.0)))
 
 
 def square(x):
-    """``x * x``."""
+    """``x * x``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.square(np.array([2.0, -3.0]))
+    array([4., 9.])
+    """
     x = asarray(x)
     return multiply(x, x)
 
 
 def reciprocal(x):
-    """``1 / x`` (integers are promoted to float64)."""
+    """``1 / x`` (integers are promoted to float64).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.reciprocal(np.array([2.0, 4.0]))
+    array([0.5 , 0.25])
+    """
     return divide(1, x)
 
 
 # ---------------------------------------------------------------- complex parts and dtypes
 
 def real(x):
-    """Real part; a real array is returned unchanged."""
+    """Real part; a real array is returned unchanged.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.real(np.array([1.0 + 2.0j]))
+    array([1.])
+    """
     x = asarray(x)
     return ew.real(x) if is_complex(get_aval(x).dtype) else x
 
 
 def imag(x):
-    """Imaginary part; zeros for a real array."""
+    """Imaginary part; zeros for a real array.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.imag(np.array([1.0 + 2.0j]))
+    array([2.])
+    """
     x = asarray(x)
     a = get_aval(x)
     return ew.imag(x) if is_complex(a.dtype) else np.zeros(a.shape, a.dtype)
 
 
 def conjugate(x, out=None):
-    """Complex conjugate; a real array is returned unchanged."""
+    """Complex conjugate; a real array is returned unchanged.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.conjugate(np.array([1.0 + 2.0j]))
+    array([1.-2.j])
+    """
     check_out(out, "conjugate")
     x = asarray(x)
     return ew.conj(x) if is_complex(get_aval(x).dtype) else x
@@ -221,7 +282,12 @@ conj = conjugate
 
 def astype(x, dtype):
     """``x`` converted to ``dtype``. The derivative flows between inexact dtypes
-    (complex to real keeps the real part); integer results carry none."""
+    (complex to real keeps the real part); integer results carry none.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.astype(np.array([1.7, -1.7]), np.int32)
+    array([ 1, -1], dtype=int32)
+    """
     return ew.convert_element_type(asarray(x), np.dtype(dtype))
 
 
@@ -229,7 +295,12 @@ def astype(x, dtype):
 
 def where(condition, x=None, y=None):
     """``x`` where ``condition`` else ``y`` (the 1-argument form is not supported:
-    its shape depends on the data)."""
+    its shape depends on the data).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.where(np.array([True, False]), 1.0, np.array([5.0, 6.0]))
+    array([1., 6.])
+    """
     if x is None or y is None:
         raise TypeError("spmdgrad.numpy.where needs three arguments (condition, x, y); the "
                         "one-argument form has a data-dependent shape")
@@ -254,7 +325,12 @@ def _broadcast_all(*args):
 
 def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002
     """Limit ``x`` to ``[a_min, a_max]``. At a bound (a tie) the derivative is split
-    evenly between ``x`` and the bound, as for :func:`maximum`/:func:`minimum`."""
+    evenly between ``x`` and the bound, as for :func:`maximum`/:func:`minimum`.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.clip(np.array([-2.0, 0.5, 3.0]), -1.0, 1.0)
+    array([-1. ,  0.5,  1. ])
+    """
     check_out(out, "clip")
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
@@ -371,7 +447,12 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
         correction=None):
     """Variance ``sum(|x - mean|**2) / (n - ddof)`` over ``axis``; real for complex ``x``.
     ``correction`` is the array-API name of ``ddof``; ``mean`` a precomputed mean
-    (kept dimensions)."""
+    (kept dimensions).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.var(np.array([1.0, 2.0, 3.0, 4.0]))
+    np.float64(1.25)
+    """
     check_out(out, "var")
     if correction is not None:
         if ddof:
@@ -396,7 +477,12 @@ _mean_fn = mean
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
         correction=None):
-    """Standard deviation: ``sqrt(var(x, axis, ddof=ddof))``."""
+    """Standard deviation: ``sqrt(var(x, axis, ddof=ddof))``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.std(np.array([1.0, 3.0]))
+    np.float64(1.0)
+    """
     return sqrt(var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean,
                     correction=correction))
 
@@ -421,8 +507,10 @@ def _extremum(prim_fn, name, combine):
         out = _keep(prim_fn(x, axes) if axes else x, x, axes, keepdims)
         return out if initial is None else combine(out, initial)
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = (f"{'Maximum' if name == 'max' else 'Minimum'} over ``axis``; ties share the "
-                 "derivative evenly. ``initial`` and ``where`` as in NumPy.")
+    f.__doc__ = doc_example(f"{'Maximum' if name == 'max' else 'Minimum'} over ``axis``; ties share "
+                            "the derivative evenly. ``initial`` and ``where`` as in NumPy.",
+                            f"jnp.{name}(np.array([[1.0, 3.0], [2.0, 0.0]]), axis=0)",
+                            "array([2., 3.])" if name == "max" else "array([1., 0.])")
     return f
 
 
@@ -431,7 +519,12 @@ min = amin = _extremum(red.reduce_min, "min", minimum)  # noqa: A001
 
 
 def any(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
-    """Logical OR over ``axis`` (boolean; not differentiable)."""
+    """Logical OR over ``axis`` (boolean; not differentiable).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.any(np.array([[0, 1], [0, 0]]), axis=1)
+    array([ True, False])
+    """
     check_out(out, "any")
     x, axes = _prep(a, axis, "any")
     b = not_equal(x, 0) if get_aval(x).dtype != np.bool_ else x
@@ -443,7 +536,12 @@ def any(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
 
 
 def all(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
-    """Logical AND over ``axis`` (boolean; not differentiable)."""
+    """Logical AND over ``axis`` (boolean; not differentiable).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.all(np.array([[1, 1], [0, 1]]), axis=1)
+    array([ True, False])
+    """
     check_out(out, "all")
     x = asarray(a)
     b = not_equal(x, 0) if get_aval(x).dtype != np.bool_ else x
@@ -466,7 +564,13 @@ def _check_not_0d(x, op):
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
-    """Running sum along ``axis`` (None: over the flattened array)."""
+    """Running sum along ``axis`` (None: over the flattened array).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.cumsum(np.array([[1, 2], [3, 4]]), axis=0)
+    array([[1, 2],
+           [4, 6]])
+    """
     check_out(out, "cumsum")
     x, ax = _flat_axis(a, axis, "cumsum")
     _check_not_0d(x, "cumsum")
@@ -474,7 +578,12 @@ def cumsum(a, axis=None, dtype=None, out=None):
 
 
 def cumprod(a, axis=None, dtype=None, out=None):
-    """Running product along ``axis``; its derivative is exact with zeros in ``x``."""
+    """Running product along ``axis``; its derivative is exact with zeros in ``x``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.cumprod(np.array([1.0, 2.0, 3.0]))
+    array([1., 2., 6.])
+    """
     check_out(out, "cumprod")
     x, ax = _flat_axis(a, axis, "cumprod")
     _check_not_0d(x, "cumprod")
@@ -496,8 +605,10 @@ def _arg(prim_fn, name):
                           tuple(1 if i == ax else d for i, d in enumerate(s)))
         return out
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = (f"Index of the first {name[3:]}imum along ``axis`` (None: flattened). An "
-                 "integer: it has no derivative and stops the tangent.")
+    f.__doc__ = doc_example(f"Index of the first {name[3:]}imum along ``axis`` (None: flattened). "
+                            "An integer: it has no derivative and stops the tangent.",
+                            f"jnp.{name}(np.array([1.0, 3.0, 0.0]))",
+                            "np.int64(1)" if name == "argmax" else "np.int64(2)")
     return f
 
 
@@ -513,7 +624,12 @@ def _check_sort_args(order, op):
 def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
     """Sorted values along ``axis`` (None: flattened). Always stable (``kind`` and
     ``stable`` are accepted for NumPy compatibility). The derivative follows the
-    sorting permutation (stable order at ties)."""
+    sorting permutation (stable order at ties).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.sort(np.array([3.0, 1.0, 2.0]), descending=True)
+    array([3., 2., 1.])
+    """
     _check_sort_args(order, "sort")
     x, ax = _flat_axis(a, axis, "sort")
     _check_not_0d(x, "sort")
@@ -523,7 +639,12 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
 
 def argsort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
     """Stable sorting permutation along ``axis`` (integer; not differentiable).
-    ``descending=True`` keeps equal elements in their original order, as JAX does."""
+    ``descending=True`` keeps equal elements in their original order, as JAX does.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.argsort(np.array([3.0, 1.0, 2.0]))
+    array([1, 2, 0])
+    """
     _check_sort_args(order, "argsort")
     x, ax = _flat_axis(a, axis, "argsort")
     _check_not_0d(x, "argsort")

@@ -36,7 +36,12 @@ def _shape(x):
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """The ``offset`` diagonal of the 2-d slices over ``axis1``, ``axis2``; it becomes
-    the last axis of the result (NumPy's layout)."""
+    the last axis of the result (NumPy's layout).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.diagonal(np.arange(4.0).reshape(2, 2))
+    array([0., 3.])
+    """
     x = asarray(a)
     s = _shape(x)
     if len(s) < 2:

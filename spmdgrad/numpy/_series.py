@@ -37,7 +37,12 @@ def _slice(x, ax, lo, hi):
 
 def diff(a, n=1, axis=-1, prepend=None, append=None):
     """``n``-th discrete difference along ``axis``, optionally after joining
-    ``prepend``/``append`` (scalars are broadcast)."""
+    ``prepend``/``append`` (scalars are broadcast).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.diff(np.array([1, 4, 9]))
+    array([3, 5])
+    """
     x = asarray(a)
     nd = len(_shape(x))
     if nd == 0:
@@ -232,7 +237,12 @@ def _conv(a, v, mode, name, numpy_fn):
 
 
 def convolve(a, v, mode="full"):
-    """Discrete linear convolution of two 1-d sequences."""
+    """Discrete linear convolution of two 1-d sequences.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.convolve(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    array([1., 3., 2.])
+    """
     return _conv(a, v, mode, "convolve", np.convolve)
 
 

@@ -68,12 +68,22 @@ def reshape(x, newshape, order="C"):
 
 
 def ravel(x, order="C"):
-    """The flattened array (C order)."""
+    """The flattened array (C order).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.ravel(np.array([[1, 2], [3, 4]]))
+    array([1, 2, 3, 4])
+    """
     return reshape(x, (-1,), order)
 
 
 def transpose(x, axes=None):
-    """Permute the axes (reverse them by default)."""
+    """Permute the axes (reverse them by default).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.transpose(np.zeros((1, 2, 3))).shape
+    (3, 2, 1)
+    """
     x = asarray(x)
     nd = get_aval(x).ndim
     if axes is None:
@@ -85,7 +95,12 @@ def transpose(x, axes=None):
 
 
 def moveaxis(x, source, destination):
-    """Move axes ``source`` to positions ``destination`` (ints or sequences)."""
+    """Move axes ``source`` to positions ``destination`` (ints or sequences).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.moveaxis(np.zeros((1, 2, 3)), 0, -1).shape
+    (2, 3, 1)
+    """
     x = asarray(x)
     nd = get_aval(x).ndim
     src, dst = _axes(source, nd, "moveaxis"), _axes(destination, nd, "moveaxis")
@@ -98,7 +113,12 @@ def moveaxis(x, source, destination):
 
 
 def swapaxes(x, axis1, axis2):
-    """Interchange two axes."""
+    """Interchange two axes.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.swapaxes(np.zeros((1, 2, 3)), 0, 2).shape
+    (3, 2, 1)
+    """
     x = asarray(x)
     nd = get_aval(x).ndim
     a, b = _axis(axis1, nd, "swapaxes"), _axis(axis2, nd, "swapaxes")
@@ -108,7 +128,12 @@ def swapaxes(x, axis1, axis2):
 
 
 def squeeze(x, axis=None):
-    """Remove axes of length one (all of them, or the given ones)."""
+    """Remove axes of length one (all of them, or the given ones).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.squeeze(np.zeros((1, 2, 1))).shape
+    (2,)
+    """
     x = asarray(x)
     s = _shape(x)
     if axis is None:
@@ -123,7 +148,12 @@ def squeeze(x, axis=None):
 
 
 def expand_dims(x, axis):
-    """Insert length-one axes at positions ``axis`` of the result."""
+    """Insert length-one axes at positions ``axis`` of the result.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.expand_dims(np.zeros(2), (0, 2)).shape
+    (1, 2, 1)
+    """
     x = asarray(x)
     s = _shape(x)
     n = 1 if not isinstance(axis, tuple | list) else len(axis)
@@ -145,19 +175,34 @@ def _atleast(x, nd):
 
 
 def atleast_1d(*arys):
-    """Views with at least one dimension (a list for several arguments)."""
+    """Views with at least one dimension (a list for several arguments).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.atleast_1d(1.0)
+    array([1.])
+    """
     out = [_atleast(a, 1) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys):
-    """Views with at least two dimensions: (n,) becomes (1, n)."""
+    """Views with at least two dimensions: (n,) becomes (1, n).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.atleast_2d(np.zeros(3)).shape
+    (1, 3)
+    """
     out = [_atleast(a, 2) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_3d(*arys):
-    """Views with at least three dimensions: (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1)."""
+    """Views with at least three dimensions: (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.atleast_3d(np.zeros(3)).shape
+    (1, 3, 1)
+    """
     out = [_atleast(a, 3) for a in arys]
     return out[0] if len(out) == 1 else out
 
@@ -214,13 +259,23 @@ def stack(arrays, axis=0):
 
 
 def hstack(arrays):
-    """Stack along the second axis (the first for 1-d arrays)."""
+    """Stack along the second axis (the first for 1-d arrays).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.hstack([np.zeros(1), np.ones(2)])
+    array([0., 1., 1.])
+    """
     arrays = [atleast_1d(a) for a in arrays]
     return concatenate(arrays, 0 if get_aval(arrays[0]).ndim == 1 else 1)
 
 
 def vstack(arrays):
-    """Stack along the first axis, after making the arrays at least 2-d."""
+    """Stack along the first axis, after making the arrays at least 2-d.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.vstack([np.zeros(2), np.ones(2)]).shape
+    (2, 2)
+    """
     return concatenate([atleast_2d(a) for a in arrays], 0)
 
 
@@ -269,14 +324,24 @@ def split(x, indices_or_sections, axis=0):
 
 
 def array_split(x, indices_or_sections, axis=0):
-    """Like :func:`split`, but ``k`` sections need not divide the axis evenly."""
+    """Like :func:`split`, but ``k`` sections need not divide the axis evenly.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> [a.shape for a in jnp.array_split(np.arange(5), 2)]
+    [(3,), (2,)]
+    """
     return _split(x, indices_or_sections, axis, "array_split", False)
 
 
 # ---------------------------------------------------------------- repetition, flips, rolls
 
 def tile(a, reps):
-    """Repeat the whole array ``reps`` times along each axis (NumPy semantics)."""
+    """Repeat the whole array ``reps`` times along each axis (NumPy semantics).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.tile(np.array([1, 2]), 2)
+    array([1, 2, 1, 2])
+    """
     x = asarray(a)
     reps = (reps,) if isinstance(reps, int | np.integer) else tuple(int(r) for r in reps)
     if any(r < 0 for r in reps):
@@ -292,7 +357,12 @@ def tile(a, reps):
 
 
 def repeat(a, repeats, axis=None):
-    """Repeat each element ``repeats`` times (an int, or one count per element)."""
+    """Repeat each element ``repeats`` times (an int, or one count per element).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.repeat(np.array([1, 2]), [2, 1])
+    array([1, 1, 2])
+    """
     x = asarray(a)
     if axis is None:
         x, axis = ravel(x), 0
@@ -317,7 +387,12 @@ def repeat(a, repeats, axis=None):
 
 
 def flip(m, axis=None):
-    """Reverse the order of elements along the given axes (all by default)."""
+    """Reverse the order of elements along the given axes (all by default).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.flip(np.array([1, 2, 3]))
+    array([3, 2, 1])
+    """
     x = asarray(m)
     nd = get_aval(x).ndim
     axes = tuple(range(nd)) if axis is None else _axes(axis, nd, "flip")
@@ -325,12 +400,23 @@ def flip(m, axis=None):
 
 
 def fliplr(m):
-    """Reverse the second axis."""
+    """Reverse the second axis.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.fliplr(np.array([[1, 2]]))
+    array([[2, 1]])
+    """
     return flip(m, 1)
 
 
 def flipud(m):
-    """Reverse the first axis."""
+    """Reverse the first axis.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.flipud(np.array([[1], [2]]))
+    array([[2],
+           [1]])
+    """
     return flip(m, 0)
 
 

@@ -61,7 +61,12 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, wh
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
-    """Mean of the non-NaN entries."""
+    """Mean of the non-NaN entries.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.nanmean(np.array([1.0, np.nan, 3.0]))
+    np.float64(2.0)
+    """
     x, = promote(a, to_float=True)
     ok = m.logical_not(m.isnan(x))
     if where is not None and where is not True:
@@ -257,7 +262,12 @@ def _quantile(a, q, axis, method, keepdims, name, nan_aware):
 
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
              keepdims=False, *, weights=None, interpolation=None):
-    """The ``q``-th quantiles (``q`` in [0, 1], possibly traced) along ``axis``."""
+    """The ``q``-th quantiles (``q`` in [0, 1], possibly traced) along ``axis``.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.quantile(np.array([1.0, 2.0, 4.0]), 0.25)
+    np.float64(1.5)
+    """
     m.check_out(out, "quantile")
     if weights is not None:
         raise NotImplementedError("quantile: weights= is not supported")
