@@ -7,7 +7,8 @@ happen here, once, over the strict primitive set. Port JAX code by importing
 function missing here raises an error that names it.
 
 The modules form layers, each importing only those before it: ``_core`` (conversion,
-promotion), ``_nondiff`` (the non-differentiable primitive), ``_math``, ``_indexing``,
+promotion), ``_nondiff`` (the non-differentiable primitive), ``_elementwise``, ``_math``,
+``_indexing``,
 ``_shape``, ``_contract``, then ``_creation``, ``_ufuncs``, ``_logic``, ``_matrix``,
 ``_joining``, ``_stats``, ``_series``, ``_discrete``, ``_select``, ``linalg``,
 ``_linalg_extra``, ``_array``;
@@ -21,11 +22,14 @@ from numpy import (complexfloating, dtype, e, euler_gamma, finfo, floating, gene
                    iinfo, inexact, inf, integer, issubdtype, nan, ndarray, newaxis, number, pi,
                    promote_types, signedinteger, unsignedinteger, can_cast)
 
-from . import _array, _contract, _creation, _discrete, _indexing, _joining, _logic, _math, _matrix
+from . import _array, _contract, _creation, _discrete, _elementwise, _indexing, _joining, _logic, _math
+from . import _matrix
 from . import _select, _series, _shape, _stats, _ufuncs
 from ._core import array, asarray, broadcast_to, ndim, result_type, shape  # noqa: F401
+from ._elementwise import *  # noqa: F401,F403
+from ._elementwise import abs, pow, round  # noqa: F401
 from ._math import *  # noqa: F401,F403
-from ._math import abs, max, min, round, sum, pow  # noqa: F401
+from ._math import max, min, sum  # noqa: F401
 from ._shape import *  # noqa: F401,F403
 from ._contract import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
@@ -46,8 +50,9 @@ from ._methods import install as _install
 from ._missing import linalg_getattr as _linalg_getattr, numpy_getattr as __getattr__  # noqa: F401
 
 # Public functions return eager results as ``_array.Array`` (``.at`` works eagerly).
-for _mod in (_core_mods := (_math, _shape, _contract, _creation, _indexing, _ufuncs, _logic, _matrix,
-                            _joining, _stats, _series, _discrete, _select)):
+_PUBLIC_MODULES = (_elementwise, _math, _shape, _contract, _creation, _indexing, _ufuncs, _logic,
+                   _matrix, _joining, _stats, _series, _discrete, _select)
+for _mod in _PUBLIC_MODULES:
     for _name in _mod.__all__:
         _f = globals()[_name]
         if callable(_f) and not isinstance(_f, type) and getattr(_f, "__module__", "").startswith("spmdgrad"):
@@ -69,4 +74,4 @@ def _ufunc_outer(f):
 _linalg_extra.extend(linalg)
 linalg.__getattr__ = _linalg_getattr
 _install(globals())
-del _install, _mod, _name, _f, _core_mods
+del _install, _mod, _name, _f
