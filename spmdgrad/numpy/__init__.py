@@ -25,7 +25,8 @@ from numpy import (complexfloating, dtype, e, euler_gamma, finfo, floating, gene
 from . import _array, _contract, _creation, _discrete, _elementwise, _indexing, _joining, _logic, _math
 from . import _matrix
 from . import _select, _series, _shape, _stats, _ufuncs
-from ._core import array, asarray, broadcast_to, ndim, result_type, shape  # noqa: F401
+from ._core import asarray as _asarray
+from ._core import broadcast_to, ndim, result_type, shape  # noqa: F401
 from ._elementwise import *  # noqa: F401,F403
 from ._elementwise import abs, pow, round  # noqa: F401
 from ._math import *  # noqa: F401,F403
@@ -57,8 +58,6 @@ for _mod in _PUBLIC_MODULES:
         _f = globals()[_name]
         if callable(_f) and not isinstance(_f, type) and getattr(_f, "__module__", "").startswith("spmdgrad"):
             globals()[_name] = _array.returns_arrays(_f)
-for _name in ("array", "asarray"):
-    globals()[_name] = _array.returns_arrays(globals()[_name])
 globals().update(_array.SCALAR_TYPES)
 globals()["bool"] = bool_  # noqa: F405 - numpy 2 and JAX both have np.bool / jnp.bool
 
@@ -66,7 +65,7 @@ globals()["bool"] = bool_  # noqa: F405 - numpy 2 and JAX both have np.bool / jn
 def _ufunc_outer(f):
     """``numpy.<ufunc>.outer`` on traced values: ``f(a[..., None, ...], b)``."""
     def outer(a, b):
-        a, b = asarray(a), asarray(b)
+        a, b = _asarray(a), _asarray(b)
         return f(reshape(a, shape(a) + (1,) * len(shape(b))), b)  # noqa: F405
     return outer
 

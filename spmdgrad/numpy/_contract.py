@@ -140,7 +140,7 @@ def tensordot(a, b, axes=2):
     return einsum2(x, y, f"{''.join(sx)},{''.join(sy)}->{''.join(out)}")
 
 
-def outer(a, b):
+def outer(a, b, out=None):
     """Outer product of the flattened inputs (no conjugation).
 
     >>> import spmdgrad.numpy as jnp
@@ -148,6 +148,7 @@ def outer(a, b):
     array([[1., 0.],
            [2., 0.]])
     """
+    check_out(out, "outer")
     x, y = promote(ravel(a), ravel(b), broadcast=False)
     return einsum2(x, y, "i,j->ij")
 
@@ -187,19 +188,31 @@ def vdot(a, b):
 
 # ---------------------------------------------------------------- einsum
 
-def einsum(subscripts, *operands, optimize=None):
+def einsum(subscripts, *operands, out=None, optimize=None, precision=None, preferred_element_type=None,
+           dtype=None, order="K", casting="safe"):
     """Einstein summation over any number of operands, reduced pairwise to ``einsum2``.
 
     Supports implicit and explicit output, ``...``, size-1 broadcasting, repeated
-    indices within an operand (diagonals) and indices summed within one operand.
+    indices within an operand (diagonals), indices summed within one operand, and the
+    interleaved form ``einsum(a, [0, 1], b, [1, 2])``. ``dtype`` casts the operands and
+    JAX's ``preferred_element_type`` the result; ``precision``, ``order`` and ``casting``
+    are accepted for compatibility (NumPy computes in the operands' dtype).
 
     >>> einsum("ii->i", np.arange(9.0).reshape(3, 3))
     array([0., 4., 8.])
     >>> einsum("ij,jk,k->i", np.ones((2, 3)), np.ones((3, 4)), np.arange(4.0))
     array([18., 18.])
     """
+    check_out(out, "einsum")
     if not isinstance(subscripts, str):
         subscripts, operands = _interleaved(subscripts, operands)
+    if dtype is not None:
+        operands = [asarray(o, dtype) for o in operands]
+    out = _einsum(subscripts, operands)
+    return out if preferred_element_type is None else asarray(out, preferred_element_type)
+
+
+def _einsum(subscripts, operands):
     if not operands:
         raise ValueError("einsum: needs at least one operand")
     ops = promote(*[asarray(o) for o in operands], broadcast=False)

@@ -17,12 +17,22 @@ def is_array(x):
     return isinstance(x, Tracer | np.ndarray | np.generic)
 
 
-def shape(x):
-    return get_aval(x).shape
+def shape(a):
+    """The shape of an array or traced value.
+
+    >>> shape(np.zeros((2, 3)))
+    (2, 3)
+    """
+    return get_aval(a).shape
 
 
-def ndim(x):
-    return len(get_aval(x).shape)
+def ndim(a):
+    """The number of dimensions of an array or traced value.
+
+    >>> ndim(np.zeros((2, 3)))
+    2
+    """
+    return len(get_aval(a).shape)
 
 
 def asarray(x, dtype=None):
@@ -128,9 +138,14 @@ def promote(*args, to_float=False, broadcast=True, op="spmdgrad.numpy"):
     return out
 
 
-def broadcast_to(x, shape):
-    """NumPy's broadcast_to: leading dims added, size-1 dims stretched."""
-    x = asarray(x)
+def broadcast_to(array, shape, subok=False):
+    """NumPy's broadcast_to: leading dims added, size-1 dims stretched.
+
+    >>> broadcast_to(np.array([1, 2]), (2, 2))
+    array([[1, 2],
+           [1, 2]])
+    """
+    x = asarray(array)
     s = get_aval(x).shape
     shape = tuple(shape)
     if len(shape) < len(s) or any(a not in (1, b) for a, b in zip(s[::-1], shape[::-1])):

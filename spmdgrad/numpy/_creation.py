@@ -11,16 +11,48 @@ import numpy as np
 
 from ..core import Tracer, get_aval
 from . import _math as m
-from ._core import asarray, broadcast_to, promote
-from ._shape import concatenate, expand_dims, moveaxis
+from ._core import asarray as _asarray
+from ._core import broadcast_to, promote
+from ._shape import concatenate, expand_dims, moveaxis, reshape
 
-__all__ = ["zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "geomspace",
+__all__ = ["array", "asarray", "zeros", "ones", "full", "empty", "arange", "linspace", "logspace",
+           "geomspace",
            "eye", "identity", "zeros_like", "ones_like", "full_like", "empty_like", "copy",
            "asanyarray", "fromfunction", "fromiter", "bartlett", "blackman", "hamming",
            "hanning", "kaiser", "asarray_chkfinite"]
 
 
-def zeros(shape, dtype=None):
+def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
+    """``a`` as an array: traced values stay traced, Python scalars and (nested) lists
+    become NumPy arrays (lists holding traced values are stacked).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.asarray([1, 2], dtype=float)
+    array([1., 2.])
+    """
+    return _asarray(a, dtype)
+
+
+def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, ndmax=0,  # noqa: A002
+          like=None):
+    """:func:`asarray`, with NumPy's ``ndmin`` (leading axes of length one added).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.array([1.0, 2.0], ndmin=2)
+    array([[1., 2.]])
+    """
+    if ndmax:
+        raise NotImplementedError("array: ndmax= is not supported")
+    x = _asarray(object, dtype)
+    nd = get_aval(x).ndim
+    if ndmin > nd:
+        x = reshape(x, (1,) * (ndmin - nd) + get_aval(x).shape)
+    if copy and isinstance(x, np.ndarray) and x is object:
+        x = x.copy()
+    return x
+
+
+def zeros(shape, dtype=None, order="C", *, device=None, like=None):
     """An array of zeros (float64 by default).
 
     >>> import spmdgrad.numpy as jnp
@@ -30,7 +62,7 @@ def zeros(shape, dtype=None):
     return np.zeros(shape, dtype or np.float64)
 
 
-def ones(shape, dtype=None):
+def ones(shape, dtype=None, order="C", *, device=None, like=None):
     """An array of ones (float64 by default).
 
     >>> import spmdgrad.numpy as jnp
@@ -40,7 +72,7 @@ def ones(shape, dtype=None):
     return np.ones(shape, dtype or np.float64)
 
 
-def empty(shape, dtype=None):
+def empty(shape, dtype=None, order="C", *, device=None, like=None):
     """Zeros (an uninitialised array has no place in a functional program).
 
     >>> import spmdgrad.numpy as jnp
@@ -50,7 +82,7 @@ def empty(shape, dtype=None):
     return np.zeros(shape, dtype or np.float64)
 
 
-def full(shape, fill_value, dtype=None):
+def full(shape, fill_value, dtype=None, order="C", *, device=None, like=None):
     """An array of ``shape`` filled with ``fill_value`` (which may be traced).
 
     >>> import spmdgrad.numpy as jnp
@@ -72,7 +104,7 @@ def _concrete(op, *values):
                             "shape would depend on it")
 
 
-def arange(start, stop=None, step=None, dtype=None):
+def arange(start, stop=None, step=None, dtype=None, *, device=None, like=None):
     """Evenly spaced values in ``[start, stop)`` (arguments must be concrete).
 
     >>> import spmdgrad.numpy as jnp
@@ -83,7 +115,7 @@ def arange(start, stop=None, step=None, dtype=None):
     return np.arange(start, stop, step, dtype=dtype) if stop is not None else np.arange(start, dtype=dtype)
 
 
-def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *, device=None):
     """``num`` evenly spaced values from ``start`` to ``stop``. ``start`` and ``stop``
     may be traced (and arrays): the result is differentiable in both.
 
@@ -140,7 +172,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     return out if dtype is None else m.astype(out, dtype)
 
 
-def eye(N, M=None, k=0, dtype=None):  # noqa: N803
+def eye(N, M=None, k=0, dtype=None, order="C", *, device=None, like=None):  # noqa: N803
     """Ones on the ``k`` diagonal.
 
     >>> import spmdgrad.numpy as jnp
@@ -151,7 +183,7 @@ def eye(N, M=None, k=0, dtype=None):  # noqa: N803
     return np.eye(N, M, k, dtype=dtype or np.float64)
 
 
-def identity(n, dtype=None):
+def identity(n, dtype=None, *, like=None):
     """The ``n x n`` identity matrix.
 
     >>> import spmdgrad.numpy as jnp
@@ -167,7 +199,7 @@ def _like(x, dtype, shape):
     return (a.shape if shape is None else shape), (a.dtype if dtype is None else dtype)
 
 
-def zeros_like(a, dtype=None, shape=None):
+def zeros_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
     """Zeros with the shape and dtype of ``a``.
 
     >>> import spmdgrad.numpy as jnp
@@ -177,7 +209,7 @@ def zeros_like(a, dtype=None, shape=None):
     return np.zeros(*_like(a, dtype, shape))
 
 
-def ones_like(a, dtype=None, shape=None):
+def ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
     """Ones with the shape and dtype of ``a``.
 
     >>> import spmdgrad.numpy as jnp
@@ -187,7 +219,7 @@ def ones_like(a, dtype=None, shape=None):
     return np.ones(*_like(a, dtype, shape))
 
 
-def empty_like(a, dtype=None, shape=None):
+def empty_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
     """Zeros with the shape and dtype of ``a``.
 
     >>> import spmdgrad.numpy as jnp
@@ -197,7 +229,7 @@ def empty_like(a, dtype=None, shape=None):
     return np.zeros(*_like(a, dtype, shape))
 
 
-def full_like(a, fill_value, dtype=None, shape=None):
+def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
     """``fill_value`` (possibly traced) with the shape and dtype of ``a``.
 
     >>> import spmdgrad.numpy as jnp
@@ -208,7 +240,7 @@ def full_like(a, fill_value, dtype=None, shape=None):
     return full(s, fill_value if not isinstance(fill_value, Tracer) else m.astype(fill_value, d), d)
 
 
-def copy(a, order="K"):
+def copy(a, order="K", subok=False):
     """A copy of ``a`` (traced values are immutable, so they are returned as they are).
 
     >>> import spmdgrad.numpy as jnp
@@ -219,7 +251,7 @@ def copy(a, order="K"):
     return x if isinstance(x, Tracer) else np.array(x, copy=True)
 
 
-def asanyarray(a, dtype=None):
+def asanyarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
     """Same as :func:`asarray`.
 
     >>> import spmdgrad.numpy as jnp
@@ -229,7 +261,7 @@ def asanyarray(a, dtype=None):
     return asarray(a, dtype)
 
 
-def asarray_chkfinite(a, dtype=None):
+def asarray_chkfinite(a, dtype=None, order=None):
     """:func:`asarray`, raising ValueError on NaN or inf (concrete values only).
 
     >>> import spmdgrad.numpy as jnp
@@ -260,7 +292,7 @@ def fromfunction(function, shape, *, dtype=float, **kwargs):
     return function(*np.indices(shape, dtype=dtype), **kwargs)
 
 
-def fromiter(iter, dtype, count=-1):  # noqa: A002
+def fromiter(iter, dtype, count=-1, *, like=None):  # noqa: A002
     """An array from an iterable of concrete values.
 
     >>> import spmdgrad.numpy as jnp

@@ -241,25 +241,25 @@ def reciprocal(x):
 
 # ---------------------------------------------------------------- complex parts and dtypes
 
-def real(x):
+def real(val):
     """Real part; a real array is returned unchanged.
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.real(np.array([1.0 + 2.0j]))
     array([1.])
     """
-    x = asarray(x)
+    x = asarray(val)
     return ew.real(x) if is_complex(get_aval(x).dtype) else x
 
 
-def imag(x):
+def imag(val):
     """Imaginary part; zeros for a real array.
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.imag(np.array([1.0 + 2.0j]))
     array([2.])
     """
-    x = asarray(x)
+    x = asarray(val)
     a = get_aval(x)
     return ew.imag(x) if is_complex(a.dtype) else np.zeros(a.shape, a.dtype)
 
@@ -279,7 +279,7 @@ def conjugate(x, out=None):
 conj = conjugate
 
 
-def astype(x, dtype):
+def astype(x, dtype, /, *, copy=True, device=None):
     """``x`` converted to ``dtype``. The derivative flows between inexact dtypes
     (complex to real keeps the real part); integer results carry none.
 

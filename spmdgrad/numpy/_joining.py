@@ -53,7 +53,7 @@ def column_stack(tup):
     return sh.concatenate(cols, 1)
 
 
-def row_stack(tup):
+def row_stack(tup, *, dtype=None, casting="same_kind"):
     """Same as :func:`vstack`.
 
     >>> import spmdgrad.numpy as jnp
@@ -61,7 +61,7 @@ def row_stack(tup):
     array([[0., 0.],
            [1., 1.]])
     """
-    return sh.vstack(tup)
+    return sh.vstack(tup, dtype=dtype, casting=casting)
 
 
 def dstack(tup):
@@ -145,7 +145,7 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     return tuple(sh.broadcast_to(o, target) for o in out)
 
 
-def broadcast_arrays(*args):
+def broadcast_arrays(*args, subok=False):
     """The arguments broadcast against each other.
 
     >>> import spmdgrad.numpy as jnp
@@ -172,14 +172,14 @@ def unstack(x, /, *, axis=0):
     return tuple(take(x, i, axis=ax) for i in range(_shape(x)[ax]))
 
 
-def concat(arrays, /, *, axis=0):
+def concat(arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """The array-API name of :func:`concatenate`.
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.concat([np.zeros(1), np.ones(2)])
     array([0., 1., 1.])
     """
-    return sh.concatenate(arrays, axis)
+    return sh.concatenate(arrays, axis, out, dtype=dtype, casting=casting)
 
 
 def permute_dims(a, /, axes=None):
@@ -272,7 +272,7 @@ def insert(arr, obj, values, axis=None):
     return _rearranged(lambda a, v: np.insert(a, obj, v, axis), [arr, values])
 
 
-def trim_zeros(filt, trim="fb"):
+def trim_zeros(filt, trim="fb", axis=None):
     """``filt`` without leading ('f') and trailing ('b') zeros. The length depends on the
     values, so they must be concrete (a traced value under vmap/jit is an error).
 
@@ -281,6 +281,8 @@ def trim_zeros(filt, trim="fb"):
     array([1, 2])
     """
     x = asarray(filt)
+    if axis is not None and get_aval(x).ndim != 1:
+        raise NotImplementedError("trim_zeros: axis= is supported for 1-d input only")
     v = x
     if isinstance(x, Tracer):
         try:

@@ -19,6 +19,7 @@ from ..core import get_aval
 from ..primitives import structural as st
 from ..primitives.indexing import gather
 from . import _math as m
+from . import _math as _m  # for functions whose NumPy parameter is named m
 from . import _shape as sh
 from ._contract import matmul
 from ._core import asarray, doc_example, normalize_axis, promote
@@ -91,7 +92,7 @@ def diagflat(v, k=0):
     return diag(sh.ravel(v), k)
 
 
-def tri(N, M=None, k=0, dtype=None):  # noqa: N803
+def tri(N, M=None, k=0, dtype=None, *, like=None):  # noqa: N803
     """Ones at and below the ``k`` diagonal (a constant).
 
     >>> import spmdgrad.numpy as jnp
@@ -103,8 +104,8 @@ def tri(N, M=None, k=0, dtype=None):  # noqa: N803
 
 
 def _triangle(name, lower):
-    def f(m_, k=0):
-        x = asarray(m_)
+    def f(m, k=0):
+        x = asarray(m)
         s = _shape(x)
         if len(s) == 0:
             raise ValueError(f"{name}: input must be at least 1-d")
@@ -114,7 +115,7 @@ def _triangle(name, lower):
         zero = np.zeros((), get_aval(x).dtype)
         if len(s) == 1:
             x = sh.broadcast_to(x, (rows, cols))
-        return m.where(mask, x, zero)
+        return _m.where(mask, x, zero)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc_example(f"{'Lower' if lower else 'Upper'} triangle of the last two axes (entries "
                             f"{'above' if lower else 'below'} the ``k`` diagonal set to zero).",
@@ -156,7 +157,7 @@ def kron(a, b):
     return sh.reshape(m.multiply(x, y), tuple(p * q for p, q in zip(sa, sb, strict=True)))
 
 
-def rot90(m_, k=1, axes=(0, 1)):
+def rot90(m, k=1, axes=(0, 1)):
     """Rotate by 90 degrees ``k`` times in the plane of ``axes`` (first towards second).
 
     >>> import spmdgrad.numpy as jnp
@@ -164,7 +165,7 @@ def rot90(m_, k=1, axes=(0, 1)):
     array([[2, 4],
            [1, 3]])
     """
-    x = asarray(m_)
+    x = asarray(m)
     nd = len(_shape(x))
     if len(axes) != 2:
         raise ValueError("rot90: axes must name exactly two axes")

@@ -27,13 +27,15 @@ def _shape(x):
     return get_aval(x).shape
 
 
-def unravel_index(indices, shape):
+def unravel_index(indices, shape, order="C"):
     """Flat indices to a tuple of coordinate arrays (integer arithmetic on tracers).
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.unravel_index(np.array([5, 1]), (2, 3))
     (array([1, 0]), array([2, 1]))
     """
+    if order != "C":
+        raise NotImplementedError("unravel_index: only order='C' is supported")
     i = asarray(indices)
     if get_aval(i).dtype.kind not in "iu":
         raise TypeError("unravel_index: only int indices permitted")

@@ -14,6 +14,7 @@ import numpy as np
 from ..core import Tracer, get_aval
 from ..primitives import structural as st
 from . import _math as m
+from . import _math as _m  # for functions whose NumPy parameter is named m
 from . import _shape as sh
 from ._contract import einsum
 from ._core import asarray, normalize_axis, promote
@@ -381,7 +382,7 @@ def polymul(a1, a2):
     return convolve(_as_poly(a1, "polymul"), _as_poly(a2, "polymul"))
 
 
-def polyder(p, m_=1):
+def polyder(p, m=1):
     """The ``m``-th derivative of a polynomial.
 
     >>> import spmdgrad.numpy as jnp
@@ -389,15 +390,15 @@ def polyder(p, m_=1):
     array([2., 2.])
     """
     p, = promote(_as_poly(p, "polyder"))
-    for _ in range(int(m_)):
+    for _ in range(int(m)):
         n = _shape(p)[0] - 1
         if n <= 0:
             return np.zeros(1, get_aval(p).dtype)
-        p = m.multiply(take(p, np.arange(n)), np.arange(n, 0, -1))
+        p = _m.multiply(take(p, np.arange(n)), np.arange(n, 0, -1))
     return p
 
 
-def polyint(p, m_=1, k=None):
+def polyint(p, m=1, k=None):
     """The ``m``-th antiderivative of a polynomial, integration constants ``k``.
 
     >>> import spmdgrad.numpy as jnp
@@ -405,11 +406,11 @@ def polyint(p, m_=1, k=None):
     array([1.5, 2. , 0. ])
     """
     p, = promote(_as_poly(p, "polyint"), to_float=True)
-    ks = np.zeros(int(m_)) if k is None else np.broadcast_to(np.asarray(k, float), (int(m_),)) \
-        if not isinstance(k, Tracer) else sh.broadcast_to(k, (int(m_),))
-    for j in range(int(m_)):
+    ks = np.zeros(int(m)) if k is None else np.broadcast_to(np.asarray(k, float), (int(m),)) \
+        if not isinstance(k, Tracer) else sh.broadcast_to(k, (int(m),))
+    for j in range(int(m)):
         n = _shape(p)[0]
-        p = sh.concatenate(promote(m.divide(p, np.arange(n, 0, -1).astype(float)),
+        p = sh.concatenate(promote(_m.divide(p, np.arange(n, 0, -1).astype(float)),
                                    sh.reshape(take(ks, j), (1,)), broadcast=False), 0)
     return p
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core import Tracer, get_aval
 from . import _math as m
+from . import _math as _m  # for functions whose NumPy parameter is named m
 from . import _shape as sh
 from ._contract import matmul
 from ._core import asarray, doc_example, normalize_axes, normalize_axis, promote
@@ -74,7 +75,8 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     return m.mean(x, axis, dtype, out, keepdims, where=ok)
 
 
-def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None):
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
+           correction=None):
     """Variance of the non-NaN entries.
 
     >>> import spmdgrad.numpy as jnp
@@ -85,17 +87,20 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
     ok = m.logical_not(m.isnan(x))
     if where is not None and where is not True:
         ok = m.logical_and(ok, where)
-    return m.var(m.where(ok, x, 0.0), axis, dtype, out, ddof, keepdims, where=ok)
+    return m.var(m.where(ok, x, 0.0), axis, dtype, out, ddof, keepdims, where=ok, mean=mean,
+                 correction=correction)
 
 
-def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None):
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
+           correction=None):
     """Standard deviation of the non-NaN entries.
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.nanstd(np.array([1.0, np.nan, 3.0]))
     np.float64(1.0)
     """
-    return m.sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where=where))
+    return m.sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean,
+                         correction=correction))
 
 
 def _nan_extremum(f, fill, name):
@@ -156,23 +161,25 @@ def nancumprod(a, axis=None, dtype=None, out=None):
     return m.cumprod(_nan_fill(a, 1)[0], axis, dtype, out)
 
 
-def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
+def cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
     """Array-API running sum; ``include_initial`` prepends a zero.
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.cumulative_sum(np.array([1, 2, 3]), include_initial=True)
     array([0, 1, 3, 6])
     """
+    m.check_out(out, "cumulative_sum")
     return _cumulative(m.cumsum, 0, x, axis, dtype, include_initial, "cumulative_sum")
 
 
-def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
+def cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
     """Array-API running product; ``include_initial`` prepends a one.
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.cumulative_prod(np.array([1.0, 2.0, 3.0]))
     array([1., 2., 6.])
     """
+    m.check_out(out, "cumulative_prod")
     return _cumulative(m.cumprod, 1, x, axis, dtype, include_initial, "cumulative_prod")
 
 
@@ -375,7 +382,7 @@ def ptp(a, axis=None, out=None, keepdims=False):
     return m.subtract(m.max(a, axis, out, keepdims), m.min(a, axis, None, keepdims))
 
 
-def cov(m_, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
         dtype=None):
     """Covariance matrix of the variables in the rows (``rowvar``) or columns of ``m``.
 
@@ -384,7 +391,7 @@ def cov(m_, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=
     array([[ 1., -1.],
            [-1.,  1.]])
     """
-    x, = promote(sh.atleast_2d(m_), to_float=True)
+    x, = promote(sh.atleast_2d(m), to_float=True)
     if not rowvar and _shape(x)[0] != 1:
         x = sh.transpose(x)
     if y is not None:
@@ -393,7 +400,7 @@ def cov(m_, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=
             yy = sh.transpose(yy)
         x = sh.concatenate(promote(x, yy, broadcast=False), 0)
     if dtype is not None:
-        x = m.astype(x, dtype)
+        x = _m.astype(x, dtype)
     if ddof is None:
         ddof = 0 if bias else 1
     n = _shape(x)[1]
@@ -401,25 +408,25 @@ def cov(m_, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=
     if fweights is not None:
         w = asarray(fweights)
     if aweights is not None:
-        w = asarray(aweights) if w is None else m.multiply(w, aweights)
+        w = asarray(aweights) if w is None else _m.multiply(w, aweights)
     if w is None:
-        avg = m.mean(x, 1, keepdims=True)
+        avg = _m.mean(x, 1, keepdims=True)
         fact = n - ddof
-        xc = m.subtract(x, avg)
-        c = matmul(xc, sh.transpose(m.conj(xc)))
-        return _squeeze_cov(m.divide(c, fact))
-    w = m.astype(w, get_aval(x).dtype.type(0).real.dtype)
-    w_sum = m.sum(w)
-    avg = m.divide(m.sum(m.multiply(x, w), 1, keepdims=True), w_sum)
+        xc = _m.subtract(x, avg)
+        c = matmul(xc, sh.transpose(_m.conj(xc)))
+        return _squeeze_cov(_m.divide(c, fact))
+    w = _m.astype(w, get_aval(x).dtype.type(0).real.dtype)
+    w_sum = _m.sum(w)
+    avg = _m.divide(_m.sum(_m.multiply(x, w), 1, keepdims=True), w_sum)
     if ddof == 0:
         fact = w_sum
     elif aweights is None:
-        fact = m.subtract(w_sum, ddof)
+        fact = _m.subtract(w_sum, ddof)
     else:
-        fact = m.subtract(w_sum, m.divide(m.multiply(ddof, m.sum(m.multiply(w, aweights))), w_sum))
-    xc = m.subtract(x, avg)
-    c = matmul(m.multiply(xc, w), sh.transpose(m.conj(xc)))
-    return _squeeze_cov(m.divide(c, fact))
+        fact = _m.subtract(w_sum, _m.divide(_m.multiply(ddof, _m.sum(_m.multiply(w, aweights))), w_sum))
+    xc = _m.subtract(x, avg)
+    c = matmul(_m.multiply(xc, w), sh.transpose(_m.conj(xc)))
+    return _squeeze_cov(_m.divide(c, fact))
 
 
 def _squeeze_cov(c):

@@ -444,24 +444,26 @@ def isscalar(element):
     return bool(np.isscalar(element))
 
 
-def isposinf(x):
-    """True at +inf.
+def isposinf(x, out=None):
+    """True at +inf (``out`` must be None).
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.isposinf(np.array([-np.inf, np.inf]))
     array([False,  True])
     """
+    m.check_out(out, "isposinf")
     x = asarray(x)
     return m.logical_and(m.isinf(x), m.greater(x, 0))
 
 
-def isneginf(x):
-    """True at -inf.
+def isneginf(x, out=None):
+    """True at -inf (``out`` must be None).
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.isneginf(np.array([-np.inf, np.inf]))
     array([ True, False])
     """
+    m.check_out(out, "isneginf")
     x = asarray(x)
     return m.logical_and(m.isinf(x), m.less(x, 0))
 
