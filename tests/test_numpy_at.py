@@ -89,3 +89,16 @@ def test_eager_at_on_results_stays_a_numpy_array():
 
 def test_at_of_plain_numpy_array_via_function():
     np.testing.assert_array_equal(jnp.at(np.zeros(3))[1].set(2.0), [0.0, 2.0, 0.0])
+
+
+def test_jnp_ndarray_matches_arrays_and_traced_values():
+    seen = []
+    f = lambda x: seen.append(isinstance(x, jnp.ndarray)) or x * 2  # noqa: E731
+    sg.vmap(f)(np.ones((2, 2)))
+    sg.jit(f)(np.ones(2))
+    sg.grad(lambda x: f(x).sum())(np.ones(2))
+    assert seen == [True, True, True]
+    assert isinstance(np.ones(2), jnp.ndarray) and not isinstance(1.0, jnp.ndarray)
+    assert issubclass(np.ndarray, jnp.ndarray)
+    with pytest.raises(TypeError, match="cannot be instantiated"):
+        jnp.ndarray((2,))

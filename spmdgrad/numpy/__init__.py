@@ -19,7 +19,7 @@ promotion), ``_nondiff`` (the non-differentiable primitive), ``_elementwise``, `
 np.float64(3.0)
 """
 from numpy import (complexfloating, dtype, e, euler_gamma, finfo, floating, generic,  # noqa: F401
-                   iinfo, inexact, inf, integer, issubdtype, nan, ndarray, newaxis, number, pi,
+                   iinfo, inexact, inf, integer, issubdtype, nan, newaxis, number, pi,
                    promote_types, signedinteger, unsignedinteger, can_cast)
 
 from . import _array, _contract, _creation, _discrete, _elementwise, _indexing, _joining, _logic, _math
@@ -59,6 +59,7 @@ for _mod in _PUBLIC_MODULES:
         if callable(_f) and not isinstance(_f, type) and getattr(_f, "__module__", "").startswith("spmdgrad"):
             globals()[_name] = _array.returns_arrays(_f)
 globals().update(_array.SCALAR_TYPES)
+ndarray = _array.ndarray
 globals()["bool"] = bool_  # noqa: F405 - numpy 2 and JAX both have np.bool / jnp.bool
 
 

@@ -35,6 +35,27 @@ class Array(np.ndarray):
         return repr(self.view(np.ndarray))
 
 
+class _ArrayType(type):
+    def __instancecheck__(cls, x):
+        return isinstance(x, np.ndarray | Tracer)
+
+    def __subclasscheck__(cls, c):
+        return issubclass(c, np.ndarray | Tracer)
+
+
+class ndarray(metaclass=_ArrayType):  # noqa: N801 - NumPy's and JAX's name
+    """``isinstance(x, jnp.ndarray)`` is True for NumPy arrays and traced values, as
+    ``isinstance(x, jax.Array)`` is in JAX. Not instantiable: use ``jnp.asarray``.
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> isinstance(jnp.zeros(2), jnp.ndarray), spmdgrad.grad(lambda x: isinstance(x, jnp.ndarray) * x)(1.0)
+    (True, np.float64(1.0))
+    """
+
+    def __new__(cls, *args, **kwargs):
+        raise TypeError("jnp.ndarray cannot be instantiated; use jnp.asarray or jnp.zeros")
+
+
 class _EagerAt:
     __slots__ = ("_helper",)
 
