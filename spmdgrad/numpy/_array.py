@@ -34,6 +34,13 @@ class Array(np.ndarray):
     def __repr__(self):
         return repr(self.view(np.ndarray))
 
+    def __array_wrap__(self, obj, context=None, return_scalar=False):
+        # NumPy asks for a scalar where it would return one for a plain ndarray (0-d
+        # ufunc and reduction results); keep that, so the subclass changes no result type.
+        if return_scalar:
+            return obj[()]
+        return super().__array_wrap__(obj, context, return_scalar)
+
 
 class _ArrayType(type):
     def __instancecheck__(cls, x):
@@ -82,7 +89,7 @@ def as_array(out):
     tracers, scalars and everything else are returned unchanged."""
     t = type(out)
     if t is np.ndarray:
-        return out.view(Array) if out.ndim else out[()]  # 0-d: a NumPy scalar, as NumPy
+        return out.view(Array)
     if t is tuple or t is list:
         return t(as_array(o) for o in out)
     return out

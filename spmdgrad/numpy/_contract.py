@@ -85,7 +85,7 @@ def dot(a, b, out=None):
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.dot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
-    np.float64(11.0)
+    array(11.)
     """
     check_out(out, "dot")
     x, y = a, b
@@ -158,7 +158,7 @@ def inner(a, b):
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.inner(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
-    np.float64(11.0)
+    array(11.)
     """
     x, y, xs, ys = _contract_operands(a, b, "inner")
     if not xs or not ys:
@@ -175,7 +175,7 @@ def vdot(a, b):
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.vdot(np.array([1j, 1.0]), np.array([1j, 2.0]))
-    np.complex128(3+0j)
+    array(3.+0.j)
     """
     x, y = promote(ravel(a), ravel(b), broadcast=False)
     if _shape(x) != _shape(y):

@@ -288,7 +288,7 @@ def _arg(prim_fn, name):
     f.__doc__ = doc_example(f"Index of the first {name[3:]}imum along ``axis`` (None: flattened). "
                             "An integer: it has no derivative and stops the tangent.",
                             f"jnp.{name}(np.array([1.0, 3.0, 0.0]))",
-                            "np.int64(1)" if name == "argmax" else "np.int64(2)")
+                            "array(1)" if name == "argmax" else "array(2)")
     return f
 
 

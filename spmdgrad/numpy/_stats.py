@@ -9,7 +9,7 @@ method, and 'lower', 'higher', 'nearest', 'midpoint'); the derivative follows th
 >>> jnp.nanmean(np.array([1.0, np.nan, 3.0]))
 np.float64(2.0)
 >>> jnp.quantile(np.array([1.0, 2.0, 4.0, 8.0]), 0.5)
-np.float64(3.0)
+array(3.)
 """
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def _nan_extremum(f, fill, name):
     g.__name__ = g.__qualname__ = name
     g.__doc__ = doc_example(f"``{name[3:]}`` ignoring NaNs (NaN where a slice is all NaN).",
                             f"jnp.{name}(np.array([1.0, np.nan, 3.0]))",
-                            "np.float64(3.0)" if name == "nanmax" else "np.float64(1.0)")
+                            "array(3.)" if name == "nanmax" else "array(1.)")
     return g
 
 
@@ -133,7 +133,7 @@ def _nan_arg(f, fill, name):
     g.__name__ = g.__qualname__ = name
     g.__doc__ = doc_example(f"``{name[3:]}`` ignoring NaNs (an all-NaN slice is an error when concrete).",
                             f"jnp.{name}(np.array([1.0, np.nan, 3.0]))",
-                            "np.int64(2)" if name == "nanargmax" else "np.int64(0)")
+                            "array(2)" if name == "nanargmax" else "array(0)")
     return g
 
 
@@ -273,7 +273,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.quantile(np.array([1.0, 2.0, 4.0]), 0.25)
-    np.float64(1.5)
+    array(1.5)
     """
     m.check_out(out, "quantile")
     if weights is not None:
@@ -298,7 +298,7 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.median(np.array([3.0, 1.0, 2.0, 10.0]))
-    np.float64(2.5)
+    array(2.5)
     """
     return quantile(a, 0.5, axis, out, keepdims=keepdims)
 
@@ -309,7 +309,7 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.nanquantile(np.array([1.0, np.nan, 3.0]), 0.5)
-    np.float64(2.0)
+    array(2.)
     """
     m.check_out(out, "nanquantile")
     if weights is not None:
@@ -323,7 +323,7 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.nanpercentile(np.array([1.0, np.nan, 3.0]), 50)
-    np.float64(2.0)
+    array(2.)
     """
     return nanquantile(a, m.divide(q, 100.0), axis, out, overwrite_input, method, keepdims,
                        weights=weights, interpolation=interpolation)
@@ -334,7 +334,7 @@ def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 
     >>> import spmdgrad.numpy as jnp
     >>> jnp.nanmedian(np.array([1.0, np.nan, 3.0]))
-    np.float64(2.0)
+    array(2.)
     """
     return nanquantile(a, 0.5, axis, out, keepdims=keepdims)
 
