@@ -102,3 +102,13 @@ def test_jnp_ndarray_matches_arrays_and_traced_values():
     assert issubclass(np.ndarray, jnp.ndarray)
     with pytest.raises(TypeError, match="cannot be instantiated"):
         jnp.ndarray((2,))
+
+
+def test_jax_keywords_of_at():
+    x = jnp.zeros(3)
+    np.testing.assert_array_equal(x.at[1].set(2.0, unique_indices=True, indices_are_sorted=True), [0, 2, 0])
+    np.testing.assert_array_equal(x.at[1].get(mode="promise_in_bounds"), 0.0)
+    with pytest.raises(NotImplementedError, match=r"at\[...\].set: mode='drop'"):
+        x.at[5].set(1.0, mode="drop")
+    with pytest.raises(TypeError, match="unexpected keyword arguments"):
+        x.at[0].add(1.0, bogus=True)

@@ -270,50 +270,74 @@ class _IndexUpdateRef:
     def __init__(self, x, key):
         self.x, self.key = x, key
 
-    def get(self):
+    def get(self, **options):
         """``x[idx]``."""
+        _check_options("get", options)
         return getitem(self.x, self.key)
 
-    def set(self, values):
+    def set(self, values, **options):
         """A copy of ``x`` with ``x[idx] = values`` (repeated indices: the last one wins)."""
+        _check_options("set", options)
         return _update(self.x, self.key, values, "set")
 
-    def add(self, values):
+    def add(self, values, **options):
         """A copy of ``x`` with ``x[idx] += values`` (repeated indices accumulate)."""
+        _check_options("add", options)
         return _update(self.x, self.key, values, "add")
 
-    def mul(self, values):
+    def mul(self, values, **options):
         """A copy of ``x`` with ``x[idx] *= values`` (repeated indices accumulate)."""
+        _check_options("mul", options)
         return _update(self.x, self.key, values, "mul")
 
     multiply = mul
 
-    def min(self, values):  # noqa: A003
+    def min(self, values, **options):  # noqa: A003
         """A copy of ``x`` with ``x[idx] = minimum(x[idx], values)`` (repeated indices: the
         smallest update wins; ties share the derivative evenly)."""
+        _check_options("min", options)
         return _update(self.x, self.key, values, "min")
 
-    def max(self, values):  # noqa: A003
+    def max(self, values, **options):  # noqa: A003
         """A copy of ``x`` with ``x[idx] = maximum(x[idx], values)``."""
+        _check_options("max", options)
         return _update(self.x, self.key, values, "max")
 
-    def divide(self, values):
+    def divide(self, values, **options):
         """A copy of ``x`` with ``x[idx] /= values`` (repeated indices divide in turn)."""
+        _check_options("divide", options)
         x = asarray(self.x)
         a = get_aval(x)
         if a.dtype.kind not in "fc":
             raise TypeError(f"at[...].divide: the array must be inexact, got dtype {a.dtype}")
         return _math.divide(x, _update(np.ones(a.shape, a.dtype), self.key, values, "mul"))
 
-    def power(self, values):
+    def power(self, values, **options):
         """A copy of ``x`` with ``x[idx] **= values`` (repeated indices: exponents multiply)."""
+        _check_options("power", options)
         x = asarray(self.x)
         a = get_aval(x)
         return _math.power(x, _update(np.ones(a.shape, a.dtype), self.key, values, "mul"))
 
-    def apply(self, func):
+    def apply(self, func, **options):
         """A copy of ``x`` with ``x[idx] = func(x[idx])`` (``func`` elementwise)."""
+        _check_options("apply", options)
         return _update(self.x, self.key, func(getitem(self.x, self.key)), "set")
+
+
+_OPTIONS = {"indices_are_sorted", "unique_indices", "mode", "fill_value"}
+
+
+def _check_options(how, options):
+    """JAX's ``.at`` keywords: the hints are accepted; out-of-bounds modes other than
+    raising are not implemented and say so."""
+    unknown = set(options) - _OPTIONS
+    if unknown:
+        raise TypeError(f"at[...].{how}() got unexpected keyword arguments {sorted(unknown)}")
+    if options.get("mode") not in (None, "promise_in_bounds") or options.get("fill_value") is not None:
+        raise NotImplementedError(f"at[...].{how}: mode={options.get('mode')!r} / fill_value are not "
+                                  "supported; out-of-bounds indices raise IndexError (concrete) or are "
+                                  "checked when the program runs")
 
 
 def at(x):
