@@ -99,7 +99,10 @@ def install(ns):
     """Install operators, methods and NumPy dispatch on :class:`Tracer`; ``ns`` is the
     ``spmdgrad.numpy`` namespace."""
     T = Tracer
-    m = ns
+    # Operators and methods act on tracers, whose results are tracers: skip the eager
+    # result wrapper (``_array.returns_arrays``) and call the functions directly.
+    m = {k: getattr(v, "__wrapped__", v) for k, v in ns.items()}
+    ns = m
     T.__add__, T.__radd__ = m["add"], _swap(m["add"])
     T.__sub__, T.__rsub__ = m["subtract"], _swap(m["subtract"])
     T.__mul__, T.__rmul__ = m["multiply"], _swap(m["multiply"])
