@@ -22,8 +22,8 @@ from numpy import (complexfloating, dtype, e, euler_gamma, finfo, floating, gene
                    iinfo, inexact, inf, integer, issubdtype, nan, newaxis, number, pi,
                    promote_types, signedinteger, unsignedinteger, can_cast)
 
-from . import _array, _contract, _creation, _discrete, _elementwise, _indexing, _joining, _logic, _math
-from . import _matrix
+from . import _array, _contract, _convolve, _creation, _discrete, _elementwise, _indexing, _joining
+from . import _logic, _math, _matrix
 from . import _select, _series, _shape, _stats, _ufuncs
 from ._core import asarray as _asarray
 from ._core import broadcast_to, ndim, result_type, shape  # noqa: F401
@@ -45,6 +45,7 @@ from ._series import *  # noqa: F401,F403
 from ._discrete import *  # noqa: F401,F403
 from ._logic import *  # noqa: F401,F403
 from ._select import *  # noqa: F401,F403
+from ._convolve import *  # noqa: F401,F403
 from . import linalg  # noqa: F401
 from . import _linalg_extra
 from ._methods import install as _install
@@ -52,7 +53,7 @@ from ._missing import linalg_getattr as _linalg_getattr, numpy_getattr as __geta
 
 # Public functions return eager results as ``_array.Array`` (``.at`` works eagerly).
 _PUBLIC_MODULES = (_elementwise, _math, _shape, _contract, _creation, _indexing, _ufuncs, _logic,
-                   _matrix, _joining, _stats, _series, _discrete, _select)
+                   _matrix, _joining, _stats, _series, _discrete, _select, _convolve)
 for _mod in _PUBLIC_MODULES:
     for _name in _mod.__all__:
         _f = globals()[_name]

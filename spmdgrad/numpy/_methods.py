@@ -133,7 +133,6 @@ def install(ns):
     T.real = property(m["real"])
     T.imag = property(m["imag"])
     T.copy = lambda self, order="C": self
-    T.item = _item
     T.tolist = lambda self: self.concrete().tolist()
     T.__getitem__ = lambda self, key: m["_getitem"](self, key)
     T.__setitem__ = _setitem
@@ -161,11 +160,6 @@ def _transpose(ns):
             axes = axes[0]
         return ns["transpose"](self, axes or None)
     return transpose
-
-
-def _item(self, *args):
-    """The Python scalar of a concrete value (a ConcretizationError when it is abstract)."""
-    return self.concrete().item(*args)
 
 
 def _setitem(self, key, value):

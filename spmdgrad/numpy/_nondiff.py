@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, SpmdgradError, abstract_rules, get_aval, impl_rules
+from ..primitives.structural import broadcast_batch
 
 numpy_call_p = Primitive("numpy_call")
 
@@ -130,7 +131,7 @@ ad.jvp_rules[numpy_call_p] = _jvp
 
 
 def _batch(size, vals, batched, fn):
-    vals = [v if b else batching.broadcast_batch(v, size) for v, b in zip(vals, batched, strict=True)]
+    vals = [v if b else broadcast_batch(v, size) for v, b in zip(vals, batched, strict=True)]
     return numpy_call_p.bind(*vals, fn=_Looped(fn, size)), True
 
 

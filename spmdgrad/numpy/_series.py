@@ -16,12 +16,12 @@ from ..primitives import structural as st
 from . import _math as m
 from . import _math as _m  # for functions whose NumPy parameter is named m
 from . import _shape as sh
-from ._contract import einsum
+from ._convolve import convolve
 from ._core import asarray, normalize_axis, promote
 from ._indexing import take
 from ._nondiff import NumpyFn, numpy_call
 
-__all__ = ["diff", "ediff1d", "gradient", "trapezoid", "convolve", "correlate", "interp",
+__all__ = ["diff", "ediff1d", "gradient", "trapezoid", "interp",
            "unwrap", "polyval", "polyadd", "polysub", "polymul", "polyder", "polyint", "poly",
            "polydiv"]
 
@@ -190,73 +190,6 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
         if len(_shape(xv)) == 1:
             d = sh.reshape(d, tuple(-1 if i == ax else 1 for i in range(len(_shape(yv)))))
     return m.multiply(m.sum(m.multiply(d, mid), ax), 0.5)
-
-
-def _windows(a, k, n_out, pad_lo):
-    """``(n_out, k)`` windows of the 1-d ``a`` padded with ``pad_lo`` zeros in front."""
-    n = _shape(a)[0]
-    pad_hi = max(0, n_out + k - 1 - pad_lo - n)
-    ap = sh.pad(a, (pad_lo, pad_hi))
-    idx = np.arange(n_out)[:, None] + np.arange(k)[None, :]
-    return take(ap, idx)
-
-
-def _full_conv(a, v):
-    """The full linear convolution of two 1-d arrays: one gather of windows and a
-    contraction, so it differentiates in both."""
-    na, nv = _shape(a)[0], _shape(v)[0]
-    return einsum("ik,k->i", _windows(a, nv, na + nv - 1, nv - 1), sh.flip(v, 0))
-
-
-def _crop(numpy_fn, na, nv, mode):
-    """Where NumPy's ``mode`` result sits inside the full one: found by running NumPy
-    on a probe with distinct values (its cropping rules differ by function and by
-    which input is longer)."""
-    rng = np.random.default_rng(0)
-    pa, pv = rng.uniform(1, 2, na), rng.uniform(1, 2, nv)
-    full, part = numpy_fn(pa, pv, "full"), numpy_fn(pa, pv, mode)
-    for off in range(len(full) - len(part) + 1):
-        if np.allclose(full[off:off + len(part)], part, rtol=1e-12, atol=0):
-            return off, len(part)
-    raise AssertionError("unreachable: NumPy's result is a slice of the full one")
-
-
-def _conv(a, v, mode, name, numpy_fn):
-    a, v = promote(asarray(a), asarray(v), broadcast=False)
-    if len(_shape(a)) != 1 or len(_shape(v)) != 1:
-        raise ValueError(f"{name}: only 1-d inputs are supported, got shapes {_shape(a)} and {_shape(v)}")
-    na, nv = _shape(a)[0], _shape(v)[0]
-    if na == 0 or nv == 0:
-        raise ValueError(f"{name}: inputs cannot be empty")
-    if mode not in ("full", "same", "valid"):
-        raise ValueError(f"{name}: mode must be 'full', 'same' or 'valid', got {mode!r}")
-    full = _full_conv(a, v) if na >= nv else _full_conv(v, a)
-    if mode == "full":
-        return full
-    off, n = _crop(numpy_fn, na, nv, mode)
-    return _slice(full, 0, off, off + n)
-
-
-def convolve(a, v, mode="full"):
-    """Discrete linear convolution of two 1-d sequences.
-
-    >>> import spmdgrad.numpy as jnp
-    >>> jnp.convolve(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
-    array([1., 3., 2.])
-    """
-    return _conv(a, v, mode, "convolve", np.convolve)
-
-
-def correlate(a, v, mode="valid"):
-    """Cross-correlation ``c[k] = sum_n a[n + k] * conj(v[n])`` of two 1-d sequences.
-
-    >>> import spmdgrad.numpy as jnp
-    >>> jnp.correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]))
-    array([2., 3.])
-    """
-    v = asarray(v)
-    return _conv(a, sh.flip(m.conj(v), 0) if len(_shape(v)) == 1 else v, mode, "correlate",
-                 lambda x, y, md: np.correlate(x, y[::-1], md))
 
 
 _SEARCH = NumpyFn(np.searchsorted, "interp", {"side": "right"})
