@@ -1,10 +1,11 @@
-"""Sequences: differences, gradients, integration, convolution, interpolation, phase
-unwrapping and polynomials, all composed from slices, gathers and contractions.
+"""Sequences: differences, gradients, integration, interpolation, phase unwrapping and
+polynomials (products by :func:`._convolve.convolve`), all composed from slices, gathers
+and contractions.
 
 >>> import numpy as np
 >>> diff(np.array([1.0, 4.0, 9.0, 16.0]), n=2)
 array([2., 2.])
->>> convolve(np.array([1.0, 2.0]), np.array([1.0, 1.0, 1.0]))
+>>> polymul(np.array([1.0, 2.0]), np.array([1.0, 1.0, 1.0]))
 array([1., 3., 3., 2.])
 """
 from __future__ import annotations
