@@ -163,3 +163,17 @@ def test_in_place_functions_need_inplace_false():
         jnp.put(np.zeros(3), [0], 1.0)
     with pytest.raises(NotImplementedError, match="fill_diagonal"):
         jnp.fill_diagonal(np.zeros((2, 2)), 1.0)
+
+
+def test_nondiff_primitive_under_nested_vmap_and_other_axes():
+    a = np.sort(np.random.default_rng(5).uniform(size=(2, 3, 6)), axis=-1)
+    v = np.random.default_rng(6).uniform(size=(2, 3, 4))
+    f = lambda a, v: jnp.searchsorted(a, v)  # noqa: E731
+    got = sg.vmap(sg.vmap(f))(a, v)
+    want = np.stack([np.stack([np.searchsorted(a[i, j], v[i, j]) for j in range(3)]) for i in range(2)])
+    np.testing.assert_array_equal(got, want)
+    got = sg.vmap(f, in_axes=(None, 1))(a[0, 0], v[0].T)  # a unbatched, v mapped over axis 1
+    np.testing.assert_array_equal(got, np.stack([np.searchsorted(a[0, 0], v[0].T[:, k]) for k in range(3)]))
+    g = sg.vmap(lambda x: jnp.signbit(x) * 1.0 + jnp.fmod(x, 0.3))(v - 0.5)
+    np.testing.assert_allclose(g, np.signbit(v - 0.5) + np.fmod(v - 0.5, 0.3))
+    np.testing.assert_array_equal(sg.jit(sg.vmap(f))(a[0], v[0]), want[0])
