@@ -12,11 +12,14 @@ Run: ``python tools/numpy_coverage.py`` (``--markdown`` prints the table for doc
 from __future__ import annotations
 
 import argparse
+import pathlib
+import sys
 
 import numpy as np
 
-import spmdgrad.numpy as jnp
-from spmdgrad.numpy._missing import EXCLUDED
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from a checkout
+import spmdgrad.numpy as jnp  # noqa: E402
+from spmdgrad.numpy._missing import EXCLUDED  # noqa: E402
 
 
 def public_array_functions(module):
