@@ -862,3 +862,43 @@ def test_jit_matches_eager(name):
     f, _, args, _ = CASES[name]
     _assert_close(sg.jit(f)(*args), f(*args))
     _assert_close(sg.jit(sg.grad(_real_sum(f)))(*args), sg.grad(_real_sum(f))(*args))
+
+
+# Traced arguments in less common positions (indices, edges, fill values, end points):
+# vmap against a loop and jit against eager.
+SWEEP = {
+    "hist_edges": lambda x: jnp.histogram_bin_edges(x, 3),
+    "histdd": lambda x: jnp.histogramdd(jnp.reshape(x, (3, 2)), 2)[0],
+    "bincount_len": lambda x: jnp.bincount(jnp.astype(jnp.abs(x) * 2, int), length=5),
+    "nanargmax": jnp.nanargmax,
+    "apply_along": lambda x: jnp.apply_along_axis(lambda r: r * r.sum(), 0, jnp.reshape(x, (2, 3))),
+    "piecewise": lambda x: jnp.piecewise(x, [x < 0], [lambda v: v * 2, lambda v: v**2]),
+    "choose": lambda x: jnp.choose(jnp.astype(x > 0, int), [x, -x]),
+    "unravel": lambda x: jnp.unravel_index(jnp.astype(jnp.abs(x) * 2, int), (2, 3))[0],
+    "ravel_multi": lambda x: jnp.ravel_multi_index((jnp.astype(x > 0, int), jnp.astype(x > 1, int)), (2, 2)),
+    "packbits": lambda x: jnp.packbits(x > 0),
+    "put": lambda x: jnp.put(x, jnp.astype(jnp.abs(x[:2]) * 2, int), x[2:4], inplace=False),
+    "fill_diag": lambda x: jnp.fill_diagonal(jnp.reshape(x, (2, 3)), x[0], inplace=False),
+    "extract_size": lambda x: jnp.extract(x > 0, x, size=4),
+    "average_ret": lambda x: jnp.average(x, weights=jnp.abs(x), returned=True)[1],
+    "diag_traced": jnp.diag,
+    "linspace_traced": lambda x: jnp.linspace(x[0], x[1], 4),
+    "geomspace_traced": lambda x: jnp.geomspace(jnp.abs(x[0]) + 1, jnp.abs(x[1]) + 2, 3),
+    "interp_traced_xp": lambda x: jnp.interp(x, jnp.sort(x), x**2),
+    "ldexp": lambda x: jnp.ldexp(x, jnp.astype(jnp.abs(x), int)),
+    "i0": jnp.i0,
+    "gcd": lambda x: jnp.gcd(jnp.astype(x * 10, int), 6),
+    "block": lambda x: jnp.block([x[:3], x[3:]]),
+    "resize": lambda x: jnp.resize(x, (4, 4)),
+    "insert": lambda x: jnp.insert(x, [0, 3], x[:2]),
+    "delete": lambda x: jnp.delete(x, slice(1, 3)),
+    "polydiv_rem": lambda x: jnp.polydiv(x, np.array([1.0, 2.0]))[1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SWEEP))
+def test_traced_arguments_sweep(name):
+    f = SWEEP[name]
+    x = R.uniform(-2, 2, (3, 6))
+    _assert_close(sg.vmap(f)(x), loop_vmap(f, 0, x))
+    _assert_close(sg.jit(f)(x[0]), f(x[0]))
