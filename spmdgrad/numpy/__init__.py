@@ -10,7 +10,7 @@ The modules form layers, each importing only those before it: ``_core`` (convers
 promotion), ``_nondiff`` (the non-differentiable primitive), ``_elementwise``, ``_math``,
 ``_indexing``,
 ``_shape``, ``_contract``, then ``_creation``, ``_ufuncs``, ``_logic``, ``_matrix``,
-``_joining``, ``_stats``, ``_convolve``, ``_series``, ``_discrete``, ``_select``, ``linalg``,
+``_joining``, ``_stats``, ``_convolve``, ``_series``, ``_discrete``, ``_select``, ``_eigh``, ``linalg``,
 ``_linalg_extra``, ``_array``;
 ``_methods`` installs the tracer methods from this namespace.
 

@@ -19,10 +19,11 @@ from . import _shape as sh
 from . import linalg as la
 from ._contract import matmul, outer as _outer, tensordot
 from ._core import asarray
+from ._eigh import eigh, eigvalsh
 
 __all__ = ["cross", "diagonal", "matmul", "matrix_norm", "matrix_power", "matrix_transpose",
            "multi_dot", "outer", "tensordot", "trace", "vecdot", "vector_norm", "tensorsolve",
-           "tensorinv"]
+           "tensorinv", "eigh", "eigvalsh"]
 
 matrix_transpose = mx.matrix_transpose
 
