@@ -7,12 +7,10 @@ happen here, once, over the strict primitive set. Port JAX code by importing
 function missing here raises an error that names it.
 
 The modules form layers, each importing only those before it: ``_core`` (conversion,
-promotion), ``_nondiff`` (the non-differentiable primitive), ``_elementwise``, ``_math``,
-``_indexing``,
-``_shape``, ``_contract``, then ``_creation``, ``_ufuncs``, ``_logic``, ``_matrix``,
-``_joining``, ``_stats``, ``_convolve``, ``_series``, ``_discrete``, ``_select``, ``_eigh``, ``linalg``,
-``_linalg_extra``, ``_array``;
-``_methods`` installs the tracer methods from this namespace.
+promotion), ``_elementwise``, ``_math``, ``_indexing``, ``_shape``, ``_contract``, then
+``_creation``, ``_ufuncs``, ``_logic``, ``_matrix``, ``_joining``, ``_stats``,
+``_convolve``, ``_series``, ``_discrete``, ``_select``, ``_eigh``, ``linalg``,
+``_linalg_extra``, ``_array``; ``_methods`` installs the tracer methods from this namespace.
 
 >>> import spmdgrad.numpy as jnp
 >>> jnp.sum(jnp.sin(jnp.zeros(3)) + 1.0)

@@ -5,7 +5,7 @@ Two mechanisms, chosen per function:
 
 - Integer or boolean results with shapes fixed by the input shapes (searchsorted,
   digitize, isin, lexsort, packbits, ...) run through the non-differentiable primitive
-  of :mod:`._nondiff`: they work under grad (no tangent), vmap and jit.
+  of :mod:`spmdgrad.primitives.numpy_call`: they work under grad (no tangent), vmap and jit.
 - Results whose *shape* depends on the values (nonzero, unique, the set operations,
   extract, ...) need concrete values. Under ``grad`` the primal is concrete, so they
   work, and values taken from the input (``unique``'s values) are gathered from it, so
@@ -31,7 +31,7 @@ from . import _shape as sh
 from ._core import asarray, normalize_axis, promote
 from ._creation import linspace
 from ._indexing import _IndexUpdateHelper, take
-from ._nondiff import NumpyFn, numpy_call
+from ..primitives.numpy_call import NumpyFn, numpy_call
 
 __all__ = ["searchsorted", "digitize", "bincount", "histogram", "histogram_bin_edges",
            "histogram2d", "histogramdd", "lexsort", "argpartition", "partition",

@@ -12,7 +12,7 @@ import numpy as np
 from ..core import get_aval
 from . import _math as m
 from ._core import asarray, doc_example, promote
-from ._nondiff import NumpyFn, numpy_call
+from ..primitives.numpy_call import NumpyFn, numpy_call
 
 __all__ = ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "invert", "bitwise_invert",
            "left_shift", "right_shift", "bitwise_left_shift", "bitwise_right_shift", "bitwise_count",

@@ -20,7 +20,7 @@ from . import _shape as sh
 from ._convolve import convolve
 from ._core import asarray, normalize_axis, promote
 from ._indexing import take
-from ._nondiff import NumpyFn, numpy_call
+from ..primitives.numpy_call import NumpyFn, numpy_call
 
 __all__ = ["diff", "ediff1d", "gradient", "trapezoid", "interp",
            "unwrap", "polyval", "polyadd", "polysub", "polymul", "polyder", "polyint", "poly",

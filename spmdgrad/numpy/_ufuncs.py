@@ -20,7 +20,7 @@ from ..dtypes import is_complex
 from ..primitives import elementwise as ew
 from . import _math as m
 from ._core import asarray, promote
-from ._nondiff import NumpyFn, numpy_call
+from ..primitives.numpy_call import NumpyFn, numpy_call
 
 __all__ = [
     "exp2", "hypot", "fmax", "fmin", "sinc", "deg2rad", "rad2deg", "degrees", "radians",

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, SpmdgradError, abstract_rules, get_aval, impl_rules
-from ..primitives.structural import broadcast_batch
+from .structural import broadcast_batch
 
 numpy_call_p = Primitive("numpy_call")
 
