@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     indexing,
     linalg,
     loops,
+    numpy_call,
     reductions,
     stop_gradient,
     structural,
