@@ -12,7 +12,9 @@ RTOL = {"float64": 1e-12, "float32": 1e-6, "float16": 1e-3}
 
 
 def _run(expr, s):
-    return np.asarray(eval(expr, {"random": random, "np": np, "vmap": spmdgrad.vmap, "s": s}))
+    env = {"random": random, "np": np, "vmap": spmdgrad.vmap, "grad": spmdgrad.grad,
+           "jacfwd": spmdgrad.jacfwd, "s": s}
+    return np.asarray(eval(expr, env))
 
 
 @pytest.mark.parametrize("name,seed,expr,kind,dtype,shape,values", REFERENCE,

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
-from ..primitives.elementwise import elementwise, exp, mul, neg
+from ..primitives.elementwise import div, elementwise, eq, exp, mul, neg, select_n
 from . import samplers, special, threefry
 
 _U32 = np.dtype(np.uint32)
@@ -190,6 +190,26 @@ abstract_rules[random_gamma_p] = _gamma_abstract
 batching.batch_rules[random_gamma_p] = (
     lambda size, vals, batched, log_space:
     (random_gamma(*_keys_front(size, vals, batched), log_space=log_space), True))
+
+
+def _gamma_grad_impl(alpha, x):
+    alpha = np.asarray(alpha)
+    return special.gamma_sample_grad(alpha, x).astype(alpha.dtype)
+
+
+# d sample / d alpha at a fixed CDF level (implicit reparameterisation); not differentiable
+random_gamma_grad_p = elementwise("random_gamma_grad", _gamma_grad_impl, 2)
+
+
+def _gamma_alpha_jvp(t, ans, keys, alpha, log_space):
+    if log_space:  # d log(x) / d alpha, with x = exp(ans) kept away from 0
+        x = exp(ans)
+        x = select_n(eq(x, _const(x, 0)), x, _const(x, np.finfo(get_aval(x).dtype).tiny))
+        return mul(t, div(random_gamma_grad_p.bind(alpha, x), x))
+    return mul(t, random_gamma_grad_p.bind(alpha, ans))
+
+
+ad.defjvp(random_gamma_p, None, _gamma_alpha_jvp)
 
 
 def random_gamma(keys, alpha, log_space=False):
