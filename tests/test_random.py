@@ -112,6 +112,20 @@ def test_vmap_mapped_params_and_seeds():
     np.testing.assert_array_equal(got, want)
 
 
+def test_traced_seeds_under_jit_and_vmap():
+    f = spmdgrad.jit(lambda s: random.normal(random.PRNGKey(s), (3,)))
+    np.testing.assert_array_equal(f(np.int64(7)), random.normal(random.PRNGKey(7), (3,)))
+    g = spmdgrad.vmap(lambda s: random.uniform(random.key(s), (2,)))
+    np.testing.assert_array_equal(g(np.arange(3)), np.stack([random.uniform(random.key(i), (2,))
+                                                            for i in range(3)]))
+
+
+def test_typed_keys_mapped_over_their_data_axis_is_an_error():
+    keys = random.split(random.key(0), 4)
+    with pytest.raises(TypeError, match="non-negative in_axes"):
+        spmdgrad.vmap(lambda k: random.normal(k), in_axes=-1)(keys)
+
+
 def test_nested_vmap_and_jit_of_vmap():
     keys = random.split(random.PRNGKey(0), 6).reshape(2, 3, 2)
     f = lambda k: random.normal(k, (2,))

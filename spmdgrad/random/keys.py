@@ -162,6 +162,12 @@ def check_key(name, key, allow_batched=False):
     """``(data, typed)`` for a key argument of ``spmdgrad.random.<name>``, or a clear error."""
     if isinstance(key, PRNGKeyArray):
         data, typed = key._data, True
+        a = get_aval(data)
+        if a.dtype != _U32 or a.ndim < 1 or a.shape[-1] != 2:
+            raise TypeError(
+                f"spmdgrad.random.{name}: this typed key array holds data {a.str_short()}, not "
+                "uint32[..., 2]. A transformation mapped over the key's hidden data axis: map "
+                "typed keys with a non-negative in_axes/out_axes (their key axes).")
     else:
         typed = False
         ok = isinstance(key, Tracer | np.ndarray)
