@@ -53,10 +53,18 @@ def _round_to_odd(s, err):
     return np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf).astype(s.dtype)), s)
 
 
+def _power_of_two(x):
+    m, _ = np.frexp(x)
+    return bool(np.all(np.abs(m) == 0.5))
+
+
 def fma(a, b, c):
     """``a * b + c`` with one rounding, as XLA computes a fused multiply-add on CPU
     (needed for ``uniform(minval, maxval)`` to match JAX bit for bit)."""
-    a, b, c = np.broadcast_arrays(*(np.asarray(x) for x in (a, b, c)))
+    a, b, c = (np.asarray(x) for x in (a, b, c))
+    if _power_of_two(b) or _power_of_two(a):
+        return a * b + c  # the product is exact (uniform's default spans 1 and 2 land here)
+    a, b, c = np.broadcast_arrays(a, b, c)
     dt = a.dtype
     with np.errstate(over="ignore", invalid="ignore"):
         if dt != np.float64:
@@ -125,14 +133,20 @@ def erf_inv(x):
     work = np.float64 if dt == np.float64 else np.float32
     xf = x.astype(work)
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = -np.log1p(-xf * xf) if work == np.float32 else -np.log((1 - xf) * (1 + xf))
         if work == np.float32:
-            p = np.where(w < 5, _horner(_F32_CENTRAL, w - np.float32(2.5)),
-                         _horner(_F32_TAIL, np.sqrt(w) - np.float32(3)))
+            w = -np.log1p(-xf * xf)
+            central = w < 5
+            p = _horner(_F32_CENTRAL, w - np.float32(2.5))
+            tail = ~central
+            if tail.any():  # the tail polynomial only where it is needed
+                p[tail] = _horner(_F32_TAIL, np.sqrt(w[tail]) - np.float32(3))
         else:
-            s = np.sqrt(w)
-            p = np.where(w < 6.25, _horner(_F64_CENTRAL, w - 3.125),
-                         np.where(w < 16, _horner(_F64_MID, s - 3.25), _horner(_F64_TAIL, s - 5.0)))
+            w = -np.log((1 - xf) * (1 + xf))
+            p = _horner(_F64_CENTRAL, w - 3.125)
+            mid = w >= 6.25
+            if mid.any():
+                s = np.sqrt(w[mid])
+                p[mid] = np.where(s < 4, _horner(_F64_MID, s - 3.25), _horner(_F64_TAIL, s - 5.0))
         out = p * xf
     out = np.where(np.abs(xf) == 1, np.copysign(np.inf, xf), out)
     return out.astype(dt)
