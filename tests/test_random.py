@@ -255,6 +255,8 @@ def test_bad_arguments():
         random.choice(k, 3, (5,), replace=False)
     with pytest.raises(ValueError, match="cov of shape"):
         random.multivariate_normal(k, np.zeros(2), np.eye(3))
+    with pytest.raises(NotImplementedError, match="highest"):
+        random.gumbel(k, (2,), np.float32, mode="highest")
     with pytest.raises(TypeError, match="data must be a scalar"):
         random.fold_in(k, np.arange(2))
 
