@@ -38,6 +38,7 @@ DRAWS = {
     "geometric": lambda k: random.geometric(k, 0.2, (3,)),
     "wald": lambda k: random.wald(k, 2.0, (2,)),
     "triangular": lambda k: random.triangular(k, 0.0, 0.2, 1.0, (2,)),
+    "poisson": lambda k: random.poisson(k, np.array([0.5, 4.0, 40.0])),
     "split": lambda k: random.split(k, 3),
     "fold_in": lambda k: random.fold_in(k, 11),
 }

@@ -32,6 +32,7 @@ from .discrete import (  # noqa: F401
                       categorical,
                       choice,
                       permutation,
+    poisson,
                       rademacher,
                       randint,
                       shuffle,

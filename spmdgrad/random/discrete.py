@@ -1,4 +1,4 @@
-"""Discrete draws: randint, bernoulli, rademacher, categorical, choice, permutation
+"""Discrete draws: randint, bernoulli, rademacher, categorical, choice, permutationarray([0, 0, 4, 4])
 and shuffle. ``randint``, ``bernoulli``, ``rademacher`` and ``permutation`` are
 bit-identical to JAX; ``categorical`` and ``choice`` are as exact as the float
 comparisons they rest on.
@@ -14,6 +14,7 @@ import numpy as np
 import spmdgrad.numpy as jnp
 
 from ..core import Tracer, get_aval
+from ..custom import stop_gradient
 from . import primitives as P
 from .distributions import (
     as_float,
@@ -307,6 +308,25 @@ def shuffle(key, x, axis=0):
     array([0, 1, 4, 3, 2])
     """
     return permutation(key, x, axis, independent=True)
+
+
+def poisson(key, lam, shape=None, dtype=None):
+    """Poisson draws with rates ``lam`` (computed in float32, as JAX does).
+
+    >>> from spmdgrad.random import PRNGKey
+    >>> poisson(PRNGKey(0), 3.0, (4,))
+    array([0, 0, 4, 4])
+    """
+    data, _ = check_key("poisson", key)
+    dtype = _int_dtype("poisson", dtype)
+    lam = jnp.asarray(lam)
+    shape = canonical_shape("poisson", shape)
+    if shape is None:
+        shape = get_aval(lam).shape
+    else:
+        check_shape("poisson", shape, get_aval(lam).shape)
+    lam = jnp.asarray(jnp.broadcast_to(lam, shape), np.float32)
+    return P.random_poisson(data, stop_gradient(lam), dtype)
 
 
 def _concrete_int(v, name, arg):

@@ -218,6 +218,31 @@ def random_gamma(keys, alpha, log_space=False):
     return random_gamma_p.bind(keys, alpha, log_space=bool(log_space))
 
 
+# --------------------------------------------------------------------------- poisson
+random_poisson_p = Primitive("random_poisson")
+impl_rules[random_poisson_p] = lambda keys, lam, dtype: samplers.poisson(keys, lam, dtype)
+
+
+def _poisson_abstract(keys, lam, dtype):
+    kd = _key_dims("random_poisson", keys)
+    if lam.shape[:len(kd)] != kd or lam.dtype != np.float32:
+        raise ValueError(f"random_poisson: rates must be float32 with leading key dimensions "
+                         f"{kd}; keys {keys.str_short()}, rates {lam.str_short()}")
+    return lam.shape, dtype
+
+
+abstract_rules[random_poisson_p] = _poisson_abstract
+batching.batch_rules[random_poisson_p] = (
+    lambda size, vals, batched, dtype:
+    (random_poisson(*_keys_front(size, vals, batched), dtype=dtype), True))
+
+
+def random_poisson(keys, lam, dtype):
+    """Poisson draws of integer ``dtype`` with float32 rates ``lam`` (shape ``K + S``)
+    from ``K + (2,)`` keys. No JVP: the draws are integers."""
+    return random_poisson_p.bind(keys, lam, dtype=np.dtype(dtype))
+
+
 # --------------------------------------------------------------------------- shuffle
 random_shuffle_p = Primitive("random_shuffle_indices")
 impl_rules[random_shuffle_p] = lambda keys, shape, axis: samplers.shuffle_indices(keys, shape, axis)

@@ -32,6 +32,11 @@ def normal(keys, dtype):
     return dtype.type(math.sqrt(2)) * special.erf_inv(uniform(keys, dtype, lo, 1.0))
 
 
+def _flush(x):
+    """Subnormals to (signed) zero, as XLA's CPU code does."""
+    return np.where(np.abs(x) < np.finfo(x.dtype).tiny, x * 0, x)
+
+
 def _split2(keys, n):
     out = threefry.split(keys, (n,))
     return [out[..., i, :] for i in range(n)]
@@ -89,7 +94,8 @@ def gamma(keys, alpha, log_space):
             out = (np.log(d) + np.log(V)) + log_boost
         else:
             samples = one - uniform(subkey, dt)
-            out = (d * V) * np.where(boost, one, samples ** (one / a))
+            # XLA on CPU flushes subnormals to zero; tiny-a draws underflow here
+            out = _flush((d * V) * np.where(boost, one, _flush(samples ** (one / a))))
     return out.astype(dt).reshape(shape)
 
 
@@ -115,3 +121,83 @@ def orthonormalize(z):
     q, r = np.linalg.qr(z)
     d = np.diagonal(r, axis1=-2, axis2=-1)
     return q * np.expand_dims(np.sign(d), -2)
+
+
+def _uniform32(keys, shape):
+    """float32 uniforms of ``shape`` per key (``(N, 2)`` keys -> ``(N,) + shape``)."""
+    return special.unit_float(threefry.random_bits(keys, 32, shape), np.float32)
+
+
+def poisson(keys, lam, dtype):
+    """Poisson draws, one array of ``lam.shape[len(K):]`` per key (``keys`` is ``K + (2,)``).
+
+    JAX's algorithms in float32: Knuth's product of uniforms for ``lam < 10``, the
+    transformed-rejection method (Hormann) otherwise; both consume the same key, one split
+    per iteration, and a key's loop runs until all of its elements are done.
+    """
+    kdims = keys.shape[:-1]
+    n = int(np.prod(kdims, dtype=np.int64))
+    lam = np.asarray(lam, np.float32)
+    flat = lam.reshape(n, -1)
+    shape = lam.shape[len(kdims):]
+    keys = keys.reshape(n, 2)
+    use_knuth = np.isnan(flat) | (flat < 10)
+    knuth = _poisson_knuth(keys, np.where(use_knuth, flat, np.float32(0)), shape)
+    rejection = _poisson_rejection(keys, np.where(use_knuth, np.float32(1e5), flat), shape)
+    out = np.where(use_knuth, knuth, rejection)
+    out = np.where(flat == 0, 0, out)
+    return out.astype(dtype).reshape(lam.shape)
+
+
+def _poisson_knuth(keys, lam, shape):
+    k = np.zeros(lam.shape, np.int64)
+    log_prod = np.zeros(lam.shape, np.float32)
+    rng = keys.copy()
+    todo = np.flatnonzero((log_prod > -lam).any(axis=1))
+    while todo.size:
+        rng[todo], sub = _split2(rng[todo], 2)
+        lp, lm = log_prod[todo], lam[todo]
+        k[todo] = np.where(lp > -lm, k[todo] + 1, k[todo])
+        with np.errstate(divide="ignore"):
+            lp = lp + np.log(_uniform32(sub, shape).reshape(todo.size, -1))
+        log_prod[todo] = lp
+        todo = todo[(lp > -lm).any(axis=1)]
+    return k - 1
+
+
+_lgamma32 = np.frompyfunc(math.lgamma, 1, 1)
+
+
+def _poisson_rejection(keys, lam, shape):
+    f32 = np.float32
+    log_lam = np.log(lam)
+    b = f32(0.931) + f32(2.53) * np.sqrt(lam)
+    a = f32(-0.059) + f32(0.02483) * b
+    inv_alpha = f32(1.1239) + f32(1.1328) / (b - f32(3.4))
+    v_r = f32(0.9277) - f32(3.6224) / (b - f32(2))
+    k_out = np.full(lam.shape, -1.0, f32)
+    accepted = np.zeros(lam.shape, bool)
+    rng = keys.copy()
+    todo = np.flatnonzero(~accepted.all(axis=1))
+    while todo.size:
+        rng[todo], s0, s1 = _split2(rng[todo], 3)
+        u = _uniform32(s0, shape).reshape(todo.size, -1) - f32(0.5)
+        v = _uniform32(s1, shape).reshape(todo.size, -1)
+        us = f32(0.5) - np.abs(u)
+        at, bt, lt, llt = a[todo], b[todo], lam[todo], log_lam[todo]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = np.floor((f32(2) * at / us + bt) * u + lt + f32(0.43))
+            s = np.log(v * inv_alpha[todo] / (at / (us * us) + bt))
+            # lgamma(k + 1); k <= -1 sits on a pole (+inf, as XLA), rejected anyway
+            kp1 = k.astype(np.float64) + 1
+            lg = np.asarray(_lgamma32(np.where(kp1 <= 0, 1.0, kp1)), np.float64).astype(f32)
+            lg = np.where(kp1 <= 0, f32(np.inf), lg)
+            t = -lt + k * llt - lg
+        accept1 = (us >= f32(0.07)) & (v <= v_r[todo])
+        reject = (k < 0) | ((us < f32(0.013)) & (v > us))
+        accept = accept1 | (~reject & (s <= t))
+        k_out[todo] = np.where(accept, k, k_out[todo])
+        acc = accepted[todo] | accept
+        accepted[todo] = acc
+        todo = todo[~acc.all(axis=1)]
+    return k_out.astype(np.int64)
