@@ -463,4 +463,12 @@ REFERENCE = [
     ('vmap_poisson', 1, 'vmap(lambda k, l: random.poisson(k, l, (4,)))(random.split(random.PRNGKey(s), 3), np.array([1.0, 12.0, 300.0]))', 'exact', 'int64', (3, 4), [2, 0, 0, 0, 11, 11, 17, 9, 278, 300, 286, 302]),
     ('vmap_poisson', 42, 'vmap(lambda k, l: random.poisson(k, l, (4,)))(random.split(random.PRNGKey(s), 3), np.array([1.0, 12.0, 300.0]))', 'exact', 'int64', (3, 4), [1, 0, 1, 0, 14, 12, 14, 10, 285, 288, 296, 309]),
     ('vmap_poisson', 1099511627783, 'vmap(lambda k, l: random.poisson(k, l, (4,)))(random.split(random.PRNGKey(s), 3), np.array([1.0, 12.0, 300.0]))', 'exact', 'int64', (3, 4), [0, 3, 1, 1, 12, 11, 10, 14, 315, 293, 282, 295]),
+    ('gamma_tiny_f32', 0, 'random.gamma(random.PRNGKey(s), np.full(8, 0.02, np.float32), dtype=np.float32)', 'close', 'float32', (8,), [0.002588293282315135, 0.006390273571014404, 6.778488644214461e-31, 0.0, 6.113556601956964e-21, 0.0, 3.4995686903904755e-11, 0.03225411847233772]),
+    ('gamma_tiny_f32', 1, 'random.gamma(random.PRNGKey(s), np.full(8, 0.02, np.float32), dtype=np.float32)', 'close', 'float32', (8,), [0.0, 2.7152827897225507e-06, 0.0, 0.39835095405578613, 0.0, 0.0563296377658844, 0.0, 0.0]),
+    ('gamma_tiny_f32', 42, 'random.gamma(random.PRNGKey(s), np.full(8, 0.02, np.float32), dtype=np.float32)', 'close', 'float32', (8,), [4.372190109958041e-12, 0.00010925615788437426, 4.387805347505491e-06, 4.010204120618019e-33, 0.0, 1.2232159780233024e-25, 1.0560216799794713e-18, 8.306384009434953e-13]),
+    ('gamma_tiny_f32', 1099511627783, 'random.gamma(random.PRNGKey(s), np.full(8, 0.02, np.float32), dtype=np.float32)', 'close', 'float32', (8,), [6.422681326512247e-05, 2.3395351995779036e-23, 1.3487017903770207e-33, 0.06077909842133522, 1.3348209904506803e-05, 1.5363497248628928e-38, 0.6264635324478149, 7.43383976598011e-09]),
+    ('gamma_tiny', 0, 'random.gamma(random.PRNGKey(s), np.full(4, 0.002))', 'close', 'float64', (4,), [1.4100896474981117e-242, 0.0, 7.345537032608715e-186, 0.0]),
+    ('gamma_tiny', 1, 'random.gamma(random.PRNGKey(s), np.full(4, 0.002))', 'close', 'float64', (4,), [1.3439150957346104e-75, 0.00017280220743896466, 2.3418792534419066e-224, 3.682824435298093e-69]),
+    ('gamma_tiny', 42, 'random.gamma(random.PRNGKey(s), np.full(4, 0.002))', 'close', 'float64', (4,), [3.6017180315538894e-234, 0.0, 0.0, 0.0]),
+    ('gamma_tiny', 1099511627783, 'random.gamma(random.PRNGKey(s), np.full(4, 0.002))', 'close', 'float64', (4,), [2.3275448858338116e-08, 2.187703695257213e-262, 1.2506933338455166e-205, 8.894916766223475e-32]),
 ]
