@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import spmdgrad
 import spmdgrad.numpy as jnp
 
 from ..core import Tracer, get_aval
-from ..custom import stop_gradient
 from . import primitives as P
 from .distributions import (
     as_float,
@@ -326,7 +326,7 @@ def poisson(key, lam, shape=None, dtype=None):
     else:
         check_shape("poisson", shape, get_aval(lam).shape)
     lam = jnp.asarray(jnp.broadcast_to(lam, shape), np.float32)
-    return P.random_poisson(data, stop_gradient(lam), dtype)
+    return P.random_poisson(data, spmdgrad.stop_gradient(lam), dtype)
 
 
 def _concrete_int(v, name, arg):

@@ -35,7 +35,7 @@ def _key_dims(prim, keys):
 
 def _keys_front(size, vals, batched):
     """Every operand gets the batch axis in front (it becomes a leading key dimension)."""
-    return batching.broadcast_operands(size, vals, batched)
+    return [v if b else batching.broadcast_batch(v, size) for v, b in zip(vals, batched, strict=True)]
 
 
 # --------------------------------------------------------------------------- seed
