@@ -39,6 +39,8 @@ DRAWS = {
     "wald": lambda k: random.wald(k, 2.0, (2,)),
     "triangular": lambda k: random.triangular(k, 0.0, 0.2, 1.0, (2,)),
     "poisson": lambda k: random.poisson(k, np.array([0.5, 4.0, 40.0])),
+    "binomial": lambda k: random.binomial(k, np.array([4.0, 60.0]), 0.3),
+    "multinomial": lambda k: random.multinomial(k, 12.0, np.array([0.2, 0.5, 0.3])),
     "split": lambda k: random.split(k, 3),
     "fold_in": lambda k: random.fold_in(k, 11),
 }

@@ -26,7 +26,19 @@ from .derived import (
     wald,
     weibull_min,
 )
-from .discrete import bernoulli, bits, categorical, choice, permutation, poisson, rademacher, randint, shuffle
+from .discrete import (
+    bernoulli,
+    binomial,
+    bits,
+    categorical,
+    choice,
+    multinomial,
+    permutation,
+    poisson,
+    rademacher,
+    randint,
+    shuffle,
+)
 from .distributions import (
     cauchy,
     exponential,
@@ -53,15 +65,13 @@ from .keys import (
 )
 
 __all__ = [
-    # keys
     "KeyDType",
     "PRNGKey",
     "PRNGKeyArray",
-    # continuous
     "ball",
-    # discrete
     "bernoulli",
     "beta",
+    "binomial",
     "bits",
     "categorical",
     "cauchy",
@@ -85,6 +95,7 @@ __all__ = [
     "logistic",
     "lognormal",
     "maxwell",
+    "multinomial",
     "multivariate_normal",
     "normal",
     "orthogonal",

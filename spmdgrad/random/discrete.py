@@ -329,6 +329,64 @@ def poisson(key, lam, shape=None, dtype=None):
     return P.random_poisson(data, spmdgrad.stop_gradient(lam), dtype)
 
 
+def binomial(key, n, p, shape=None, dtype=None):
+    """Binomial(n, p) draws, returned as floats of ``dtype`` (default float64), as JAX does.
+
+    >>> from spmdgrad.random import PRNGKey
+    >>> binomial(PRNGKey(0), 10.0, 0.3, (4,))
+    array([4., 1., 3., 4.])
+    """
+    data, _ = check_key("binomial", key)
+    dtype = np.dtype(np.float64 if dtype is None else dtype)
+    if dtype.kind != "f":
+        raise ValueError(f"spmdgrad.random.binomial: dtype must be a float dtype, got {dtype}")
+    return binomial_from(data, n, p, canonical_shape("binomial", shape), dtype)
+
+
+def binomial_from(data, n, p, shape, dtype):
+    n, p = jnp.asarray(n), jnp.asarray(p)
+    pdt = get_aval(p).dtype if get_aval(p).dtype.kind == "f" else np.dtype(np.float64)
+    if shape is None:
+        shape = np.broadcast_shapes(get_aval(n).shape, get_aval(p).shape)
+    else:
+        check_shape("binomial", shape, get_aval(n).shape, get_aval(p).shape)
+    n = jnp.broadcast_to(jnp.asarray(n, pdt), shape)
+    p = jnp.broadcast_to(jnp.asarray(p, pdt), shape)
+    sg = spmdgrad.stop_gradient
+    return jnp.asarray(P.random_binomial(data, sg(n), sg(p)), dtype)
+
+
+def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1):
+    """Counts of ``n`` draws over the categories of ``p`` (last axis): a binomial draw per
+    category on what remains, as JAX does (``unroll`` is accepted and ignored).
+
+    >>> from spmdgrad.random import PRNGKey
+    >>> multinomial(PRNGKey(0), 10.0, np.array([0.2, 0.3, 0.5]))
+    array([1., 4., 5.])
+    """
+    data, _ = check_key("multinomial", key)
+    n, p = jnp.asarray(n), jnp.asarray(p)
+    dt = np.result_type(get_aval(n).dtype, get_aval(p).dtype)
+    dt = dt if dt.kind == "f" else np.dtype(np.float64)
+    n, p = jnp.asarray(n, dt), jnp.asarray(p, dt)
+    shape = get_aval(p).shape if shape is None else canonical_shape("multinomial", shape)
+    if len(shape) < 1:
+        raise ValueError("spmdgrad.random.multinomial: p needs a category axis (ndim >= 1)")
+    remainder = jnp.broadcast_to(n, shape[:-1])
+    p = jnp.moveaxis(jnp.broadcast_to(p, shape), -1, 0)
+    remaining = jnp.flip(jnp.cumsum(jnp.flip(p, 0), axis=0), 0)
+    ratios = p / jnp.where(remaining == 0, dt.type(1), remaining)
+    keys = P.random_split(data, (shape[-1],))
+    counts = []
+    for i in range(shape[-1]):
+        c = binomial_from(keys[i], remainder, jnp.clip(ratios[i], dt.type(0), dt.type(1)),
+                          tuple(shape[:-1]), dt)
+        remainder = remainder - c
+        counts.append(c)
+    out = jnp.stack(counts, axis=-1)
+    return out if dtype is None else jnp.asarray(out, dtype)
+
+
 def _concrete_int(v, name, arg):
     if isinstance(v, Tracer):
         raise TypeError(f"spmdgrad.random.{name}: {arg} must be a concrete integer, not a traced "

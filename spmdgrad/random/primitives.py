@@ -243,6 +243,32 @@ def random_poisson(keys, lam, dtype):
     return random_poisson_p.bind(keys, lam, dtype=np.dtype(dtype))
 
 
+# --------------------------------------------------------------------------- binomial
+random_binomial_p = Primitive("random_binomial")
+impl_rules[random_binomial_p] = lambda keys, count, prob: samplers.binomial(keys, count, prob)
+
+
+def _binomial_abstract(keys, count, prob):
+    kd = _key_dims("random_binomial", keys)
+    if (count.shape != prob.shape or count.dtype != prob.dtype or prob.dtype.kind != "f"
+            or prob.shape[:len(kd)] != kd):
+        raise ValueError(f"random_binomial: counts and probabilities must be floats of one shape "
+                         f"with leading key dimensions {kd}; got {count.str_short()}, "
+                         f"{prob.str_short()}")
+    return prob.shape, prob.dtype
+
+
+abstract_rules[random_binomial_p] = _binomial_abstract
+batching.batch_rules[random_binomial_p] = (
+    lambda size, vals, batched: (random_binomial(*_keys_front(size, vals, batched)), True))
+
+
+def random_binomial(keys, count, prob):
+    """Binomial draws (as floats) with ``count`` trials of probability ``prob`` (shape
+    ``K + S``) from ``K + (2,)`` keys. No JVP: the draws are integer-valued."""
+    return random_binomial_p.bind(keys, count, prob)
+
+
 # --------------------------------------------------------------------------- shuffle
 random_shuffle_p = Primitive("random_shuffle_indices")
 impl_rules[random_shuffle_p] = lambda keys, shape, axis: samplers.shuffle_indices(keys, shape, axis)

@@ -201,3 +201,116 @@ def _poisson_rejection(keys, lam, shape):
         accepted[todo] = acc
         todo = todo[~acc.all(axis=1)]
     return k_out.astype(np.int64)
+
+
+def binomial(keys, count, prob):
+    """Binomial draws (floats of ``prob``'s dtype), one array of ``prob.shape[len(K):]`` per
+    key: JAX's algorithms, inversion by geometric sums for ``count * q <= 10`` and BTRS
+    (Hormann's transformed rejection with squeeze) otherwise, with ``q = min(p, 1 - p)``."""
+    kdims = keys.shape[:-1]
+    n = int(np.prod(kdims, dtype=np.int64))
+    dt = prob.dtype
+    out_shape = prob.shape
+    shape = prob.shape[len(kdims):]
+    count, prob = count.reshape(n, -1), prob.reshape(n, -1)
+    keys = keys.reshape(n, 2)
+    one = dt.type(1)
+    p_lt_half = prob < dt.type(0.5)
+    q = np.where(p_lt_half, prob, one - prob)
+    count_bad = np.isnan(count) | (count < 0)
+    count_inf = np.isinf(count)
+    q_nan, q_neg = np.isnan(q), q < 0
+    q = np.where(q_nan | q_neg, dt.type(0.01), q)
+    use_inversion = count_bad | (count * q <= dt.type(10))
+    count = np.floor(count)
+    inv = _binomial_inversion(keys, np.where(use_inversion, count, dt.type(0)), q, shape)
+    btrs = _btrs(keys, np.where(use_inversion, dt.type(1e4), count),
+                 np.where(use_inversion, dt.type(0.5), q), shape)
+    samples = np.where(use_inversion, inv, btrs)
+    invalid = q_neg | q_nan | count_bad
+    samples = np.where(invalid, dt.type(np.nan), samples)
+    samples = np.where(count_inf & ~invalid, dt.type(np.inf), samples)
+    with np.errstate(invalid="ignore"):
+        samples = np.where(p_lt_half | count_bad | q_nan | count_inf, samples, count - samples)
+    return samples.reshape(out_shape)
+
+
+def _uniform_of(keys, shape, dt, rows):
+    return special.unit_float(threefry.random_bits(keys, dt.itemsize * 8, shape), dt).reshape(rows, -1)
+
+
+def _binomial_inversion(keys, count, prob, shape):
+    dt = prob.dtype
+    with np.errstate(divide="ignore"):
+        log1mp = np.log1p(-prob)
+    num_geom = np.zeros_like(prob)
+    geom_sum = np.zeros_like(prob)
+    rng = keys.copy()
+    todo = np.flatnonzero((geom_sum <= count).any(axis=1))
+    while todo.size:
+        sub, rng[todo] = _split2(rng[todo], 2)   # JAX splits (subkey, key) here
+        gs, c = geom_sum[todo], count[todo]
+        num_geom[todo] = np.where(gs <= c, num_geom[todo] + 1, num_geom[todo])
+        u = _uniform_of(sub, shape, dt, todo.size)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gs = gs + np.ceil(np.log(u) / log1mp[todo])
+        geom_sum[todo] = gs
+        todo = todo[(gs <= c).any(axis=1)]
+    return num_geom - 1
+
+
+_STIRLING_TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
+                  0.0166446911898211, 0.0138761288230707, 0.0118967099458917, 0.0104112652619720,
+                  0.00925546218271273, 0.00833056343336287)
+
+
+def _stirling_tail(k):
+    """log(k!) minus its Stirling approximation: tabulated for k <= 9, series beyond."""
+    dt = k.dtype
+    table = np.asarray(_STIRLING_TAIL, dt)
+    kc = np.clip(k, dt.type(0), dt.type(9))
+    kp1sq = (kc + 1) * (kc + 1)
+    approx = (dt.type(1.0 / 12) - (dt.type(1.0 / 360) - dt.type(1.0 / 1260) / kp1sq) / kp1sq) / (kc + 1)
+    idx = np.nan_to_num(np.floor(kc)).astype(np.int32)
+    return np.where(k <= 9, table[idx], approx)
+
+
+def _btrs(keys, count, prob, shape):
+    dt = prob.dtype
+    c_ = dt.type
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stddev = np.sqrt(count * prob * (c_(1) - prob))
+        b = c_(1.15) + c_(2.53) * stddev
+        a = c_(-0.0873) + c_(0.0248) * b + c_(0.01) * prob
+        c = count * prob + c_(0.5)
+        v_r = c_(0.92) - c_(4.2) / b
+        r = prob / (c_(1) - prob)
+        alpha = (c_(2.83) + c_(5.1) / b) * stddev
+        m = np.floor((count + c_(1)) * prob)
+    k_out = np.full(prob.shape, c_(-1))
+    accepted = np.zeros(prob.shape, bool)
+    rng = keys.copy()
+    todo = np.flatnonzero(~accepted.all(axis=1))
+    while todo.size:
+        rng[todo], s0, s1 = _split2(rng[todo], 3)
+        u = _uniform_of(s0, shape, dt, todo.size)
+        v = _uniform_of(s1, shape, dt, todo.size)
+        u = u - c_(0.5)
+        us = c_(0.5) - np.abs(u)
+        at, bt, nt, mt, rt = a[todo], b[todo], count[todo], m[todo], r[todo]
+        accept1 = (us >= c_(0.07)) & (v <= v_r[todo])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = np.floor((c_(2) * at / us + bt) * u + c[todo])
+            reject = (k < 0) | (k > nt)
+            v = np.log(v * alpha[todo] / (at / (us * us) + bt))
+            ub = ((mt + c_(0.5)) * np.log((mt + c_(1)) / (rt * (nt - mt + c_(1))))
+                  + (nt + c_(1)) * np.log((nt - mt + c_(1)) / (nt - k + c_(1)))
+                  + (k + c_(0.5)) * np.log(rt * (nt - k + c_(1)) / (k + c_(1)))
+                  + _stirling_tail(mt) + _stirling_tail(nt - mt)
+                  - _stirling_tail(k) - _stirling_tail(nt - k))
+        accept = accept1 | (~reject & (v <= ub))
+        k_out[todo] = np.where(accept, k, k_out[todo])
+        acc = accepted[todo] | accept
+        accepted[todo] = acc
+        todo = todo[~acc.all(axis=1)]
+    return k_out
