@@ -374,7 +374,7 @@ def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1):
         raise ValueError("spmdgrad.random.multinomial: p needs a category axis (ndim >= 1)")
     remainder = jnp.broadcast_to(n, shape[:-1])
     p = jnp.moveaxis(jnp.broadcast_to(p, shape), -1, 0)
-    remaining = jnp.flip(jnp.cumsum(jnp.flip(p, 0), axis=0), 0)
+    remaining = _suffix_sums(p)
     ratios = p / jnp.where(remaining == 0, dt.type(1), remaining)
     keys = P.random_split(data, (shape[-1],))
     counts = []
@@ -385,6 +385,18 @@ def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1):
         counts.append(c)
     out = jnp.stack(counts, axis=-1)
     return out if dtype is None else jnp.asarray(out, dtype)
+
+
+def _suffix_sums(p):
+    """``p[i:].sum(0)`` for every ``i``, each summed left to right as XLA's reverse cumsum
+    does (so multinomial's ratios match JAX's bit for bit): one pass over the categories."""
+    n = get_aval(p).shape[0]
+    idx = np.arange(n).reshape((n,) + (1,) * (get_aval(p).ndim - 1))
+    acc = jnp.zeros_like(p)
+    zero = get_aval(p).dtype.type(0)
+    for j in range(n):
+        acc = acc + jnp.where(idx <= j, p[j], zero)
+    return acc
 
 
 def _concrete_int(v, name, arg):
