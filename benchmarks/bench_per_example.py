@@ -10,8 +10,9 @@ labels, batch 256, float32 parameters and data, fixed seed. The loss is written 
 
 (a) per-example gradients ``vmap(grad(loss), in_axes=(None, 0, 0), axis_name='b')``
     vs hand-written NumPy (outer products by broadcasting), in the same run,
-    timed round-robin (the per-example and the total variants in separate groups). Bars: spmdgrad within 1.5x of NumPy; a Python loop of
-    spmdgrad ``grad`` at least 10x slower than the vmap. Peers: torch.func
+    timed round-robin (the per-example and the total variants in separate groups).
+    Bars: spmdgrad within 1.5x of NumPy; a Python loop of spmdgrad ``grad`` at least
+    10x slower than the vmap. Peers: torch.func
     ``vmap(grad)`` and JAX (``vmap(grad)``, ``jit(vmap(grad))``) in their own venvs.
 (b) total gradient ``vmap(grad(loss, reduce_axes=('b',)), in_axes=(None, 0, 0),
     out_axes=None, axis_name='b')`` vs hand-written NumPy ``X.T @ delta``. Bar:
@@ -143,8 +144,9 @@ def memory_child(variant):
     del out
     tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
-    out = fn(params, X, Y)
+    out = fn(params, X, Y)  # held, so its buffers count in the peak
     _, peak = tracemalloc.get_traced_memory()
+    del out
     tracemalloc.stop()
     print(json.dumps({"maxrss_growth": rss1 - rss0, "tracemalloc_peak": peak - base,
                       "output_bytes": out_bytes}))

@@ -4,14 +4,25 @@
 >>> float(spmdgrad.grad(jnp.tanh)(0.2)) == 1 - float(jnp.tanh(0.2)) ** 2
 True
 """
+import importlib
+
 from . import primitives  # noqa: F401  (registers every primitive's rules)
-from . import numpy  # noqa: F401
-from . import dtypes, lax, nn, random, tree_util  # noqa: F401
-from .api import (grad, hessian, jacfwd, jacrev, jvp, linearize, make_jaxpr,  # noqa: F401
-                  value_and_grad, vjp, vmap)
-from .core import ShapedArray  # noqa: F401
-from .custom import custom_jvp, custom_vjp, stop_gradient  # noqa: F401
+from . import dtypes, lax, nn, numpy, random, tree_util  # noqa: F401
+from .autodiff import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401
+from .core import ConcretizationTypeError, ShapedArray  # noqa: F401
+from .custom_derivatives import custom_jvp, custom_vjp  # noqa: F401
 from .jit import jit  # noqa: F401
+from .make_jaxpr import make_jaxpr  # noqa: F401
 from .pmap import pmap  # noqa: F401
+from .primitives.stop_gradient import stop_gradient  # noqa: F401
+from .vmap import vmap  # noqa: F401
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # `spmdgrad.scipy` needs SciPy, an optional dependency: imported on first use, so that
+    # `import spmdgrad as jax; jax.scipy.special.logsumexp(...)` works as in JAX.
+    if name == "scipy":
+        return importlib.import_module(".scipy", __name__)
+    raise AttributeError(f"module 'spmdgrad' has no attribute {name!r}")

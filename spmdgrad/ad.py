@@ -5,24 +5,25 @@ parent trace; each tangent operation is *recorded* into a typed linear program
 (a :class:`~spmdgrad.core.Jaxpr`) by a :class:`JaxprTrace`. The JVP rule of a
 primitive is therefore the whole story: its primal part is evaluated, its
 tangent part becomes IR. ``backward_pass`` transposes that IR and applies the
-``reduce_axes`` rule of the semantics contract (section 3) at every variable.
+``reduce_axes`` rule (docs/semantics.md, section 3) at every variable.
 
 Zero tangents and zero cotangents are ``None`` throughout.
 """
 from __future__ import annotations
 
-import builtins
 import functools
 
 import numpy as np
 
-from . import batching, core
+from . import core
 from .core import _EMPTY, Eqn, Jaxpr, Tracer, Var, get_aval, vma_of, zip
-
-_zip = builtins.zip  # unchecked: hot loops over lists of known equal length
 
 jvp_rules = {}        # prim -> fn(primals, tangents, **params) -> (primal_out, tangent_out)
 transpose_rules = {}  # prim -> fn(ct, *invals, **params) -> list of cts, one per operand
+# How backward_pass keys a primitive's cotangent contributions (see there): collectives
+# transpose their own implicit broadcasts; custom-derivative calls are opaque.
+collective_prims = set()
+opaque_prims = set()
 
 
 # --------------------------------------------------------------------------- recording trace
@@ -159,8 +160,7 @@ class LinearizeTrace(core.Trace):
             # whose transpose is the reduce_axes psum.
             missing = p.aval.vma - t.aval.vma
             if missing:
-                from .lax.parallel import pbroadcast
-                t = pbroadcast(t, tuple(sorted(missing)))
+                t = core.pbroadcast_p.bind(t, axes=tuple(sorted(missing)))
         return t
 
 
@@ -198,17 +198,21 @@ def linearize_flat(fun, primals, diff_mask):
 class UndefinedPrimal:
     """Stands for a linear input in a transpose rule.
 
-    ``psum_axes``: the reduced axes over which this equation implicitly broadcast
-    the operand, so the backward pass will psum this contribution over them. A
+    ``psum_axes``: the axes over which this equation implicitly broadcast the
+    operand, so the backward pass will psum this contribution over them. A
     transpose rule may return a :class:`Reduced` contribution that already did that
     psum, fused with its own work (e.g. a contraction over the batch). For
-    collectives it is every reduced axis the operand is invariant over.
+    collectives it is every bound axis the operand's tangent is invariant over.
+    ``tangent_type``: the named-axis type of the operand's tangent (see
+    :func:`tangent_types`); a rule that transposes a sub-program types the
+    sub-program's inputs with it.
     """
-    __slots__ = ("aval", "psum_axes")
+    __slots__ = ("aval", "psum_axes", "tangent_type")
 
-    def __init__(self, aval, psum_axes=_EMPTY):
+    def __init__(self, aval, psum_axes=_EMPTY, tangent_type=None):
         self.aval = aval
         self.psum_axes = psum_axes
+        self.tangent_type = aval.vma if tangent_type is None else tangent_type
 
 
 class Reduced:
@@ -228,82 +232,145 @@ def _add(x, y):
         return y
     if y is None:
         return x
-    from .primitives.elementwise import add_any
-    return add_any(x, y)
+    return core.add_any_p.bind(x, y)
 
 
 def _psum(ct, axes):
     """psum of a cotangent (or a list of them, fused) over a set of axes."""
-    from .lax.parallel import psum
-    return psum(ct, tuple(sorted(axes)))
+    axes = tuple(sorted(axes))
+    if isinstance(ct, list):
+        return core.psum_p.bind(*ct, axes=axes)
+    return core.psum_p.bind(ct, axes=axes)[0]
 
 
-def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
-    """Transpose ``jaxpr`` and apply the reduce_axes rule at every variable.
+def tangent_types(jaxpr, varying, in_types=None):
+    """The named-axis type (vma) of every variable of a linear program whose inputs'
+    tangents also vary over ``varying``.
 
-    A contribution to the cotangent of an operand ``v`` of an equation has the
-    equation's type: it varies over the axes the equation's output varies over.
-    Over the axes in ``reduced`` that ``v`` does not vary over, the equation
-    implicitly broadcast ``v``; the transpose of that broadcast is a psum (which
-    also turns an invariant-looking cotangent into ``N`` times itself). So the
-    contributions of each variable are kept in groups keyed by the axes they still
-    need summing over, and each group is psummed once, when the variable's
-    cotangent is final. Collectives transpose their own implicit broadcasts, so
-    their contributions are keyed by the axes they actually vary over; for
-    custom-derivative calls, which may broadcast inside or at the call, both count.
+    Over a bound axis that is not reduced, each instance differentiates its own copy
+    of an invariant input, so the input's tangent is typed as varying over it, and so
+    is every value computed from it until a collective makes it invariant again."""
+    types = {v: v.aval.vma for v in jaxpr.constvars}
+    if in_types is not None:  # known to the caller (a sub-program's inputs)
+        types.update(zip(jaxpr.invars, in_types))
+    else:
+        for v in jaxpr.invars:
+            types[v] = v.aval.vma | varying
+    for e in jaxpr.eqns:
+        outs = core.vma_eval(e.prim, [types[v] for v in e.invars], e.params)
+        if e.prim.multiple_results:
+            if not isinstance(outs, list):
+                outs = [outs] * len(e.outvars)
+            types.update(zip(e.outvars, outs))
+        else:
+            types[e.outvars[0]] = outs
+    return types
 
-    Over MPI axes a pending psum commutes with the transpose of any other linear
-    equation (its coefficients are invariant over those axes), so it is carried on
-    to the inputs, where all of them leave in one fused Allreduce. Over vmap axes
-    it is done at once, which keeps the arrays small.
 
-    Returns, per invar, a dict ``{axes: partial cotangent}``; ``reduce_inputs``
-    fuses the inputs' psums.
-    """
-    env = dict(_zip(jaxpr.constvars, jaxpr.consts))
-    groups = {}  # var -> {frozenset(axes still to psum): partial sum}
-    mpi_axes = frozenset(a for a in reduced if core.find_axis(a).backend is not None) \
-        if reduced else _EMPTY
+class _Cotangents:
+    """The cotangents being accumulated, per variable, in groups keyed by the axes
+    each group still has to be psummed over (the reduce_axes rule)."""
+    __slots__ = ("groups", "defer_axes")
 
-    def add(v, key, c):
-        g = groups.get(v)
+    def __init__(self, defer_axes):
+        self.groups = {}
+        self.defer_axes = defer_axes
+
+    def add(self, v, key, c):
+        g = self.groups.get(v)
         if g is None:
-            groups[v] = {key: c}
+            self.groups[v] = {key: c}
         else:
             g[key] = _add(g.get(key), c)
 
-    def take(v, defer):
-        """Pop ``v``'s groups: the cotangent to transpose now (psums done), and the
-        groups whose psum is carried further, as (axes, partial sum) pairs."""
-        g = groups.pop(v, None)
+    def take(self, v, defer):
+        """Pop ``v``'s groups: the cotangent to transpose now (its psums done), and the
+        groups whose psum is carried on (``defer_over_ranks``), as (axes, partial sum)."""
+        g = self.groups.pop(v, None)
         if g is None:
             return None, ()
         now, later = None, []
         for key, c in g.items():
             if not key:
                 now = _add(now, c)
-            elif defer and key <= mpi_axes:
+            elif defer and key <= self.defer_axes:
                 later.append((key, c))
             else:
                 now = _add(now, _psum(c, key))
         return now, later
 
-    for v, ct in _zip(jaxpr.outvars, cts_out):
+
+def defer_over_ranks(bound):
+    """The axes whose pending psums the backward pass carries to the inputs: MPI axes.
+
+    A psum over an axis that a variable is invariant over commutes with the
+    transpose of the equation that produced it (its operands, coefficients
+    included, are then invariant too), so over MPI axes the pending sums travel to
+    the inputs, where all of them leave in one fused Allreduce. Over vmap axes the
+    psum is done at once, which keeps the arrays small."""
+    return frozenset(a for a in bound if core.find_axis(a).backend is not None)
+
+
+_running = []  # (reduced, bound) of the backward passes now running, innermost last
+
+
+def current_axes():
+    """``(reduced, bound)`` of the innermost running backward pass (``(None, ())``
+    outside one). A transpose rule that transposes a sub-program runs its own
+    backward pass with them."""
+    return _running[-1] if _running else (None, _EMPTY)
+
+
+def backward_pass(jaxpr, cts_out, reduced=None, bound=_EMPTY, in_types=None):
+    """Transpose ``jaxpr``, applying the reduce_axes rule at every variable.
+
+    ``reduced=None`` is plain transposition. Otherwise ``bound`` holds the named
+    axes bound where the program was linearized and ``reduced`` those of them in
+    ``reduce_axes``. The rule, in types (docs/per_example_and_total.md): a
+    variable's cotangent has the type of its tangent (:func:`tangent_types`, with
+    the inputs varying over the bound axes that are not reduced); a contribution
+    that varies over more axes than that is psummed over the extra axes, once,
+    when the variable's cotangent is final. That psum is the transpose of the
+    implicit broadcast the equation applied to its operand, so an equation's
+    contribution is keyed by the axes its output varies over and the operand does
+    not. Collectives transpose their own implicit broadcasts, so their
+    contributions are keyed by the axes they actually vary over; custom-derivative
+    calls are opaque and may broadcast inside or at the call, so both count.
+
+    ``in_types`` gives the invars' tangent types where the caller knows them (a
+    transpose rule transposing a loop body or a branch); :func:`current_axes` tells
+    such a rule the ``reduced`` and ``bound`` of the backward pass running it.
+
+    Returns, per invar, a dict ``{axes: partial cotangent}``; ``reduce_inputs``
+    fuses the inputs' psums.
+    """
+    _running.append((reduced, bound))
+    try:
+        return _backward_pass(jaxpr, cts_out, reduced, bound, in_types)
+    finally:
+        _running.pop()
+
+
+def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
+    env = dict(zip(jaxpr.constvars, jaxpr.consts))
+    named = reduced is not None and bool(bound)
+    types = tangent_types(jaxpr, bound - reduced, in_types) if named else None
+    acc = _Cotangents(defer_over_ranks(bound) if named else _EMPTY)
+
+    for v, ct in zip(jaxpr.outvars, cts_out):
         if v is not None and ct is not None and v not in env:
-            add(v, (vma_of(ct) - v.aval.vma) & reduced, ct)
+            acc.add(v, (vma_of(ct) - types[v]) & bound if named else _EMPTY, ct)
     for eqn in reversed(jaxpr.eqns):
         prim = eqn.prim
-        collective = bool(reduced) and prim in batching.collective_rules
-        # Custom-derivative calls are opaque: a broadcast may happen inside (seen in
-        # the cotangent's own variance) or at the call (seen in the output's type).
-        opaque = bool(reduced) and prim in batching.frame_rules
+        collective = named and prim in collective_prims
+        opaque = named and prim in opaque_prims
         if prim.multiple_results:
-            ct = [take(v, False)[0] for v in eqn.outvars]
+            ct = [acc.take(v, False)[0] for v in eqn.outvars]
             if all(c is None for c in ct):
                 continue
             pending = [(_EMPTY, ct)]
         else:
-            now, pending = take(eqn.outvars[0], bool(mpi_axes) and not (collective or opaque))
+            now, pending = acc.take(eqn.outvars[0], bool(acc.defer_axes) and not (collective or opaque))
             if now is not None:
                 pending = [(_EMPTY, now), *pending]
             if not pending:
@@ -314,36 +381,36 @@ def backward_pass(jaxpr, cts_out, reduced=_EMPTY):
                 f"'{prim}' has no transpose rule, so reverse mode (grad/vjp) cannot pass "
                 "through it. It appeared in a linear program, which means a JVP rule applied "
                 "it to a tangent; please report this.")
-        out_vma = _EMPTY
-        if reduced and not collective:
+        out_type = _EMPTY
+        if named:
             for o in eqn.outvars:
-                out_vma = out_vma | o.aval.vma
+                out_type = out_type | types[o]
         operands = []
         for v in eqn.invars:
             if v in env:
                 operands.append(env[v])
-            elif not reduced:
+            elif not named:
                 operands.append(UndefinedPrimal(v.aval))
             else:
-                bcast = (reduced - v.aval.vma) if collective else (out_vma - v.aval.vma) & reduced
-                operands.append(UndefinedPrimal(v.aval, bcast))
+                bcast = (bound if collective else out_type & bound) - types[v]
+                operands.append(UndefinedPrimal(v.aval, bcast, types[v]))
         for extra, ct in pending:
             cts_in = rule(ct, *operands, **eqn.params)
-            for v, u, c in _zip(eqn.invars, operands, cts_in):
+            for v, u, c in zip(eqn.invars, operands, cts_in):
                 if c is None or v in env:
                     continue
                 if type(c) is Reduced:
                     key, c = _EMPTY, c.value
-                elif not reduced:
+                elif not named:
                     key = _EMPTY
                 elif collective:
-                    key = (vma_of(c) - v.aval.vma) & reduced
+                    key = (vma_of(c) - types[v]) & bound
                 elif opaque:
-                    key = ((vma_of(c) | out_vma) - v.aval.vma) & reduced
+                    key = ((vma_of(c) | out_type) - types[v]) & bound
                 else:
                     key = u.psum_axes
-                add(v, key | extra, c)
-    return [groups.get(v, {}) for v in jaxpr.invars]
+                acc.add(v, key | extra, c)
+    return [acc.groups.get(v, {}) for v in jaxpr.invars]
 
 
 def transpose_linear(jaxpr, cts_out):

@@ -81,8 +81,8 @@ class BatchTrace(core.Trace):
             first = self.local_size
             if self.backend is not None:
                 # An invariant value meeting a varying one is implicitly broadcast over
-                # the ranks; pvary is identity forward and a cross-rank sum transposed.
-                vals = [v if b else self.backend.pvary(v) for v, b in zip(vals, batched)]
+                # the ranks: identity forward, a cross-rank sum transposed.
+                vals = [v if b else self.backend.pbroadcast(v) for v, b in zip(vals, batched)]
         prev = core._state.trace
         core._state.trace = self.parent
         try:
@@ -94,38 +94,7 @@ class BatchTrace(core.Trace):
         return BatchTracer(self, out) if out_b else out
 
 
-def broadcast_batch(x, size):
-    """Give an unbatched value a leading batch axis of ``size`` (explicit broadcast)."""
-    from .primitives.structural import broadcast_in_dim
-    a = get_aval(x)
-    return broadcast_in_dim(x, (size,) + a.shape, tuple(range(1, len(a.shape) + 1)))
-
-
-def bdim_to_front(x, axis):
-    from .primitives.structural import transpose
-    nd = get_aval(x).ndim
-    if axis == 0:
-        return x
-    perm = (axis,) + tuple(i for i in range(nd) if i != axis)
-    return transpose(x, perm)
-
-
-def bdim_from_front(x, axis):
-    from .primitives.structural import transpose
-    nd = get_aval(x).ndim
-    if axis == 0:
-        return x
-    perm = list(range(1, nd))
-    perm.insert(axis, 0)
-    return transpose(x, tuple(perm))
-
-
 # --------------------------------------------------------------------------- rule helpers
-
-def broadcast_operands(size, vals, batched):
-    """Every operand batched: unbatched ones are broadcast along the batch axis."""
-    return [v if b else broadcast_batch(v, size) for v, b in zip(vals, batched)]
-
 
 def shift_axes(axes):
     return tuple(a + 1 for a in axes)

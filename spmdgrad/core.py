@@ -11,12 +11,13 @@ named-axis collective on a value that does not depend on the batch still
 reaches the map that owns the axis: every trace sees every primitive.
 
 Every abstract value carries shape, dtype and ``vma``: the set of named axes
-the value *varies* over (see docs/design.md and the semantics contract).
+the value *varies* over (see docs/design.md and docs/semantics.md).
 """
 from __future__ import annotations
 
 import builtins
 import itertools
+import operator
 
 import numpy as np
 
@@ -127,6 +128,14 @@ abstract_rules = {}   # prim -> fn(*avals, **params) -> (shape, dtype) (list of 
 vma_rules = {}        # prim -> fn(vmas, **params) -> vma (or list); default: union of operands
 
 
+# The primitives the interpreters themselves emit. They are declared here so that
+# ad and batching depend on core alone; their rules are registered in the files
+# named beside them, like any other primitive's.
+add_any_p = Primitive("add")        # sum of two cotangents: primitives/elementwise.py
+psum_p = Primitive("psum", multiple_results=True)   # the reduce_axes sum: collectives/psum.py
+pbroadcast_p = Primitive("pbroadcast")  # implicit broadcast over named axes: collectives/pbroadcast.py
+
+
 def bind(prim, *args, **params):
     """Apply ``prim`` through the current trace."""
     return _state.trace.process_primitive(prim, args, params)
@@ -155,19 +164,25 @@ def _abstract_eval(prim, avals, params):
     if rule is None:
         raise NotImplementedError(f"no shape rule for primitive '{prim}'")
     out = rule(*avals, **params)
-    vrule = vma_rules.get(prim)
-    if vrule is not None:
-        vma = vrule([a.vma for a in avals], **params)
-    else:
-        vma = _EMPTY
-        for a in avals:
-            if a.vma:
-                vma = vma | a.vma
+    vma = vma_eval(prim, [a.vma for a in avals], params)
     if prim.multiple_results:
         if not isinstance(vma, list):
             vma = [vma] * len(out)
         return [ShapedArray(s, d, v) for (s, d), v in zip(out, vma)]
     return ShapedArray(out[0], out[1], vma)
+
+
+def vma_eval(prim, vmas, params):
+    """The named axes ``prim``'s output varies over, given its operands' (``vma_rules``;
+    by default the union: an invariant operand is implicitly broadcast)."""
+    vrule = vma_rules.get(prim)
+    if vrule is not None:
+        return vrule(vmas, **params)
+    vma = _EMPTY
+    for v in vmas:
+        if v:
+            vma = vma | v
+    return vma
 
 
 class SpmdgradError(Exception):
@@ -210,20 +225,28 @@ class Tracer:
         """The NumPy value under this tracer, or a TypeError if it is abstract."""
         raise ConcretizationError(self)
 
+    # bool/int/index of a concrete (grad/jvp) value use its primal, as in JAX: they are
+    # piecewise constant, so dropping the derivative is exact. float/complex/item of an
+    # inexact value would silently cut the derivative, so they always raise.
     def __bool__(self):
         return bool(self.concrete())
 
     def __float__(self):
-        return float(self.concrete())
+        raise ConcretizationError(self, "float")
 
     def __int__(self):
         return int(self.concrete())
 
     def __complex__(self):
-        return complex(self.concrete())
+        raise ConcretizationError(self, "complex")
 
     def __index__(self):
-        return int(self.concrete())
+        return operator.index(self.concrete())
+
+    def item(self, *args):
+        if self.aval.dtype.kind in "fc":
+            raise ConcretizationError(self, "item")
+        return self.concrete().item(*args)
 
     def __array__(self, dtype=None, copy=None):
         raise TypeError(
@@ -239,12 +262,25 @@ class Tracer:
 
 
 class ConcretizationError(TypeError, SpmdgradError):
-    def __init__(self, tracer):
-        super().__init__(
-            f"a concrete value is needed here, but the value {tracer.aval.str_short()} is "
-            f"abstract under a transformation ({type(tracer).__name__}). Python control flow "
-            "(if/while/bool/int) on a batched or staged value is not supported; use "
-            "spmdgrad.numpy.where, or pass the value as a non-differentiated argument.")
+    """A traced value was converted to a Python scalar (JAX: ConcretizationTypeError)."""
+
+    def __init__(self, tracer, conversion=None):
+        if conversion is not None:  # float(), complex(), .item() of an inexact value
+            msg = (f"{conversion}() of a traced value {tracer.aval.str_short()} "
+                   f"({type(tracer).__name__}): a Python scalar cannot carry a derivative or a "
+                   "batch, so under grad/jvp the derivative would silently be cut, and under "
+                   "vmap/pmap/jit the value is abstract. Use spmdgrad.numpy instead (jnp.exp "
+                   "rather than math.exp, x.astype(float) rather than float(x)).")
+        else:
+            msg = (f"a concrete value is needed here, but the value {tracer.aval.str_short()} "
+                   f"is abstract under a transformation ({type(tracer).__name__}). Python "
+                   "control flow (if/while/bool/int) on a batched or staged value is not "
+                   "supported; use spmdgrad.numpy.where, or pass the value as a "
+                   "non-differentiated argument.")
+        super().__init__(msg)
+
+
+ConcretizationTypeError = ConcretizationError  # JAX's name
 
 
 class Trace:
@@ -317,10 +353,15 @@ class use_trace:
 def find_axis(name, op="a collective"):
     """The map frame (a BatchTrace) binding axis ``name``, searched from the current trace."""
     t = _state.trace
-    while t is not None:
+    while t is not None and name is not None:  # None names no axis, not an unnamed map
         if getattr(t, "axis_name", None) == name:
             return t
         t = t.parent
+    if name is None:
+        raise UnboundAxisError(
+            f"unbound axis name: None (used by {op}). None names no axis, not even an unnamed "
+            "map: pass the name given to vmap(..., axis_name=...) or pmap(..., axis_name=...) "
+            f"around this call; bound here: {bound_axis_names() or 'none'}.")
     raise UnboundAxisError(
         f"unbound axis name: {name!r} (used by {op}). Axis names are bound by "
         f"vmap(..., axis_name={name!r}) or pmap(..., axis_name={name!r}) around this call; "

@@ -30,12 +30,6 @@ def real_dtype(dtype):
     return np.finfo(dtype).dtype if is_complex(dtype) else np.dtype(dtype)
 
 
-def float_dtype(dtype):
-    """Dtype an operation with a float result uses for inputs of ``dtype`` (ints -> float64)."""
-    dtype = np.dtype(dtype)
-    return dtype if is_inexact(dtype) else np.dtype(np.float64)
-
-
 def check_not_float0(op, *dtypes):
     for d in dtypes:
         if is_float0(d):

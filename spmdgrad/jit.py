@@ -8,6 +8,9 @@ implementations. Python control flow is fixed at tracing time, as in JAX.
 
 Python scalars and other non-array arguments are static: part of the signature
 (so ``x * 2.0`` keeps NumPy's weak-scalar promotion) and retraced when they change.
+A float is keyed by its bits, so ``-0.0`` and ``0.0`` get their own traces and a NaN
+reuses its trace. Arrays closed over by ``fun`` are copied when it is traced (JAX's
+snapshot semantics): mutating them afterwards does not change the compiled program.
 Under an enclosing transformation a jitted function simply runs (it is traced
 through), so ``grad(jit(f))`` works.
 
@@ -20,10 +23,12 @@ True
 from __future__ import annotations
 
 import functools
+import struct
 
 import numpy as np
 
 from . import ad, core
+from .api_util import as_out_leaf
 from .core import Tracer, impl_rules
 from .tree_util import tree_flatten, tree_unflatten
 
@@ -49,8 +54,10 @@ def jit(fun):
             if len(cache) >= _MAX_ENTRIES:
                 cache.clear()
             entry = cache[key] = _trace(fun, tree, leaves, dynamic)
-        jaxpr, out_tree = entry
+        jaxpr, out_tree, const_outs = entry
         outs = _replay(jaxpr, [x for x, d in zip(leaves, dynamic, strict=True) if d])
+        for i in const_outs:  # the caller may mutate a result; the program's copy stays intact
+            outs[i] = outs[i].copy()
         return tree_unflatten(out_tree, outs)
     jitted.clear_cache = cache.clear
     return jitted
@@ -65,6 +72,10 @@ def _static_key(x):
         raise TypeError(f"jit: argument {x!r} of type {type(x).__name__} is neither an array "
                         "nor hashable, so it cannot be part of the cache key. Pass arrays, "
                         "Python scalars or hashable static values.") from None
+    if isinstance(x, float):  # by bits: -0.0 == 0.0 and nan != nan would confuse the cache
+        return (type(x), struct.pack("<d", x))
+    if isinstance(x, complex):
+        return (type(x), struct.pack("<dd", x.real, x.imag))
     return (type(x), x)
 
 
@@ -76,8 +87,15 @@ def _trace(fun, tree, leaves, dynamic):
     with core.use_trace(trace):
         out = fun(*args, **kwargs)
     outs, out_tree = tree_flatten(out)
+    outs = [as_out_leaf(o, "jit") for o in outs]
     invars = [t.var for t, d in zip(tracers, dynamic, strict=True) if d]
-    return trace.to_jaxpr(invars, outs), out_tree
+    jaxpr = trace.to_jaxpr(invars, outs)
+    # Snapshot the constants (closed-over arrays, and views of them): the program is
+    # what fun computed at trace time, whatever happens to those arrays later.
+    jaxpr.consts = [np.array(c, copy=True) if isinstance(c, np.ndarray) else c for c in jaxpr.consts]
+    array_consts = {v for v, c in zip(jaxpr.constvars, jaxpr.consts, strict=True) if isinstance(c, np.ndarray)}
+    const_outs = [i for i, v in enumerate(jaxpr.outvars) if v in array_consts]
+    return jaxpr, out_tree, const_outs
 
 
 def _replay(jaxpr, args):

@@ -16,9 +16,13 @@ import functools
 import numpy as np
 
 from . import core
-from .api import map_call
 from .batching import BatchTrace
+from .collectives.pbroadcast import mpi_pbroadcast
+from .collectives.psum import allreduce
+from .mpi.comm import comm_state
+from .mpi.consistency import describe
 from .tree_util import tree_flatten
+from .vmap import map_call
 
 
 def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
@@ -43,7 +47,6 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
 
     @functools.wraps(fun)
     def pmapped(*args, **kwargs):
-        from .mpi import MPIBackend, comm_state
         state = comm_state(comm)
         if state is None:                  # one process: single-host pmap over k shards
             return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap",
@@ -69,9 +72,40 @@ def _check_not_nested(t, axis_name):
 def _entry_signature(fun, args, kwargs, in_axes, out_axes, k):
     """What every rank must agree on at a pmap call: the function, the argument
     shapes and dtypes (which include k), and in_axes/out_axes."""
-    from .mpi._comm import describe
     leaves = tree_flatten(args)[0] + tree_flatten(kwargs)[0]
     leaves = [x if isinstance(x, core.Tracer | np.ndarray) else np.asarray(x) for x in leaves]
     name = getattr(fun, "__qualname__", type(fun).__name__)
     return (f"k={k} fun={name} args=({describe(leaves)}) in_axes={in_axes!r} "
             f"out_axes={out_axes!r}")
+
+
+class MPIBackend:
+    """What a pmap frame needs to reach the other ranks: ``rank``, ``nranks``,
+    ``local_size`` (k shards on this rank), the communicator state, and the two
+    cross-rank steps that every collective's owner rule may call.
+
+    The global index of local shard ``j`` on rank ``r`` is ``r * k + j``. The
+    collectives' own MPI lowerings live beside them in :mod:`spmdgrad.collectives`.
+    """
+    __slots__ = ("state", "local_size", "axis_name")
+
+    def __init__(self, state, local_size, axis_name):
+        self.state = state
+        self.local_size = local_size
+        self.axis_name = axis_name
+
+    rank = property(lambda self: self.state.rank)
+    nranks = property(lambda self: self.state.nranks)
+    comm = property(lambda self: self.state.comm)
+
+    def __repr__(self):
+        return (f"MPIBackend(axis={self.axis_name!r}, rank={self.rank}, nranks={self.nranks}, "
+                f"local_size={self.local_size})")
+
+    def pbroadcast(self, x):
+        """Implicit broadcast of a replicated value to every rank (sum when transposed)."""
+        return mpi_pbroadcast(x, self.state, self.axis_name)
+
+    def allreduce(self, xs, op):
+        """One fused cross-rank reduction of ``xs`` (op: "sum", "max" or "min")."""
+        return allreduce(list(xs), op, self.state, self.axis_name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import api
+from . import autodiff
 from .dtypes import is_complex
 from .tree_util import tree_flatten, tree_unflatten
 
@@ -19,8 +19,10 @@ def _tol(dtype, atol, rtol):
 
 
 def _inner(x, y):
-    # Bilinear (unconjugated) pairing: VJPs are linear transposes, as in JAX.
-    return sum(np.sum(np.asarray(a) * np.asarray(b)) for a, b in zip(x, y, strict=True))
+    # JAX's real inner product, sum Re(conj(x) . y): a (non-holomorphic) complex function is
+    # an R-linear map, and its VJP is the transpose for this pairing, up to conjugations.
+    return sum(np.real(np.vdot(np.asarray(a).ravel(), np.asarray(b).ravel()))
+               for a, b in zip(x, y, strict=True))
 
 
 def _rand_like(rng, x):
@@ -35,6 +37,21 @@ def _add_scaled(args, dirs, eps):
     return [a + eps * d for a, d in zip(args, dirs, strict=True)]
 
 
+def _flat(f, args):
+    """``f`` as a function of the flat leaves of ``args`` (a tuple of pytrees), and the leaves."""
+    leaves, tree = tree_flatten(tuple(args))
+    leaves = [np.asarray(x) for x in leaves]
+
+    def f_flat(*xs):
+        return f(*tree_unflatten(tree, list(xs)))
+    return f_flat, leaves
+
+
+def _eps(leaves, eps):
+    dt = np.result_type(*leaves)
+    return dt, eps or (1e-3 if dt in (np.float32, np.complex64) else 1e-6)
+
+
 def numerical_jvp(f, args, tangents, eps):
     """Central difference of ``f`` at ``args`` along ``tangents`` (flat lists)."""
     plus = tree_flatten(f(*_add_scaled(args, tangents, eps)))[0]
@@ -43,13 +60,13 @@ def numerical_jvp(f, args, tangents, eps):
 
 
 def check_jvp(f, args, atol=None, rtol=None, eps=None, seed=0):
-    """``jvp(f)`` agrees with central differences along a random direction."""
+    """``jvp(f)`` agrees with central differences along a random direction. ``args`` is a
+    tuple of pytrees of arrays."""
     rng = np.random.default_rng(seed)
-    args = [np.asarray(a) for a in args]
-    dt = np.result_type(*args)
-    eps = eps or (1e-3 if dt in (np.float32, np.complex64) else 1e-6)
+    f, args = _flat(f, args)
+    dt, eps = _eps(args, eps)
     tangents = [_rand_like(rng, a) for a in args]
-    _, t_out = api.jvp(f, tuple(args), tuple(tangents))
+    _, t_out = autodiff.jvp(f, tuple(args), tuple(tangents))
     num = numerical_jvp(f, args, tangents, eps)
     atol, rtol = _tol(dt, atol, rtol)
     for a, n in zip(tree_flatten(t_out)[0], num, strict=True):
@@ -58,27 +75,33 @@ def check_jvp(f, args, atol=None, rtol=None, eps=None, seed=0):
 
 
 def check_vjp(f, args, atol=None, rtol=None, eps=None, seed=0):
-    """``<ct, J t> == <J^T ct, t>`` with J t taken by central differences."""
+    """``Re<J t, ct> == Re<t, conj(vjp(conj ct))>`` with ``J t`` by central differences
+    (JAX's convention, valid for non-holomorphic complex functions too)."""
     rng = np.random.default_rng(seed + 1)
-    args = [np.asarray(a) for a in args]
-    dt = np.result_type(*args)
-    eps = eps or (1e-3 if dt in (np.float32, np.complex64) else 1e-6)
-    out, f_vjp = api.vjp(f, *args)
+    f, args = _flat(f, args)
+    dt, eps = _eps(args, eps)
+    out, f_vjp = autodiff.vjp(f, *args)
     outs, out_tree = tree_flatten(out)
     cts = [_rand_like(rng, o) for o in outs]
-    ct_in = tree_flatten(f_vjp(tree_unflatten(out_tree, cts)))[0]
+    ct_in = tree_flatten(f_vjp(tree_unflatten(out_tree, [np.conj(c) for c in cts])))[0]
     tangents = [_rand_like(rng, a) for a in args]
     num = numerical_jvp(f, args, tangents, eps)
-    lhs = _inner(cts, num)
-    rhs = _inner(ct_in, tangents)
+    lhs = _inner(num, cts)
+    rhs = _inner(tangents, [np.conj(c) for c in ct_in])
     atol, rtol = _tol(dt, atol, rtol)
     np.testing.assert_allclose(lhs, rhs, atol=atol, rtol=rtol,
                                err_msg="VJP disagrees with finite differences")
 
 
 def check_grads(f, args, order=1, modes=("fwd", "rev"), atol=None, rtol=None, eps=None):
-    """Check JVPs and/or VJPs of ``f`` at ``args`` against central finite differences,
-    up to ``order`` (higher orders check the derivative maps themselves)."""
+    """Check JVPs and/or VJPs of ``f`` at ``args`` (a tuple of pytrees of arrays) against
+    central finite differences, up to ``order`` (higher orders check the derivative maps).
+
+    >>> import numpy as np, spmdgrad.numpy as jnp
+    >>> check_grads(lambda p: jnp.abs(p["z"]) * p["w"][0], ({"z": np.array(1.1 + 1.2j),
+    ...                                                    "w": (np.array(2.0),)},))
+    """
+    f, args = _flat(f, args)
     args = tuple(args)
     if "fwd" in modes:
         check_jvp(f, args, atol, rtol, eps)
@@ -88,12 +111,12 @@ def check_grads(f, args, order=1, modes=("fwd", "rev"), atol=None, rtol=None, ep
         rng = np.random.default_rng(order)
         if "fwd" in modes:
             ts = tuple(_rand_like(rng, a) for a in args)
-            check_grads(lambda *xs: api.jvp(f, xs, ts)[1], args, order - 1, modes, atol, rtol, eps)
+            check_grads(lambda *xs: autodiff.jvp(f, xs, ts)[1], args, order - 1, modes, atol, rtol, eps)
         if "rev" in modes:
             out = f(*args)
             outs, tree = tree_flatten(out)
             cts = tree_unflatten(tree, [_rand_like(rng, o) for o in outs])
-            check_grads(lambda *xs: api.vjp(f, *xs)[1](cts), args, order - 1, modes, atol, rtol, eps)
+            check_grads(lambda *xs: autodiff.vjp(f, *xs)[1](cts), args, order - 1, modes, atol, rtol, eps)
 
 
 def loop_vmap(f, in_axes, *args):

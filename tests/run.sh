@@ -9,8 +9,12 @@ if [ ! -x "$VENV/bin/mpiexec" ] || ! "$VENV/bin/python" -c "import spmdgrad, pyt
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -e ".[mpi,test,demo]"
 fi
+[ -x "$VENV/bin/ruff" ] || "$VENV/bin/pip" install -q ruff
 PY="$VENV/bin/python"
 export OMPI_MCA_btl="^ofi,uct" PYTHONHASHSEED=0
+
+echo "== lint (ruff)"
+"$VENV/bin/ruff" check .
 
 echo "== single-process suite"
 "$PY" -m pytest -q tests --ignore=tests/mpi --doctest-modules spmdgrad "$@"

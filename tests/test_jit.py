@@ -94,3 +94,48 @@ def test_results_are_freed_without_the_garbage_collector():
             assert ref() is None, f
     finally:
         gc.enable()
+
+
+def test_static_signed_zero_gets_its_own_trace():
+    # (type, value) keys made -0.0 reuse the 0.0 trace: arctan2(0, -0.0) came out 0.0, not pi.
+    jf = sg.jit(lambda x, y: jnp.arctan2(x, y))
+    assert jf(np.float64(0.0), 0.0) == 0.0
+    assert jf(np.float64(0.0), -0.0) == np.arctan2(0.0, -0.0) == np.pi
+    assert jf(np.float64(0.0), 0.0) == 0.0
+    jc = sg.jit(lambda x, z: jnp.arctan2(x, jnp.real(z)))
+    assert jc(np.float64(0.0), complex(-0.0, 1.0)) == np.pi
+    assert jc(np.float64(0.0), complex(0.0, 1.0)) == 0.0
+
+
+def test_static_nan_reuses_its_trace():
+    calls = []
+
+    def f(x, c):
+        calls.append(1)
+        return x + c
+    jf = sg.jit(f)
+    for _ in range(3):
+        assert np.isnan(jf(np.ones(2), float("nan"))).all()
+    assert len(calls) == 1
+
+
+def test_closed_over_array_is_snapshot_at_trace_time():
+    # JAX semantics: the program is what fun computed when traced. Before, the array was
+    # read live while work on it alone (jnp.sum(c)) was baked in: 13 instead of 3,4,5 or 40.
+    c = np.arange(3.0)
+    view = c[::-1]
+    jf = sg.jit(lambda x: x * c + jnp.sum(c) + view)
+    expected = np.ones(3) * np.arange(3.0) + 3.0 + np.arange(3.0)[::-1]
+    np.testing.assert_array_equal(jf(np.ones(3)), expected)
+    c[:] = 10.0
+    np.testing.assert_array_equal(jf(np.ones(3)), expected)
+    jf.clear_cache()  # a retrace sees the new values
+    np.testing.assert_array_equal(jf(np.ones(3)), np.ones(3) * 10 + 30 + 10)
+
+
+def test_constant_output_is_not_shared_between_calls():
+    c = np.arange(3.0)
+    jf = sg.jit(lambda x: (x + 1, c))
+    _, out = jf(np.ones(2))
+    out[:] = -1.0
+    np.testing.assert_array_equal(jf(np.ones(2))[1], np.arange(3.0))

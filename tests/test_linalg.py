@@ -390,3 +390,71 @@ def test_norm_errors(shape, ord, axis, error, pattern):
     with pytest.raises(error, match=pattern):
         la.norm(np.ones(shape), ord, axis)
 
+
+
+# --------------------------------------------------------------------------- det at singular matrices
+
+RANK2 = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])   # rank n-1
+RANK1 = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [3.0, 6.0, 9.0]])   # rank n-2
+
+
+def _low_rank(rng, n, rank, dtype=np.float64):
+    return (rand(rng, (n, rank), dtype) @ rand(rng, (rank, n), dtype)).astype(dtype)
+
+
+def test_det_gradient_at_singular_matrices_is_the_adjugate():
+    # Raised LinAlgError (inv of a singular matrix). Numbers from jax.grad(jnp.linalg.det).
+    np.testing.assert_allclose(grad(la.det)(RANK2), [[-3.0, 6.0, -3.0], [6.0, -12.0, 6.0],
+                                                    [-3.0, 6.0, -3.0]], rtol=1e-13)
+    np.testing.assert_allclose(grad(la.det)(RANK1), np.zeros((3, 3)), atol=1e-13)
+    np.testing.assert_allclose(grad(la.det)(np.zeros((3, 3))), np.zeros((3, 3)), atol=0)
+    # jvp along the matrix itself: d det = tr(adj(A) A) = 3 det(A) = 0 (JAX: 0).
+    _, t = jvp(la.det, (RANK2,), (RANK2,))
+    assert abs(t) < 1e-12
+
+
+def test_det_hessian_at_singular_matrices_matches_jax():
+    # jax.hessian(jnp.linalg.det) at RANK2 / RANK1, entries [0, 0] and [1, 2].
+    h2 = spmdgrad.hessian(la.det)(RANK2)
+    np.testing.assert_allclose(h2[0, 0], [[0, 0, 0], [0, 9, -8], [0, -6, 5]], atol=1e-13)
+    np.testing.assert_allclose(h2[1, 2], [[-8, 7, 0], [0, 0, 0], [2, -1, 0]], atol=1e-13)
+    h1 = spmdgrad.hessian(la.det)(RANK1)
+    np.testing.assert_allclose(h1[0, 0], [[0, 0, 0], [0, 9, -6], [0, -6, 4]], atol=1e-13)
+    np.testing.assert_allclose(h1[1, 2], [[-6, 3, 0], [0, 0, 0], [2, -1, 0]], atol=1e-13)
+    # 2x2 zero matrix: det = ad - bc, so the Hessian is the constant [[0,0,0,1],...].
+    h0 = spmdgrad.hessian(la.det)(np.zeros((2, 2))).reshape(4, 4)
+    np.testing.assert_array_equal(h0, [[0, 0, 0, 1], [0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("n, rank", [(3, 2), (4, 2), (4, 3), (2, 0), (1, 0)])
+def test_det_derivatives_at_low_rank_by_finite_differences(rng, n, rank, dtype):
+    a = _low_rank(rng, n, rank, dtype) if rank else np.zeros((n, n), dtype)
+    check_grads(la.det, (a,), order=2)
+    adj = spmdgrad.primitives.linalg.adjugate(a)
+    close(adj @ a, np.linalg.det(a) * np.eye(n))
+    close(a @ adj, np.linalg.det(a) * np.eye(n))
+
+
+def test_det_gradient_of_a_batch_with_one_singular_matrix(rng):
+    # One singular matrix failed the whole batch.
+    a = np.stack([well_conditioned(rng, (3, 3)), RANK2, _low_rank(rng, 3, 1), well_conditioned(rng, (3, 3))])
+    got = vmap(grad(la.det))(a)
+    np.testing.assert_allclose(got, loop_vmap(grad(la.det), 0, a), rtol=1e-12, atol=1e-13)
+    for i in (0, 3):  # non-singular: det(A) inv(A)^T
+        close(got[i], np.linalg.det(a[i]) * np.linalg.inv(a[i]).T)
+    close(got[1], grad(la.det)(RANK2))
+    hess = vmap(spmdgrad.hessian(la.det))(a)
+    np.testing.assert_allclose(hess, loop_vmap(spmdgrad.hessian(la.det), 0, a), rtol=1e-12, atol=1e-12)
+    jitted = spmdgrad.jit(vmap(grad(la.det)))(a)
+    np.testing.assert_allclose(jitted, got, rtol=1e-14, atol=1e-15)
+
+
+def test_det_adjugate_agrees_with_det_times_inverse(rng):
+    a = well_conditioned(rng, (2, 4, 4), np.complex128)
+    close(spmdgrad.primitives.linalg.adjugate(a), np.linalg.det(a)[:, None, None] * np.linalg.inv(a))
+
+
+def test_det_third_derivative_is_a_clear_error():
+    with pytest.raises(NotImplementedError, match="order 3"):
+        spmdgrad.jacfwd(spmdgrad.hessian(la.det))(RANK2)

@@ -254,11 +254,11 @@ def test_sort_tangent_follows_permutation():
     np.testing.assert_array_equal(g, [[30.0, 10.0, 20.0], [2.0, 1.0, 3.0]])
 
 
-def test_take_along_scatter_add_repeated_indices():
+def test_take_along_repeated_indices():
     x = np.array([[1.0, 2.0, 3.0]])
     idx = np.array([[2, 2, 0, 2]])
-    check_grads(lambda v: red.gather_along(v, idx, 1), (x,), order=2)
-    out, f_vjp = sg.vjp(lambda v: red.gather_along(v, idx, 1), x)
+    check_grads(lambda v: red.take_along(v, idx, 1), (x,), order=2)
+    out, f_vjp = sg.vjp(lambda v: red.take_along(v, idx, 1), x)
     np.testing.assert_array_equal(out, [[3.0, 3.0, 1.0, 3.0]])
     np.testing.assert_array_equal(f_vjp(np.ones((1, 4)))[0], [[1.0, 0.0, 3.0]])
 
@@ -559,7 +559,7 @@ def test_errors_are_clear():
         sg.make_jaxpr(lambda a: ew.add_p.bind(a, np.ones(3)))(np.ones(2))
     with pytest.raises(ValueError, match="broadcast"):
         jnp.add(np.ones(2), np.ones(3))
-    with pytest.raises(TypeError, match="gather_along: indices must be integers"):
-        red.gather_along(np.ones(3), np.ones(3), 0)
+    with pytest.raises(TypeError, match="gather: index operands must have an integer dtype"):
+        red.take_along(np.ones(3), np.ones(3), 0)
     with pytest.raises(TypeError, match="needs three arguments"):
         jnp.where(np.ones(2) > 0)

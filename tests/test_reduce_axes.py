@@ -1,4 +1,4 @@
-"""reduce_axes and the named-axis type system (semantics.md sections 2 and 3).
+"""reduce_axes and the named-axis type system (docs/semantics.md sections 2 and 3).
 
 References: the exact numbers of section 3, Python loops of per-example grads,
 their sums, and finite differences of the corresponding functions."""
@@ -172,8 +172,9 @@ def test_intermediate_reduced_matches_finite_differences(mid_data):
 
 
 def test_intermediate_per_example_matches_finite_differences(mid_data):
-    """Not reduced, each instance gets its own derivative with w as a per-example copy:
-    d z_i / d w_i of vmap(z, in_axes=(0, 0)) at stacked copies W_i = w."""
+    """Not reduced, instance i gets dL/dw_i: the derivative of the total output
+    L = sum_j z_j with respect to its own copy w_i (vmap(z, in_axes=(0, 0)) at stacked
+    copies W_i = w). Through the psum inside z_mid, every instance's output depends on w_i."""
     w, xs = mid_data
     n = len(xs)
     per = sg.vmap(sg.grad(z_mid), in_axes=(None, 0), axis_name="b")(w, xs)
@@ -187,7 +188,7 @@ def test_intermediate_per_example_matches_finite_differences(mid_data):
         for idx in np.ndindex(w.shape):
             e = np.zeros_like(copies)
             e[(i,) + idx] = eps
-            fd[(i,) + idx] = (h(copies + e)[i] - h(copies - e)[i]) / (2 * eps)
+            fd[(i,) + idx] = (h(copies + e).sum() - h(copies - e).sum()) / (2 * eps)
     np.testing.assert_allclose(per, fd, rtol=1e-6, atol=1e-8)
 
 
@@ -250,7 +251,7 @@ def test_out_axes_none_with_invariant_output():
     assert float(out[0]) == 10.0 and float(out[1]) == 3.0
 
 
-# --------------------------------------------------------------------------- implicit broadcasts and mixed contributions
+# -------------------------------------------------------------------------- implicit broadcasts and mixed contributions
 
 def test_total_with_invariant_regularizer(data):
     params, xs, ys = data

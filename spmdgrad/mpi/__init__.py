@@ -2,8 +2,9 @@
 
 pmap runs SPMD over the ranks of a communicator (a private clone of
 ``MPI.COMM_WORLD`` by default). Collectives use mpi4py's buffer methods on
-contiguous NumPy arrays. Before each collective the ranks check, with one small
-``Allreduce``, that they agree on what comes next; a disagreement raises
+contiguous NumPy arrays (each collective's lowering sits in its own module in
+:mod:`spmdgrad.collectives`). Before each collective the ranks check, with one
+small ``Allreduce``, that they agree on what comes next (:mod:`.consistency`); a disagreement raises
 :class:`MismatchError` on every rank instead of hanging. ``SPMDGRAD_CHECKS=0`` or
 ``set_checks(False)`` turns the check off. Once a multi-rank pmap has run, an
 uncaught exception on any rank prints its traceback and aborts the whole job.
@@ -14,8 +15,8 @@ Without ``mpiexec`` (one process) pmap never touches MPI.
 >>> mpi.checks_enabled() in (True, False)
 True
 """
-from ._comm import MismatchError, checks_enabled, comm_state, set_checks  # noqa: F401
-from .backend import MPIBackend  # noqa: F401
+from .comm import comm_state  # noqa: F401
+from .consistency import MismatchError, checks_enabled, set_checks  # noqa: F401
 
 
 def process_index(comm=None):

@@ -123,13 +123,15 @@ pow = power  # noqa: A001
 def logaddexp(x, y):
     """``log(exp(x) + exp(y))`` without overflow."""
     x, y = promote(x, y, to_float=True)
-    hi = maximum(x, y)
-    lo = minimum(x, y)
-    # hi + log1p(exp(lo - hi)); equal infinities would give inf - inf, so they are
-    # replaced by zeros before the subtraction (the result is then hi + log 2 = hi).
+    # Each branch, x + log1p(exp(y - x)) or y + log1p(exp(x - y)), is log(e^x + e^y) exactly;
+    # picking the stable one per element keeps every derivative exact, ties included (a
+    # max/min rewrite splits the tie and loses the second derivative). Equal infinities
+    # would give inf - inf, so their difference is replaced by 0 (the result is then x).
+    x_big = greater_equal(x, y)
     same_inf = logical_and(equal(x, y), isinf(x))
-    diff = subtract(where(same_inf, 0.0, lo), where(same_inf, 0.0, hi))
-    return add(hi, log1p(exp(diff)))
+    xs, ys = where(same_inf, 0.0, x), where(same_inf, 0.0, y)
+    diff = where(x_big, subtract(ys, xs), subtract(xs, ys))
+    return add(where(x_big, x, y), log1p(exp(diff)))
 
 
 # ---------------------------------------------------------------- unary math

@@ -91,12 +91,17 @@ def solve(a, b):
 def det(a):
     """Determinant of a square matrix, or of each matrix in a stack.
 
-    Its derivative ``det(a) * inv(a).T`` needs a non-singular ``a``; at a singular
-    matrix differentiation raises LinAlgError (the value itself is fine).
+    Its derivative is the (transposed) adjugate, ``det(a) * inv(a).T`` for a non-singular
+    ``a``, computed from an SVD so that first and second derivatives are exact at singular
+    matrices too (rank n-1 and lower). Third derivatives raise NotImplementedError.
 
     >>> import numpy as np, spmdgrad.numpy as jnp
     >>> float(jnp.linalg.det(np.array([[1.0, 2.0], [3.0, 4.0]])))
     -2.0000000000000004
+    >>> import spmdgrad
+    >>> spmdgrad.grad(jnp.linalg.det)(np.array([[1.0, 2.0], [2.0, 4.0]]))  # singular
+    array([[ 4., -2.],
+           [-2.,  1.]])
     """
     return la.det(_square("det", a))
 

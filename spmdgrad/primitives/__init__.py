@@ -1,2 +1,15 @@
 """The strict primitive set. Importing this package registers every rule."""
-from . import contraction, elementwise, indexing, linalg, reductions, structural  # noqa: F401
+from . import (  # noqa: F401
+    cond,
+    contraction,
+    conv,
+    dynamic_slice,
+    elementwise,
+    indexing,
+    linalg,
+    loops,
+    reductions,
+    stop_gradient,
+    structural,
+    windowed,
+)

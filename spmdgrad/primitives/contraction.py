@@ -4,6 +4,9 @@
 guarantees no index repeats within an operand and every operand index appears
 in the other operand or the output, so both transposes are again einsum2.
 The implementation lowers to one batched ``matmul`` (BLAS), with a cached plan.
+
+``pdot`` is einsum2 fused with a psum over named axes; the transpose of einsum2
+emits it, so a total gradient never materialises per-example weight copies.
 """
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ import functools
 import numpy as np
 
 from .. import ad, batching, core
-from ..core import Primitive, abstract_rules, get_aval, impl_rules
+from ..core import Primitive, abstract_rules, impl_rules, vma_rules
+from .named_axes import axes_tuple, def_owner, scale, unvary_transpose
 
 einsum2_p = Primitive("einsum2")
 
@@ -110,7 +114,6 @@ def _transpose_operand(ct, other, target, spec_t):
     pass's psum when the contribution varies over axes the target will be reduced on."""
     axes = target.psum_axes
     if axes and all(core.find_axis(n).backend is None for n in axes):
-        from ..lax.parallel import pdot
         return ad.Reduced(pdot(ct, other, spec_t, tuple(sorted(axes))))
     return einsum2(ct, other, spec_t)
 
@@ -126,3 +129,72 @@ def _rhs_t(ct, x, y, spec):
 
 
 ad.defbilinear(einsum2_p, _lhs_t, _rhs_t)
+
+
+# ---------------------------------------------------------------- pdot = psum(einsum2)
+pdot_p = Primitive("pdot")
+
+
+def pdot(x, y, spec, axis_name):
+    """``psum(einsum2(x, y, spec), axis_name)`` without materialising the per-instance
+    products: under a map the mapped axis is contracted directly. It lives here
+    because einsum2's transpose emits it to fuse the reduce_axes psum.
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> xs = jnp.arange(6.0).reshape(3, 2)
+    >>> spmdgrad.vmap(lambda x: pdot(x, x, 'a,a->', 'i'), axis_name='i')(xs)
+    array([55., 55., 55.])
+    """
+    return pdot_p.bind(x, y, spec=spec, axes=axes_tuple(axis_name, "pdot"))
+
+
+abstract_rules[pdot_p] = lambda x, y, spec, axes: abstract_rules[einsum2_p](x, y, spec=spec)
+vma_rules[pdot_p] = lambda vmas, spec, axes: frozenset().union(*vmas) - frozenset(axes)
+
+
+def _pdot_lhs_t(ct, x, y, spec, axes):
+    a, b, out = parse(spec)
+    return unvary_transpose(einsum2(ct, y, f"{out},{b}->{a}"), x, axes)
+
+
+def _pdot_rhs_t(ct, x, y, spec, axes):
+    a, b, out = parse(spec)
+    return unvary_transpose(einsum2(ct, x, f"{out},{a}->{b}"), y, axes)
+
+
+ad.defbilinear(pdot_p, _pdot_lhs_t, _pdot_rhs_t)
+
+
+def _fresh_letter(spec):
+    return next(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in spec)
+
+
+def _pdot_batch_rule(size, vals, batched, spec, axes):
+    a, b, out = parse(spec)
+    z = _fresh_letter(spec)
+    sa = z + a if batched[0] else a
+    sb = z + b if batched[1] else b
+    return pdot_p.bind(*vals, spec=f"{sa},{sb}->{z}{out}", axes=axes), True
+
+
+batching.batch_rules[pdot_p] = _pdot_batch_rule
+
+
+def _pdot_owner(frame, vals, batched, spec, axes):
+    a, b, out = parse(spec)
+    x, y = vals
+    rest = tuple(n for n in axes if n != frame.axis_name)
+    if not any(batched):
+        res = scale(einsum2(x, y, spec), frame.axis_size)
+    else:
+        z = _fresh_letter(spec)
+        s = f"{z + a if batched[0] else a},{z + b if batched[1] else b}->{out}"
+        res = einsum2(x, y, s)
+        if frame.backend is not None:
+            res, = frame.backend.allreduce([res], "sum")
+    if rest:
+        res, = core.psum_p.bind(res, axes=rest)
+    return res, False
+
+
+def_owner(pdot_p, _pdot_owner)

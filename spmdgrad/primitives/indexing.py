@@ -23,7 +23,7 @@ import numpy as np
 from .. import ad, batching
 from ..core import Primitive, SpmdgradError, abstract_rules, get_aval, impl_rules
 from .elementwise import add, convert_element_type, div, eq, mul, select_n, sub
-from .structural import broadcast_in_dim, reshape, transpose
+from .structural import broadcast_batch, broadcast_in_dim, reshape, transpose
 
 
 class IndexOutOfBoundsError(IndexError, SpmdgradError):
@@ -107,7 +107,9 @@ def gather(x, *idx, axes):
     array([[ 2,  6, 10],
            [ 3,  7, 11]])
     """
-    return gather_p.bind(x, *idx, axes=tuple(int(a) for a in axes))
+    axes = tuple(int(a) for a in axes)
+    _index_shape("gather", get_aval(x), [get_aval(i) for i in idx], axes)  # clear errors, eagerly too
+    return gather_p.bind(x, *idx, axes=axes)
 
 
 def _gather_impl(x, *idx, axes):
@@ -193,7 +195,7 @@ def _scatter_batch(prim):
         xb, ub, ib = batched[0], batched[1], batched[2:]
         ishape = _ishape_of(idx, ib)
         k = len(ishape)
-        x = x if xb else batching.broadcast_batch(x, size)
+        x = x if xb else broadcast_batch(x, size)
         if not any(ib):
             # Batch is a non-indexed dimension of x: in the update layout it sits after ishape.
             if ub:
@@ -204,7 +206,7 @@ def _scatter_batch(prim):
                 u = broadcast_in_dim(u, s[:k] + (size,) + s[k:],
                                      tuple(range(k)) + tuple(range(k + 1, len(s) + 1)))
             return prim.bind(x, u, *idx, axes=batching.shift_axes(axes)), True
-        u = u if ub else batching.broadcast_batch(u, size)
+        u = u if ub else broadcast_batch(u, size)
         # Per-example index shapes may broadcast to ishape from lower ranks; give u that
         # full layout (it already has it: updates match the per-example gather shape).
         idx = _batch_indices(size, idx, ib, k)

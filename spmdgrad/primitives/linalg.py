@@ -14,7 +14,8 @@ Formulas (``A`` square, ``dA`` its tangent):
 
 - ``d inv(A) = -inv(A) dA inv(A)``
 - ``d solve(A, B) = solve(A, dB - dA X)`` with ``X = solve(A, B)``
-- ``d det(A) = det(A) tr(inv(A) dA)`` (needs a non-singular ``A``)
+- ``d det(A) = tr(adj(A) dA)``, with the adjugate ``adj(A)`` (``det(A) inv(A)`` when ``A`` is
+  non-singular) taken from an SVD, so it is exact at singular matrices too (see ``adjugate``)
 - ``d log|det A| = Re tr(inv(A) dA)``; for complex ``A``, ``d sign = sign * i Im tr(inv(A) dA)``
 - ``d chol(A) = L Phi(inv(L) dA inv(L)^H)``, ``Phi`` = lower triangle with the diagonal
   halved; valid for Hermitian ``dA`` (the front end symmetrizes its input).
@@ -28,8 +29,8 @@ from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from ..dtypes import is_complex, real_dtype
 from .contraction import einsum2
 from .elementwise import complex as make_complex
-from .elementwise import conj, imag, mul, neg, real, sub
-from .structural import reshape, transpose
+from .elementwise import conj, convert_element_type, imag, mul, neg, real, sub
+from .structural import broadcast_batch, reshape, transpose
 
 # Letters for the leading (stacked) axes; the matrix axes use i, j, k.
 _LEAD = "abcdefghlmnopqrstuvwxyz"
@@ -180,7 +181,7 @@ ad.transpose_rules[solve_p] = _solve_transpose
 def _solve_batch(size, vals, batched):
     a, b = vals
     if batched[0]:
-        return solve(a, b if batched[1] else batching.broadcast_batch(b, size)), True
+        return solve(a, b if batched[1] else broadcast_batch(b, size)), True
     # One shared matrix, many right-hand sides: fold the batch axis into b's columns so the
     # matrix is factorised once.
     bshape = get_aval(b).shape           # (B, *lead, n, m)
@@ -211,11 +212,97 @@ _batch_unary(det_p)
 def _det_jvp(primals, tangents):
     a, = primals
     t, = tangents
-    ans = det(a)
-    return ans, mul(ans, _trace_of_product(inv(a), t))
+    return det(a), _trace_of_product(adjugate(a), t)
 
 
 ad.jvp_rules[det_p] = _det_jvp
+
+# --------------------------------------------------------------------------- adjugate
+# adj(A) is a polynomial in A's entries, defined and smooth at every matrix. With the SVD
+# A = U diag(s) V^H it is  adj(A) = c V diag(q) U^H,  c = det(U) det(V^H) (|c| = 1) and
+# q_i = prod_{l != i} s_l: products, never divisions, so rank n-1 (one s_l = 0) and lower
+# ranks (adj = 0) are exact. Its JVP in the same basis, with E = U^H dA V and
+# P_ij = prod_{l != i, j} s_l (P_ii = 0), is  d adj = c V (diag(P diag(E)) - P * E) U^H.
+adjugate_p = Primitive("adjugate")
+adjugate_parts_p = Primitive("adjugate_parts", multiple_results=True)
+
+
+def adjugate(a):
+    """Adjugate (transposed cofactor matrix) of a square matrix or of each in a stack:
+    ``adj(a) @ a == det(a) * I``; well defined and differentiable at singular ``a``."""
+    return adjugate_p.bind(a)
+
+
+def _exclusive_prod(x):
+    """``out[..., i] = prod_{l != i} x[..., l]`` without division (prefix times suffix)."""
+    ones = np.ones(x.shape[:-1] + (1,), x.dtype)
+    before = np.cumprod(np.concatenate([ones, x[..., :-1]], -1), -1)
+    after = np.cumprod(np.concatenate([ones, x[..., :0:-1]], -1), -1)[..., ::-1]
+    return before * after
+
+
+def _adjugate_parts_impl(a):
+    """``[V, U^H, c U^H, q, P]`` (see above); ``adj(a) = V diag(q) c U^H``."""
+    a = np.asarray(a)
+    n = a.shape[-1]
+    if n == 0:
+        empty = np.zeros(a.shape, a.dtype)
+        return [empty, empty, empty, np.zeros(a.shape[:-1], real_dtype(a.dtype)), empty.real]
+    u, s, vh = np.linalg.svd(a)
+    c = np.linalg.det(u) * np.linalg.det(vh)
+    uh = np.conj(np.swapaxes(u, -1, -2))
+    q = _exclusive_prod(s)
+    rows = np.broadcast_to(s[..., None, :], s.shape[:-1] + (n, n)).copy()
+    rows[..., np.arange(n), np.arange(n)] = 1        # row i: s with s_i left out
+    pairs = _exclusive_prod(rows)
+    pairs[..., np.arange(n), np.arange(n)] = 0
+    return [np.conj(np.swapaxes(vh, -1, -2)), uh, c[..., None, None] * uh, q, pairs]
+
+
+def _adjugate_impl(a):
+    v, _, cuh, q, _ = _adjugate_parts_impl(a)
+    return np.matmul(v * q[..., None, :].astype(v.dtype), cuh)
+
+
+def _parts_abstract(a):
+    _check_square("adjugate", a)
+    r = real_dtype(a.dtype)
+    return [(a.shape, a.dtype)] * 3 + [(a.shape[:-1], r), (a.shape, r)]
+
+
+impl_rules[adjugate_p] = _impl("adjugate", _adjugate_impl)
+abstract_rules[adjugate_p] = _square_abstract("adjugate")
+_batch_unary(adjugate_p)
+impl_rules[adjugate_parts_p] = _impl("adjugate", _adjugate_parts_impl)
+abstract_rules[adjugate_parts_p] = _parts_abstract
+batching.batch_rules[adjugate_parts_p] = lambda size, vals, batched: (
+    adjugate_parts_p.bind(vals[0]), [True] * 5)
+
+
+def _adjugate_jvp(primals, tangents):
+    a, = primals
+    t, = tangents
+    av = get_aval(a)
+    b = _lead(av.ndim)
+    eye = np.eye(av.shape[-1], dtype=av.dtype)
+    v, uh, cuh, q, pairs = adjugate_parts_p.bind(a)
+    q, pairs = convert_element_type(q, av.dtype), convert_element_type(pairs, av.dtype)
+    ans = _matmul(v, einsum2(q, cuh, f"{b}i,{b}ij->{b}ij"))  # the same SVD gives the value
+    e = _matmul(_matmul(uh, t), v)
+    diag_e = einsum2(e, eye, f"{b}ij,ij->{b}i")
+    on_diag = einsum2(einsum2(pairs, diag_e, f"{b}ij,{b}j->{b}i"), eye, f"{b}i,ij->{b}ij")
+    return ans, _matmul(_matmul(v, sub(on_diag, mul(pairs, e))), cuh)
+
+
+def _no_third_order(primals, tangents):
+    raise NotImplementedError(
+        "det/adjugate: derivatives of order 3 and higher are not implemented (the adjugate's "
+        "derivative is built from an SVD, whose own derivative is not provided). Orders 1 and 2 "
+        "work at every matrix, singular ones included.")
+
+
+ad.jvp_rules[adjugate_p] = _adjugate_jvp
+ad.jvp_rules[adjugate_parts_p] = _no_third_order
 
 # --------------------------------------------------------------------------- slogdet
 slogdet_p = Primitive("slogdet", multiple_results=True)

@@ -1,14 +1,14 @@
 """Reductions, scans and sorting over positional axes, with their rules.
+(``reduce_sum``, the transpose of ``broadcast_in_dim``, lives beside it in structural.)
 
-- ``reduce_sum`` (linear), ``reduce_max``/``reduce_min`` (ties share the
+- ``reduce_max``/``reduce_min`` (ties share the
   derivative evenly), ``reduce_prod`` (zero-safe derivative);
 - ``argmax``/``argmin``/``argsort``: integer outputs, so they carry no tangent;
 - ``cumsum`` (linear), ``cumprod``, ``cummax``/``cummin``, and the linear
   recurrence ``z[k] = a[k] * z[k-1] + b[k]`` that carries cumprod's derivative
   (its derivative is again a recurrence, so every order works and zeros in the
   input never divide);
-- ``sort`` (values; the tangent follows the sorting permutation), via
-  ``gather_along``: take_along_axis with a scatter-add transpose.
+- ``sort`` (values; the tangent follows the sorting permutation, one gather).
 
 Every primitive works along explicit, non-negative axes; the NumPy front end
 normalises ``axis``/``keepdims`` and dtypes.
@@ -20,7 +20,17 @@ import numpy as np
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from .elementwise import add, gt, lt, mul, or_p, select_n
-from .structural import broadcast_in_dim, pad, reshape, slice as slice_, transpose
+from .indexing import gather
+from .structural import (  # noqa: F401
+    broadcast_in_dim,
+    broadcast_operands,
+    pad,
+    reduce_sum,
+    reduce_sum_p,
+    reshape,
+    transpose,
+)
+from .structural import slice as slice_
 
 
 def _check_axes(name, x, axes):
@@ -57,19 +67,30 @@ def _reducer(name, impl):
     return prim
 
 
-reduce_sum_p = _reducer("reduce_sum", np.sum)
-reduce_max_p = _reducer("reduce_max", np.max)
-reduce_min_p = _reducer("reduce_min", np.min)
+def _ieee_extremum(reduce, prefer_positive):
+    """``reduce`` with IEEE 754-2019 maximum/minimum zeros: -0 < +0, so the result does
+    not depend on the order of the elements (and a blocked reduction, e.g. over MPI
+    ranks, equals a flat one). NaN propagates, as np.max does."""
+    winner, loser = (0.0, -0.0) if prefer_positive else (-0.0, 0.0)
+
+    def impl(x, axis):
+        r = reduce(x, axis=axis)
+        if r.dtype.kind == "f" and np.any(r == 0):
+            x = np.asarray(x)
+            present = np.any((x == 0) & (np.signbit(x) != prefer_positive), axis=axis)
+            r = np.where(r == 0, np.where(present, winner, loser), r).astype(r.dtype)
+            return r[()] if r.ndim == 0 else r
+        return r
+    return impl
+
+
+reduce_max_p = _reducer("reduce_max", _ieee_extremum(np.max, True))
+reduce_min_p = _reducer("reduce_min", _ieee_extremum(np.min, False))
 reduce_prod_p = _reducer("reduce_prod", np.prod)
 
 
 def _sorted_axes(axes):
     return tuple(sorted(int(a) for a in axes))
-
-
-def reduce_sum(x, axes):
-    axes = _sorted_axes(axes)
-    return x if not axes else reduce_sum_p.bind(x, axes=axes)
 
 
 def reduce_max(x, axes):
@@ -83,14 +104,6 @@ def reduce_min(x, axes):
 def reduce_prod(x, axes):
     axes = _sorted_axes(axes)
     return x if not axes else reduce_prod_p.bind(x, axes=axes)
-
-
-def _sum_transpose(ct, x, axes):
-    shape = x.aval.shape
-    return [broadcast_in_dim(ct, shape, _kept(shape, axes))]
-
-
-ad.deflinear(reduce_sum_p, _sum_transpose)
 
 
 def _extremum_weight(name, reduce):
@@ -220,88 +233,6 @@ def argsort(x, axis, index_dtype=np.int64):
     return argsort_p.bind(x, axis=int(axis), index_dtype=np.dtype(index_dtype))
 
 
-# ---------------------------------------------------------------- gather_along / scatter_add_along
-
-gather_along_p = Primitive("gather_along")
-scatter_add_along_p = Primitive("scatter_add_along")
-
-
-def gather_along(x, idx, axis):
-    """``numpy.take_along_axis(x, idx, axis)`` with ``idx`` shaped like ``x`` off ``axis``."""
-    _gather_abstract(get_aval(x), get_aval(idx), int(axis))  # clear errors, also eagerly
-    return gather_along_p.bind(x, idx, axis=int(axis))
-
-
-def scatter_add_along(u, idx, axis, size):
-    """Transpose of :func:`gather_along`: ``out`` (``size`` long on ``axis``) with
-    ``out[..., idx[..., j, ...], ...] += u[..., j, ...]``; repeated indices add up."""
-    _scatter_abstract(get_aval(u), get_aval(idx), int(axis), int(size))
-    return scatter_add_along_p.bind(u, idx, axis=int(axis), size=int(size))
-
-
-def _check_index(name, x, idx, axis):
-    _check_axes(name, x, (axis,))
-    if not np.issubdtype(idx.dtype, np.integer):
-        raise TypeError(f"{name}: indices must be integers, got dtype {idx.dtype}")
-    if idx.ndim != x.ndim or any(a != b for i, (a, b) in enumerate(zip(x.shape, idx.shape))
-                                 if i != axis):
-        raise ValueError(f"{name}: indices of shape {idx.shape} do not match the operand of "
-                         f"shape {x.shape} off axis {axis}")
-
-
-def _gather_abstract(x, idx, axis):
-    _check_index("gather_along", x, idx, axis)
-    return idx.shape, x.dtype
-
-
-def _full_index(idx, axis):
-    """Index tuple selecting ``idx`` along ``axis`` and everything else in place."""
-    grids = list(np.ogrid[tuple(slice(0, d) for d in idx.shape)])
-    grids[axis] = idx
-    return tuple(grids)
-
-
-def _scatter_impl(u, idx, axis, size):
-    u = np.asarray(u)
-    shape = list(u.shape)
-    shape[axis] = size
-    out = np.zeros(shape, u.dtype)
-    if u.size:
-        np.add.at(out, _full_index(np.asarray(idx), axis), u)
-    return out
-
-
-def _scatter_abstract(u, idx, axis, size):
-    if idx.shape != u.shape:
-        raise ValueError(f"scatter_add_along: indices of shape {idx.shape} do not match the "
-                         f"updates of shape {u.shape}")
-    _check_index("scatter_add_along", u, idx, axis)
-    shape = list(u.shape)
-    shape[axis] = size
-    return tuple(shape), u.dtype
-
-
-impl_rules[gather_along_p] = lambda x, idx, axis: np.take_along_axis(np.asarray(x), idx, axis)
-abstract_rules[gather_along_p] = _gather_abstract
-impl_rules[scatter_add_along_p] = _scatter_impl
-abstract_rules[scatter_add_along_p] = _scatter_abstract
-ad.deflinear1(gather_along_p, lambda ct, x, idx, axis: [
-    scatter_add_along(ct, idx, axis, x.aval.shape[axis]), None])
-ad.deflinear1(scatter_add_along_p, lambda ct, u, idx, axis, size: [
-    gather_along(ct, idx, axis), None])
-
-
-def _batch_indexed(prim):
-    # Both operands get the batch axis (the unbatched one is broadcast), axis moves up.
-    def rule(bsize, vals, batched, axis, **params):
-        vals = batching.broadcast_operands(bsize, vals, batched)
-        return prim.bind(*vals, axis=axis + 1, **params), True
-    batching.batch_rules[prim] = rule
-
-
-_batch_indexed(gather_along_p)
-_batch_indexed(scatter_add_along_p)
-
 # ---------------------------------------------------------------- sort
 
 sort_p = Primitive("sort")
@@ -322,7 +253,17 @@ def _sort_jvp(primals, tangents, axis):
     # not differentiable; each tied slot takes the tangent of its stable-order source.
     x, = primals
     t, = tangents
-    return sort(x, axis), gather_along(t, argsort(x, axis), axis)
+    return sort(x, axis), take_along(t, argsort(x, axis), axis)
+
+
+def take_along(t, idx, axis):
+    """``take_along_axis(t, idx, axis)`` as one gather: every other dimension is
+    indexed by its own position."""
+    shape = get_aval(idx).shape
+    grids = [idx if d == axis else
+             np.broadcast_to(np.arange(n).reshape((n,) + (1,) * (len(shape) - d - 1)), shape)
+             for d, n in enumerate(shape)]
+    return gather(t, *grids, axes=tuple(range(len(shape))))
 
 
 impl_rules[sort_p] = lambda x, axis: np.sort(x, axis, kind="stable")
@@ -418,7 +359,7 @@ def _cumext_jvp(prim, better):
         none = np.full(a.shape, n if reverse else -1)
         pos = select_n(record, none, iota)
         src = cummin(pos, axis, True) if reverse else cummax(pos, axis)
-        return y, gather_along(t, src, axis)
+        return y, take_along(t, src, axis)
     ad.jvp_rules[prim] = rule
 
 
@@ -482,4 +423,4 @@ abstract_rules[linear_recurrence_p] = _linrec_abstract
 ad.jvp_rules[linear_recurrence_p] = _linrec_jvp
 ad.transpose_rules[linear_recurrence_p] = _linrec_transpose
 batching.batch_rules[linear_recurrence_p] = lambda size, vals, batched, axis, reverse: (
-    linear_recurrence(*batching.broadcast_operands(size, vals, batched), axis + 1, reverse), True)
+    linear_recurrence(*broadcast_operands(size, vals, batched), axis + 1, reverse), True)

@@ -1,6 +1,8 @@
 """Shape primitives: broadcast_in_dim, reshape, transpose, slice, pad, concatenate, rev."""
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from .. import ad, batching
@@ -36,7 +38,6 @@ def _bid_abstract(x, shape, broadcast_dimensions):
 
 
 def _bid_transpose(ct, x, shape, broadcast_dimensions):
-    from .reductions import reduce_sum
     in_shape = x.aval.shape
     new_dims = tuple(d for d in range(len(shape)) if d not in broadcast_dimensions)
     grown = tuple(d for i, d in enumerate(broadcast_dimensions)
@@ -55,6 +56,34 @@ def _bid_batch(size, vals, batched, shape, broadcast_dimensions):
 
 
 batching.batch_rules[broadcast_in_dim_p] = _bid_batch
+
+# ---------------------------------------------------------------- reduce_sum
+# Linear, and the transpose of broadcast_in_dim (and vice versa): the two live together.
+reduce_sum_p = Primitive("reduce_sum")
+
+
+def reduce_sum(x, axes):
+    """Sum ``x`` over the (non-negative) ``axes``."""
+    axes = tuple(sorted(int(a) for a in axes))
+    return x if not axes else reduce_sum_p.bind(x, axes=axes)
+
+
+def _reduce_sum_abstract(x, axes):
+    if any(not 0 <= a < x.ndim for a in axes) or len(set(axes)) != len(axes):
+        raise ValueError(f"reduce_sum: axes {axes} are invalid for an operand of shape {x.shape}")
+    return tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype
+
+
+def _reduce_sum_transpose(ct, x, axes):
+    shape = x.aval.shape
+    return [broadcast_in_dim(ct, shape, tuple(i for i in range(len(shape)) if i not in axes))]
+
+
+impl_rules[reduce_sum_p] = lambda x, axes: np.sum(x, axis=axes)
+abstract_rules[reduce_sum_p] = _reduce_sum_abstract
+ad.deflinear(reduce_sum_p, _reduce_sum_transpose)
+batching.batch_rules[reduce_sum_p] = lambda size, vals, batched, axes: (
+    reduce_sum_p.bind(vals[0], axes=batching.shift_axes(axes)), True)
 
 # ---------------------------------------------------------------- reshape
 reshape_p = Primitive("reshape")
@@ -120,7 +149,7 @@ def _slice_impl(x, start_indices, limit_indices, strides):
     return x[tuple(builtin_slice(a, b, s) for a, b, s in zip(start_indices, limit_indices, strides))]
 
 
-builtin_slice = __builtins__["slice"] if isinstance(__builtins__, dict) else __builtins__.slice
+builtin_slice = builtins.slice  # the name slice is this module's primitive
 
 
 def _slice_abstract(x, start_indices, limit_indices, strides):
@@ -247,7 +276,7 @@ impl_rules[concatenate_p] = lambda *xs, dimension: np.concatenate(xs, axis=dimen
 abstract_rules[concatenate_p] = _concatenate_abstract
 ad.deflinear(concatenate_p, _concatenate_transpose)
 batching.batch_rules[concatenate_p] = lambda size, vals, batched, dimension: (
-    concatenate_p.bind(*batching.broadcast_operands(size, vals, batched),
+    concatenate_p.bind(*broadcast_operands(size, vals, batched),
                        dimension=dimension + 1), True)
 
 # ---------------------------------------------------------------- rev (flip)
@@ -273,3 +302,34 @@ abstract_rules[rev_p] = _rev_abstract
 ad.deflinear(rev_p, lambda ct, x, dimensions: [rev(ct, dimensions)])
 batching.batch_rules[rev_p] = lambda size, vals, batched, dimensions: (
     rev_p.bind(vals[0], dimensions=batching.shift_axes(dimensions)), True)
+
+
+# --------------------------------------------------------------------------- batching helpers
+# Structural moves that batching rules share: they live beside the primitives they bind.
+
+def broadcast_batch(x, size):
+    """Give an unbatched value a leading batch axis of ``size`` (explicit broadcast)."""
+    a = get_aval(x)
+    return broadcast_in_dim(x, (size,) + a.shape, tuple(range(1, len(a.shape) + 1)))
+
+
+def bdim_to_front(x, axis):
+    nd = get_aval(x).ndim
+    if axis == 0:
+        return x
+    perm = (axis,) + tuple(i for i in range(nd) if i != axis)
+    return transpose(x, perm)
+
+
+def bdim_from_front(x, axis):
+    nd = get_aval(x).ndim
+    if axis == 0:
+        return x
+    perm = list(range(1, nd))
+    perm.insert(axis, 0)
+    return transpose(x, tuple(perm))
+
+
+def broadcast_operands(size, vals, batched):
+    """Every operand batched: unbatched ones are broadcast along the batch axis."""
+    return [v if b else broadcast_batch(v, size) for v, b in zip(vals, batched)]

@@ -21,6 +21,7 @@ import numpy as np
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from ..primitives.elementwise import div, elementwise, eq, exp, mul, neg, select_n
+from ..primitives.structural import broadcast_operands
 from . import samplers, special, threefry
 
 _U32 = np.dtype(np.uint32)
@@ -35,7 +36,7 @@ def _key_dims(prim, keys):
 
 def _keys_front(size, vals, batched):
     """Every operand gets the batch axis in front (it becomes a leading key dimension)."""
-    return [v if b else batching.broadcast_batch(v, size) for v, b in zip(vals, batched, strict=True)]
+    return broadcast_operands(size, vals, batched)
 
 
 # --------------------------------------------------------------------------- seed
@@ -146,7 +147,7 @@ ad.defjvp(erf_p, lambda t, ans, x: mul(t, mul(_const(x, 2 / math.sqrt(math.pi)),
                                              exp(neg(mul(x, x))))))
 
 
-fma_p = elementwise("fma", special.fma, 3)
+fma_p = elementwise("fma", special.fma)
 ad.defjvp(fma_p, lambda t, ans, a, b, c: mul(t, b), lambda t, ans, a, b, c: mul(a, t),
           lambda t, ans, a, b, c: t)
 
@@ -156,7 +157,7 @@ def fma(a, b, c):
     return fma_p.bind(a, b, c)
 
 
-nextafter_p = elementwise("nextafter", np.nextafter, 2)  # no JVP: used on stop_gradient values
+nextafter_p = elementwise("nextafter", np.nextafter)  # no JVP: used on stop_gradient values
 
 
 def nextafter(x, y):
@@ -198,7 +199,7 @@ def _gamma_grad_impl(alpha, x):
 
 
 # d sample / d alpha at a fixed CDF level (implicit reparameterisation); not differentiable
-random_gamma_grad_p = elementwise("random_gamma_grad", _gamma_grad_impl, 2)
+random_gamma_grad_p = elementwise("random_gamma_grad", _gamma_grad_impl)
 
 
 def _gamma_alpha_jvp(t, ans, keys, alpha, log_space):

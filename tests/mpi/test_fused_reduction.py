@@ -8,7 +8,7 @@ import pytest
 import spmdgrad.numpy as jnp
 from spmdgrad import grad, pmap, vmap
 from spmdgrad.core import impl_rules
-from spmdgrad.mpi._reduce import allreduce_p
+from spmdgrad.collectives.psum import allreduce_p
 
 from mpi_helpers import block, global_data, world
 

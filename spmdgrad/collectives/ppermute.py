@@ -4,20 +4,26 @@
   tuple of ``(source, destination)`` pairs of global indices, no source or
   destination repeated. Instances that are no destination receive zeros. The
   transpose is ppermute with every pair reversed.
-
-Under vmap the owner rule is one static row selection of the batch axis
-(``take_rows_p``, below). Under pmap over MPI it hands the whole step to
-``frame.backend.collective`` (see :mod:`spmdgrad.lax.parallel`).
+- Under vmap the owner rule is one static row selection of the batch axis
+  (``take_rows_p``, below).
+- MPI: ``mpi_permute_p(x, perm, dim, comm, axis)``: shard j (global index
+  ``rank * k + j``) goes to the global destinations of ``perm`` by point-to-point
+  ``Isend``/``Irecv``; shards that receive nothing get zeros. Its transpose is the
+  reversed permutation.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import ad, batching
-from ..batching import broadcast_batch
-from ..core import Primitive, Tracer, abstract_rules, impl_rules, vma_rules
+from ..core import Primitive, abstract_rules, impl_rules, vma_rules
+from ..mpi.comm import mpi
+from ..mpi.consistency import describe
+from ..primitives.named_axes import as_array, def_owner, single_axis, unvary_transpose
+from ..primitives.structural import broadcast_batch
 from ..tree_util import tree_map
-from .parallel import single_axis, unvary_transpose
+from ._lowering import def_shifted_batching, front
+from .pbroadcast import local_block
 
 # ---------------------------------------------------------------- take_rows (static)
 #
@@ -100,14 +106,15 @@ def ppermute(x, axis_name, perm):
     """
     name, n = single_axis(axis_name, "ppermute")
     pairs = _check_perm(perm, name, n)
-    return tree_map(lambda v: ppermute_p.bind(
-        v if isinstance(v, Tracer | np.ndarray) else np.asarray(v), axes=(name,), perm=pairs), x)
+    return tree_map(lambda v: ppermute_p.bind(as_array(v, "ppermute"), axes=(name,), perm=pairs), x)
 
 
 def _ppermute_owner(frame, vals, batched, axes, perm):
-    if frame.backend is not None:
-        return frame.backend.collective(ppermute_p, frame, vals, batched, axes=axes, perm=perm)
     x, = vals
+    if frame.backend is not None:
+        x = local_block(frame, x, batched[0])
+        return mpi_permute_p.bind(x, perm=perm, dim=0, comm=frame.backend.state,
+                                  axis=frame.axis_name), True
     if not batched[0]:
         x = broadcast_batch(x, frame.local_size)
     rows = [-1] * frame.axis_size
@@ -122,4 +129,34 @@ ad.deflinear(ppermute_p, lambda ct, x, axes, perm: [unvary_transpose(
     ppermute_p.bind(ct, axes=axes, perm=tuple((d, s) for s, d in perm)), x, axes)])
 batching.batch_rules[ppermute_p] = lambda size, vals, batched, axes, perm: (
     ppermute_p.bind(vals[0], axes=axes, perm=perm), True)
-batching.collective_rules[ppermute_p] = _ppermute_owner
+def_owner(ppermute_p, _ppermute_owner)
+
+# ---------------------------------------------------------------- MPI: Isend/Irecv
+mpi_permute_p = Primitive("mpi_permute")
+
+
+def _permute_impl(x, perm, dim, comm, axis):
+    comm.check(f"ppermute over axis {axis!r}",
+               lambda: describe([np.asarray(x)]) + f" dim={dim} perm={perm}")
+    src = front(x, dim)
+    k, me = src.shape[0], comm.rank
+    out = np.zeros_like(src)
+    requests = []
+    for s, d in perm:
+        s_rank, d_rank = divmod(s, k)[0], divmod(d, k)[0]
+        if s_rank == me and d_rank == me:
+            out[d - me * k] = src[s - me * k]
+        elif s_rank == me:   # the tag is the destination index: unique within perm
+            requests.append(comm.comm.Isend(src[s - me * k], dest=d_rank, tag=d))
+        elif d_rank == me:
+            requests.append(comm.comm.Irecv(out[d - me * k], source=s_rank, tag=d))
+    if requests:
+        mpi().Request.Waitall(requests)
+    return np.moveaxis(out, 0, dim)
+
+
+impl_rules[mpi_permute_p] = _permute_impl
+abstract_rules[mpi_permute_p] = lambda x, perm, dim, comm, axis: (x.shape, x.dtype)
+ad.deflinear(mpi_permute_p, lambda ct, x, perm, dim, comm, axis: [mpi_permute_p.bind(
+    ct, perm=tuple((d, s) for s, d in perm), dim=dim, comm=comm, axis=axis)])
+def_shifted_batching(mpi_permute_p)

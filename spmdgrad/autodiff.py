@@ -1,9 +1,9 @@
-"""Public transformations with JAX's signatures: grad, value_and_grad, vjp, jvp,
-jacfwd, jacrev, hessian, vmap and make_jaxpr.
+"""Differentiation with JAX's signatures: grad, value_and_grad, vjp, jvp, linearize,
+jacfwd, jacrev and hessian, including ``reduce_axes``.
 
-Pytrees stop here: arguments are flattened once, transformations run on flat
-lists, results are unflattened. Checks of user input live here too, so every
-error names the transformation, the argument and the fix.
+Each is linearize (:func:`spmdgrad.ad.linearize_flat`) followed by a push
+forward or a transpose (:func:`spmdgrad.ad.backward_pass`). Checks of user input
+live here, so every error names the transformation, the argument and the fix.
 """
 from __future__ import annotations
 
@@ -12,25 +12,17 @@ import functools
 import numpy as np
 
 from . import ad, core
-from .batching import BatchTrace, BatchTracer, broadcast_batch, canonical_axis, check_batch_size
-from .batching import bdim_from_front, bdim_to_front, not_mapped_error
-from .core import ShapedArray, Tracer, get_aval, zip
+from . import numpy as jnp
+from .api_util import as_leaf, as_out_leaf
+from .core import Tracer, get_aval, zip
 from .dtypes import float0, is_complex, is_inexact
-from .tree_util import broadcast_prefix, tree_flatten, tree_unflatten
-
-_SCALARS = (bool, int, float, complex)
-
+from .primitives.elementwise import convert_element_type, real
+from .primitives.structural import broadcast_in_dim
+from .primitives.structural import slice as slice_
+from .tree_util import tree_flatten, tree_unflatten
+from .vmap import vmap
 
 # --------------------------------------------------------------------------- argument checks
-
-def _as_leaf(x, where):
-    """A valid array leaf (Tracer or ndarray); Python scalars become 0-d arrays."""
-    if isinstance(x, Tracer | np.ndarray):
-        return x
-    if isinstance(x, (np.generic,) + _SCALARS):
-        return np.asarray(x)
-    raise TypeError(f"Argument {x!r} of type {type(x)} is not a valid array type "
-                    f"({where}). Pass arrays, Python scalars, or tuples/lists/dicts of them.")
 
 
 def _check_argnums(argnums, fname):
@@ -84,19 +76,21 @@ def _bound_reduce_axes(reduce_axes, fname):
 # --------------------------------------------------------------------------- the shared VJP core
 
 class _VJPResult:
-    __slots__ = ("out_leaves", "out_tree", "aux", "jaxpr", "in_leaves", "in_tree", "diff_mask")
+    __slots__ = ("out_leaves", "out_tree", "aux", "jaxpr", "in_leaves", "in_tree", "diff_mask",
+                 "bound")
 
 
 def _linearize(fun, args, kwargs, argnums, has_aux, fname, dtype_check=None):
     """Linearize ``fun`` in the positional arguments ``argnums`` (already resolved)."""
     dyn = tuple(args[i] for i in argnums)
     leaves, in_tree = tree_flatten(dyn)
-    leaves = [_as_leaf(x, f"{fname}, argument {argnums[0] if len(argnums) == 1 else argnums}")
+    leaves = [as_leaf(x, f"{fname}, argument {argnums[0] if len(argnums) == 1 else argnums}")
               for x in leaves]
     if dtype_check is not None:
         dtype_check(leaves, in_tree)
     diff_mask = [is_inexact(get_aval(x).dtype) for x in leaves]
     res = _VJPResult()
+    res.bound = frozenset(core.bound_axis_names())  # the axes the program's types speak of
 
     def flat_fun(*flat):
         new_args = list(args)
@@ -112,7 +106,7 @@ def _linearize(fun, args, kwargs, argnums, has_aux, fname, dtype_check=None):
             aux_leaves, res.aux = tree_flatten(aux)
         out_leaves, res.out_tree = tree_flatten(out)
         res.out_leaves = len(out_leaves)
-        return [_as_out_leaf(o, fname) for o in out_leaves] + list(aux_leaves)
+        return [as_out_leaf(o, fname) for o in out_leaves] + list(aux_leaves)
 
     outs, jaxpr = ad.linearize_flat(flat_fun, leaves, diff_mask)
     n = res.out_leaves
@@ -125,12 +119,6 @@ def _linearize(fun, args, kwargs, argnums, has_aux, fname, dtype_check=None):
     return res
 
 
-def _as_out_leaf(o, fname):
-    if isinstance(o, (Tracer, np.ndarray, np.generic) + _SCALARS):
-        return o
-    raise TypeError(f"{fname}: the function returned {o!r} of type {type(o)}, which is not "
-                    "an array; return arrays (or pytrees of arrays)")
-
 
 def _describe(x):
     if isinstance(x, Tracer):
@@ -142,7 +130,7 @@ def _describe(x):
 
 def _pullback(res, cts, reduced):
     """Input cotangents (flat, instantiated, float0 for ints) for output cotangents."""
-    finals = iter(ad.reduce_inputs(ad.backward_pass(res.jaxpr, cts, reduced)))
+    finals = iter(ad.reduce_inputs(ad.backward_pass(res.jaxpr, cts, reduced, res.bound)))
     out = []
     for x, d in zip(res.in_leaves, res.diff_mask):
         a = get_aval(x)
@@ -151,12 +139,10 @@ def _pullback(res, cts, reduced):
             continue
         ct = ad.instantiate(next(finals), a)
         if get_aval(ct).dtype != a.dtype:
-            from .primitives.elementwise import convert_element_type, real
             if is_complex(get_aval(ct).dtype) and not is_complex(a.dtype):
                 ct = real(ct)
             ct = convert_element_type(ct, a.dtype)
         if get_aval(ct).shape != a.shape:
-            from .primitives.structural import broadcast_in_dim
             ct = broadcast_in_dim(ct, a.shape, ())
         out.append(ct)
     return out
@@ -273,7 +259,7 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
         if ct_tree != res.out_tree:
             raise ValueError(f"vjp: the cotangent has tree structure {ct_tree}, but the "
                              f"function's output has {res.out_tree}")
-        cts = [_as_leaf(c, "vjp cotangent") for c in cts]
+        cts = [as_leaf(c, "vjp cotangent") for c in cts]
         for c, o in zip(cts, res.out_leaves):
             if get_aval(c).shape != get_aval(o).shape:
                 raise ValueError(f"vjp: cotangent shape {get_aval(c).shape} does not match the "
@@ -306,7 +292,7 @@ def jvp(fun, primals, tangents, has_aux=False):
                          f"{t_tree}")
     args = []
     for t, p, d in zip(t_leaves, res.in_leaves, res.diff_mask):
-        t = _as_leaf(t, "jvp tangent")
+        t = as_leaf(t, "jvp tangent")
         if get_aval(t).shape != get_aval(p).shape:
             raise ValueError(f"jvp: tangent shape {get_aval(t).shape} does not match primal "
                              f"shape {get_aval(p).shape}")
@@ -344,13 +330,11 @@ def _std_basis(leaves, dtype):
 def _split_rows(x, leaves, trailing_first):
     """Split axis 0 of ``x`` per leaf of ``leaves`` and reshape it to that leaf's shape,
     placed first (jacrev: out dims first) or last (jacfwd: in dims last)."""
-    from . import numpy as jnp
     pieces, start = [], 0
     rest = get_aval(x).shape[1:]
     for leaf in leaves:
         shp = get_aval(leaf).shape
         n = int(np.prod(shp, dtype=np.int64))
-        from .primitives.structural import slice as slice_
         blk = slice_(x, (start,) + (0,) * len(rest), (start + n,) + rest)
         start += n
         if trailing_first:
@@ -363,7 +347,7 @@ def _split_rows(x, leaves, trailing_first):
     return pieces
 
 
-def _result_dtype(leaves, holomorphic):
+def _result_dtype(leaves):
     dt = np.result_type(*[get_aval(x).dtype for x in leaves]) if leaves else np.float64
     return dt if is_inexact(dt) else np.dtype(np.float64)
 
@@ -372,7 +356,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     """Jacobian by reverse mode: one VJP per output element, vectorized with vmap."""
     def blocks(res):
         outs = res.out_leaves
-        basis = _std_basis(outs, _result_dtype(outs, holomorphic))
+        basis = _std_basis(outs, _result_dtype(outs))
         rows = vmap(lambda *cts: _pullback(res, list(cts), frozenset()))(*basis)
         per_out = [[] for _ in outs]
         for r in rows:
@@ -386,7 +370,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
     """Jacobian by forward mode: one JVP per input element, vectorized with vmap."""
     def blocks(res):
         ins = res.in_leaves
-        basis = _std_basis(ins, _result_dtype(ins, holomorphic))
+        basis = _std_basis(ins, _result_dtype(ins))
         cols = vmap(lambda *ts: _push_forward(res, list(ts)))(*basis)
         return [_split_rows(c, ins, False) for c in cols]
     return _jacobian(fun, argnums, has_aux, holomorphic, False, "jacfwd", blocks)
@@ -435,148 +419,3 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
            [ 0., 12.]])
     """
     return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
-
-
-# --------------------------------------------------------------------------- vmap
-
-def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None):
-    """Vectorize ``fun`` over an axis of its arguments, optionally naming the axis.
-
-    ``in_axes``/``out_axes``: int, None, or pytrees matching arguments/outputs.
-    ``out_axes=None`` is allowed only for outputs that are invariant over the axis.
-
-    >>> import spmdgrad, spmdgrad.numpy as jnp
-    >>> spmdgrad.vmap(lambda x, w: x @ w, in_axes=(0, None))(jnp.ones((4, 3)), jnp.ones(3))
-    array([3., 3., 3., 3.])
-    """
-    if not callable(fun):
-        raise TypeError(f"vmap expects a callable, got {fun!r}")
-    if axis_name is not None and not isinstance(axis_name, str):
-        raise TypeError(f"vmap: axis_name must be a str, got {axis_name!r}")
-
-    @functools.wraps(fun)
-    def vmapped(*args, **kwargs):
-        return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "vmap",
-                        lambda parent, size: BatchTrace(parent, axis_name, size),
-                        axis_size=axis_size)
-    return vmapped
-
-
-def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
-             axis_size=None, global_size=None):
-    """The shared body of vmap and pmap: move mapped axes to the front, run ``fun``
-    under a new map frame, and move outputs to ``out_axes``."""
-    if axis_name is not None and axis_name in core.bound_axis_names():
-        raise ValueError(f"{fname}: axis name {axis_name!r} is already bound by an enclosing "
-                         "map; nested maps need distinct axis names")
-    if isinstance(in_axes, list):
-        in_axes = tuple(in_axes)
-    if not isinstance(in_axes, int | tuple | dict) and in_axes is not None:
-        raise TypeError(f"{fname}: in_axes must be an int, None or a tuple/pytree of them, "
-                        f"got {in_axes!r}")
-    if isinstance(in_axes, tuple) and len(in_axes) != len(args):
-        raise ValueError(f"{fname}: in_axes has {len(in_axes)} entries but the function was "
-                         f"called with {len(args)} positional arguments")
-    leaves, in_tree = tree_flatten(args)
-    axes = broadcast_prefix(in_axes, args, what=f"{fname} in_axes")
-    kw_leaves, kw_tree = tree_flatten(kwargs)
-    leaves = leaves + kw_leaves
-    axes = axes + [0] * len(kw_leaves)
-    name = axis_name if axis_name is not None else "<unnamed>"
-    sizes, moved = [], []
-    for i, (x, ax) in enumerate(zip(leaves, axes)):
-        x = _as_leaf(x, f"{fname} argument")
-        if ax is not None:
-            a = get_aval(x)
-            if a.ndim == 0:
-                raise ValueError(f"{fname}: cannot map over axis {ax} of a 0-d argument "
-                                 f"(leaf {i}); use in_axes=None for it")
-            ax = canonical_axis(ax, a.ndim, f"argument leaf {i} with shape {a.shape}", name)
-            sizes.append((f"argument leaf {i} (shape {a.shape}, axis {ax})", a.shape[ax]))
-            x = bdim_to_front(x, ax)
-        moved.append(x)
-    if sizes:
-        check_batch_size(sizes, name)
-        size = sizes[0][1]
-        if axis_size is not None and axis_size != size:
-            raise ValueError(f"{fname}: axis_size={axis_size} but mapped arguments have size {size}")
-    elif axis_size is not None:
-        size = axis_size
-    else:
-        raise not_mapped_error(name)
-    trace = make_trace(core.current_trace(), size)
-    ins = [BatchTracer(trace, x) if ax is not None else x for x, ax in zip(moved, axes)]
-    n_pos = len(ins) - len(kw_leaves)
-    call_args = tree_unflatten(in_tree, ins[:n_pos])
-    call_kwargs = tree_unflatten(kw_tree, ins[n_pos:])
-    with core.use_trace(trace):
-        out = fun(*call_args, **call_kwargs)
-    out_leaves, out_tree = tree_flatten(out)
-    oaxes = broadcast_prefix(out_axes, out, what=f"{fname} out_axes")
-    results = []
-    for i, (o, ax) in enumerate(zip(out_leaves, oaxes)):
-        o = _as_out_leaf(o, fname)
-        mapped = type(o) is BatchTracer and o._trace is trace
-        if ax is None:
-            if mapped:
-                raise ValueError(
-                    f"{fname}: output leaf {i} ({o.aval.str_short()}) varies over axis {name!r}, "
-                    f"so it cannot be returned with out_axes=None. Return it with out_axes=0, or "
-                    f"make it invariant first, e.g. with psum/pmean over {name!r} or "
-                    f"grad(..., reduce_axes=({name!r},)).")
-            results.append(o)
-            continue
-        if not mapped:
-            # An invariant output leaves the map as one copy per instance; across MPI
-            # ranks that is a pvary, so its cotangent is summed over ranks too.
-            o = o if trace.backend is None else trace.backend.pvary(o)
-        val = o.val if mapped else broadcast_batch(o, trace.local_size)
-        ax = canonical_axis(ax, get_aval(val).ndim, f"output leaf {i}", name)
-        results.append(bdim_from_front(val, ax))
-    return tree_unflatten(out_tree, results)
-
-
-# --------------------------------------------------------------------------- make_jaxpr
-
-class _AxisFrame(core.Trace):
-    """Binds an axis name for abstract tracing (make_jaxpr's axis_env); forwards all."""
-    __slots__ = ("axis_name", "axis_size", "backend")
-
-    def __init__(self, parent, name, size):
-        super().__init__(parent)
-        self.axis_name, self.axis_size, self.backend = name, size, None
-
-    def process_primitive(self, prim, args, params):
-        return self.forward(prim, args, params)
-
-
-def make_jaxpr(fun, axis_env=()):
-    """Trace ``fun`` to its typed program. Arguments may be arrays or
-    :class:`ShapedArray` (whose ``vma`` says which named axes it varies over, for
-    axes bound through ``axis_env=[(name, size), ...]``).
-
-    >>> import spmdgrad, spmdgrad.numpy as jnp
-    >>> from spmdgrad.core import ShapedArray
-    >>> x = ShapedArray((3,), 'float64', frozenset({'batch'}))
-    >>> print(spmdgrad.make_jaxpr(lambda x: spmdgrad.lax.psum(jnp.sin(x), 'batch'),
-    ...                           axis_env=[('batch', 4)])(x))
-    { lambda ; a:f64[3]{batch}. let
-        b:f64[3]{batch} = sin a
-        c:f64[3] = psum[axes=('batch',)] b
-      in (c) }
-    """
-    @functools.wraps(fun)
-    def make(*args, **kwargs):
-        parent = core.current_trace()
-        for name, size in axis_env:
-            parent = _AxisFrame(parent, name, size)
-        trace = ad.JaxprTrace(parent)
-        leaves, tree = tree_flatten(args, is_leaf=lambda x: isinstance(x, ShapedArray))
-        tracers = [trace.new_arg(x if isinstance(x, ShapedArray) else get_aval(_as_leaf(x, "make_jaxpr")))
-                   for x in leaves]
-        with core.use_trace(trace):
-            out = fun(*tree_unflatten(tree, tracers), **kwargs)
-        outs, _ = tree_flatten(out)
-        return trace.to_jaxpr([t.var for t in tracers], outs)
-    return make
-

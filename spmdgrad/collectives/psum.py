@@ -1,0 +1,221 @@
+"""psum and pmean; their MPI lowering is one fused ``Allreduce`` per dtype.
+
+- ``psum_p(*xs, axes)`` (declared in core, because the backward pass emits it):
+  varying -> invariant over ``axes``; an invariant operand gives ``size * x``.
+  Its transpose broadcasts back to every instance, with no communication.
+- ``allreduce_p(*xs, op, comm, axis)``: the cross-rank step of psum (and of
+  pmax/pmin, pdot and pbroadcast's transpose), bound on the trace below the pmap
+  frame. One primitive for a whole list of values: each dtype's values are packed
+  into one contiguous buffer and reduced by one buffer ``Allreduce``.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from .. import ad, batching, core
+from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
+from ..mpi.comm import mpi
+from ..mpi.consistency import describe
+from ..primitives.elementwise import convert_element_type, div, eq, mul
+from ..primitives.named_axes import as_array, axes_tuple, axis_sizes, def_owner, scale, sum_dtype, unvary_transpose
+from ..primitives.structural import reduce_sum, reshape
+from ..tree_util import tree_flatten, tree_map, tree_unflatten
+
+psum_p = core.psum_p
+
+
+def psum(x, axis_name):
+    """Sum ``x`` (an array or pytree) over the named axis or axes.
+
+    A varying value becomes invariant; an invariant value ``x`` gives
+    ``size * x``. The result dtype follows ``numpy.sum`` (bool and narrow integers
+    widen to 64 bits), whatever the axis size or backend.
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> spmdgrad.vmap(lambda v: psum(v, 'i'), axis_name='i')(jnp.arange(3.0))
+    array([3., 3., 3.])
+    """
+    axes = axes_tuple(axis_name, "psum")
+    leaves, tree = tree_flatten(x)
+    if not leaves:
+        return x
+    leaves = [_widen(as_array(v, "psum")) for v in leaves]
+    return tree_unflatten(tree, psum_p.bind(*leaves, axes=axes))
+
+
+def _widen(x):
+    dt = get_aval(x).dtype
+    target = sum_dtype(dt)
+    return x if target == dt else convert_element_type(x, target)
+
+
+def pmean(x, axis_name):
+    """Mean over the named axis or axes: ``psum(x) / size``. Integer and bool values
+    average to float64, as ``numpy.mean``.
+
+    >>> import spmdgrad, spmdgrad.numpy as jnp
+    >>> spmdgrad.vmap(lambda v: pmean(v, 'i'), axis_name='i')(jnp.arange(4.0))
+    array([1.5, 1.5, 1.5, 1.5])
+    """
+    axes = axes_tuple(axis_name, "pmean")
+    n = axis_sizes(axes)
+
+    def mean(s):
+        dt = get_aval(s).dtype
+        if dt.kind not in "fc":   # integers and bools average to a float, as np.mean
+            s = convert_element_type(s, np.dtype(np.float64))
+        return mul(s, np.asarray(1.0 / n, get_aval(s).dtype))
+    return tree_map(mean, psum(x, axes))
+
+
+abstract_rules[psum_p] = lambda *avals, axes: [(a.shape, a.dtype) for a in avals]
+vma_rules[psum_p] = lambda vmas, axes: [v - frozenset(axes) for v in vmas]
+batching.batch_rules[psum_p] = lambda size, vals, batched, axes: (
+    psum_p.bind(*vals, axes=axes), list(batched))
+
+
+def _psum_jvp(primals, tangents, axes):
+    outs = psum_p.bind(*primals, axes=axes)
+    nz = [i for i, t in enumerate(tangents) if t is not None]
+    t_out = [None] * len(primals)
+    if nz:
+        for i, t in zip(nz, psum_p.bind(*[tangents[i] for i in nz], axes=axes), strict=True):
+            t_out[i] = t
+    return outs, t_out
+
+
+def _psum_transpose(cts, *args, axes):
+    # A broadcast back to every instance: no communication. An operand that was
+    # invariant over an axis was broadcast first; its N copies add up.
+    return [unvary_transpose(ct, x, axes) for ct, x in zip(cts, args, strict=True)]
+
+
+ad.jvp_rules[psum_p] = _psum_jvp
+ad.transpose_rules[psum_p] = _psum_transpose
+
+
+def _local_sum(v, k):
+    """Sum over the k local instances; with one instance, a free reshape."""
+    if k == 1:
+        return reshape(v, get_aval(v).shape[1:])
+    return reduce_sum(v, (0,))
+
+
+def _psum_owner(frame, vals, batched, axes):
+    k = frame.local_size
+    outs = [_local_sum(v, k) if b else scale(v, frame.axis_size)
+            for v, b in zip(vals, batched, strict=True)]
+    if frame.backend is not None:
+        idx = [i for i, b in enumerate(batched) if b]
+        if idx:
+            summed = frame.backend.allreduce([outs[i] for i in idx], "sum")
+            for i, o in zip(idx, summed, strict=True):
+                outs[i] = o
+    rest = tuple(a for a in axes if a != frame.axis_name)
+    if rest:
+        outs = psum_p.bind(*outs, axes=rest)
+    return outs, [False] * len(outs)
+
+
+def_owner(psum_p, _psum_owner)
+
+# ---------------------------------------------------------------- MPI: Allreduce
+allreduce_p = Primitive("allreduce", multiple_results=True)
+_OPS = ("sum", "max", "min")
+
+
+def allreduce(xs, op, comm, axis):
+    """Reduce each value of ``xs`` elementwise across the ranks of ``comm`` (a CommState)."""
+    if op not in _OPS:
+        raise ValueError(f"allreduce: op must be one of {_OPS}, got {op!r}")
+    return allreduce_p.bind(*xs, op=op, comm=comm, axis=axis) if xs else []
+
+
+def _allreduce_impl(*xs, op, comm, axis):
+    MPI = mpi()
+    xs = [np.asarray(x) for x in xs]
+    comm.check(f"allreduce[{op}] over axis {axis!r}", lambda: describe(xs))
+    outs = [None] * len(xs)
+    by_dtype = {}
+    for i, x in enumerate(xs):
+        by_dtype.setdefault(x.dtype, []).append(i)
+    mpi_op = {"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op]
+    for dtype, idx in by_dtype.items():
+        wire = np.dtype(np.float32) if dtype == np.float16 else dtype  # MPI has no half
+        if op != "sum" and np.issubdtype(dtype, np.complexfloating):
+            raise TypeError(f"p{op} (allreduce {op}): complex values ({dtype}) have no order")
+        total = sum(xs[i].size for i in idx)
+        buf = _pack_buffer(wire, total)     # pack: one copy of each value into one buffer
+        np.concatenate([xs[i].reshape(-1) for i in idx], out=buf)
+        comm.comm.Allreduce(MPI.IN_PLACE, buf, mpi_op)
+        if wire != dtype:
+            buf = buf.astype(dtype)
+        off = 0
+        for i in idx:                       # unpack: views of the reduced buffer
+            n = xs[i].size
+            outs[i] = buf[off:off + n].reshape(xs[i].shape)
+            off += n
+    return outs
+
+
+# Reusable pack buffers. A fresh multi-MB buffer costs page faults comparable to the
+# Allreduce itself, so a buffer is reused once nothing outside the pool refers to it:
+# results are views of it, and keep it busy for as long as the caller holds them.
+_POOL_SIZE = 2
+_pools = {}
+
+
+def _pack_buffer(dtype, n):
+    pool = _pools.setdefault(np.dtype(dtype), [])
+    for i in range(len(pool)):
+        # References: the pool's list slot and getrefcount's own argument.
+        if pool[i].size >= n and sys.getrefcount(pool[i]) == 2:
+            return pool[i][:n]
+    buf = np.empty(n, dtype)
+    if len(pool) < _POOL_SIZE:
+        pool.append(buf)
+    else:  # replace an idle buffer if there is one, else leave this one unpooled
+        for i in range(len(pool)):
+            if sys.getrefcount(pool[i]) == 2:
+                pool[i] = buf
+                break
+    return buf
+
+
+impl_rules[allreduce_p] = _allreduce_impl
+abstract_rules[allreduce_p] = lambda *avals, op, comm, axis: [(a.shape, a.dtype) for a in avals]
+
+
+def _allreduce_jvp(primals, tangents, op, comm, axis):
+    outs = allreduce_p.bind(*primals, op=op, comm=comm, axis=axis)
+    nz = [i for i, t in enumerate(tangents) if t is not None]
+    t_out = [None] * len(primals)
+    if not nz:
+        return outs, t_out
+    if op == "sum":
+        ts = [tangents[i] for i in nz]
+    else:
+        # The derivative flows to the ranks holding the extremum; ties share it evenly.
+        masks = [convert_element_type(eq(primals[i], outs[i]), get_aval(primals[i]).dtype)
+                 for i in nz]
+        counts = allreduce_p.bind(*masks, op="sum", comm=comm, axis=axis)
+        ts = [mul(tangents[i], div(m, c)) for i, m, c in zip(nz, masks, counts, strict=True)]
+    for i, t in zip(nz, allreduce_p.bind(*ts, op="sum", comm=comm, axis=axis), strict=True):
+        t_out[i] = t
+    return outs, t_out
+
+
+def _allreduce_transpose(cts, *xs, op, comm, axis):
+    if op != "sum":
+        raise NotImplementedError(f"allreduce[{op}] is not linear and has no transpose")
+    # The output is replicated on every rank, so each rank's operand receives the
+    # (replicated) cotangent unchanged: the transpose is a broadcast, no communication.
+    return list(cts)
+
+
+ad.jvp_rules[allreduce_p] = _allreduce_jvp
+ad.transpose_rules[allreduce_p] = _allreduce_transpose
+batching.batch_rules[allreduce_p] = lambda size, vals, batched, op, comm, axis: (
+    allreduce_p.bind(*vals, op=op, comm=comm, axis=axis), list(batched))
