@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import spmdgrad
 import spmdgrad.numpy as jnp
 
 from ..core import Tracer, get_aval
+from ..primitives.stop_gradient import stop_gradient
 from . import primitives as P
 from .distributions import (
     as_float,
@@ -326,7 +326,7 @@ def poisson(key, lam, shape=None, dtype=None):
     else:
         check_shape("poisson", shape, get_aval(lam).shape)
     lam = jnp.asarray(jnp.broadcast_to(lam, shape), np.float32)
-    return P.random_poisson(data, spmdgrad.stop_gradient(lam), dtype)
+    return P.random_poisson(data, stop_gradient(lam), dtype)
 
 
 def binomial(key, n, p, shape=None, dtype=None):
@@ -352,8 +352,7 @@ def binomial_from(data, n, p, shape, dtype):
         check_shape("binomial", shape, get_aval(n).shape, get_aval(p).shape)
     n = jnp.broadcast_to(jnp.asarray(n, pdt), shape)
     p = jnp.broadcast_to(jnp.asarray(p, pdt), shape)
-    sg = spmdgrad.stop_gradient
-    return jnp.asarray(P.random_binomial(data, sg(n), sg(p)), dtype)
+    return jnp.asarray(P.random_binomial(data, stop_gradient(n), stop_gradient(p)), dtype)
 
 
 def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1):

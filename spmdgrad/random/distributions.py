@@ -19,10 +19,10 @@ import operator
 
 import numpy as np
 
-import spmdgrad
 import spmdgrad.numpy as jnp
 
 from ..core import get_aval
+from ..primitives.stop_gradient import stop_gradient
 from . import primitives as P
 from .keys import check_key
 
@@ -144,8 +144,8 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
     a, b = P.erf(lower / sqrt2), P.erf(upper / sqrt2)
     out = sqrt2 * P.erf_inv(uniform_from(data, shape, dtype, a, b))
     # Rounding may land on a bound; keep draws strictly inside, as JAX does.
-    lo = P.nextafter(*broadcast_all(spmdgrad.stop_gradient(lower), dtype.type(np.inf)))
-    hi = P.nextafter(*broadcast_all(spmdgrad.stop_gradient(upper), dtype.type(-np.inf)))
+    lo = P.nextafter(*broadcast_all(stop_gradient(lower), dtype.type(np.inf)))
+    hi = P.nextafter(*broadcast_all(stop_gradient(upper), dtype.type(-np.inf)))
     return jnp.clip(out, lo, hi)
 
 
