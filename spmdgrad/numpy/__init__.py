@@ -20,6 +20,7 @@ from ._creation import *  # noqa: F401,F403
 from ._indexing import *  # noqa: F401,F403
 from ._convolve import convolve, correlate  # noqa: F401
 from . import linalg  # noqa: F401
+from . import fft  # noqa: F401
 from ._methods import install as _install
 
 _install()

@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     conv,
     dynamic_slice,
     elementwise,
+    fft,
     indexing,
     linalg,
     loops,
