@@ -3,6 +3,7 @@ from . import (  # noqa: F401
     cond,
     contraction,
     conv,
+    decompositions,
     dynamic_slice,
     elementwise,
     fft,
