@@ -57,6 +57,8 @@ JAX_EIGVALS = [[1.9999999999999998, 0.0, 5.551115123125783e-17], [-7.86164368404
     1.9999999999999998]]
 JAX_QR = [[1.0756334391539215, 3.655148183498395], [6.495199109525458, -2.206911089900962],
     [-0.12246153546059269, 2.4311701724089896]]
+JAX_QR_COMPLETE = [[-0.8127199087481092, -0.39202592618662246], [0.8909985300939706, -0.23521555571197353],
+    [-3.720551363067603, 2.195345186645078]]
 JAX_NORM2 = [[0.20289543784932393, -0.0333013875816645], [0.9557108442049915, -0.1568615715376779],
     [0.13862891863791404, -0.022753273304334146]]
 JAX_NORMNUC = [[0.3588491009890288, 0.9168778411168534], [0.9191311365509406, -0.3797308373503537],
@@ -109,6 +111,7 @@ def test_derivatives_match_jax():
         (lambda a: jnp.sum(la.pinv(a) * np.arange(6.0).reshape(2, 3)), R1, JAX_PINV_RANKDEF),
         (lambda a: jnp.sum(la.qr(a)[0] * np.arange(6.0).reshape(3, 2)) + jnp.sum(la.qr(a)[1] ** 2),
          B, JAX_QR),
+        (lambda a: jnp.sum(la.qr(a, "complete")[0] * np.arange(9.0).reshape(3, 3)), B, JAX_QR_COMPLETE),
         (lambda a: la.norm(a, 2), B, JAX_NORM2),
         (lambda a: la.norm(a, -2), B, JAX_NORMM2),
         (lambda a: la.norm(a, "nuc"), B, JAX_NORMNUC),
@@ -270,7 +273,8 @@ def test_eig_grads(cplx):
 
 @pytest.mark.parametrize("cplx", [False, True])
 @pytest.mark.parametrize("shape,mode", [((5, 3), "reduced"), ((4, 4), "reduced"), ((3, 5), "reduced"),
-                                        ((4, 4), "complete"), ((3, 5), "complete"), ((5, 3), "r")])
+                                        ((4, 4), "complete"), ((3, 5), "complete"), ((5, 3), "complete"),
+                                        ((5, 3), "r")])
 def test_qr_grads(shape, mode, cplx):
     a = _rand(*shape, cplx=cplx)
     check_grads(lambda x: la.qr(x, mode), (a,), order=2)
@@ -359,8 +363,6 @@ def test_jit_matches_eager():
 def test_errors_name_the_op():
     with pytest.raises(NotImplementedError, match="svd: .*full_matrices=False"):
         spmdgrad.grad(lambda a: jnp.sum(la.svd(a)[0]))(_rand(4, 3))
-    with pytest.raises(NotImplementedError, match="qr: .*mode='complete'"):
-        spmdgrad.grad(lambda a: jnp.sum(la.qr(a, "complete")[0]))(_rand(4, 3))
     with pytest.raises(ValueError, match="eigh: expected a square matrix"):
         la.eigh(np.ones((2, 3)))
     with pytest.raises(ValueError, match="svd: expected a matrix"):

@@ -405,8 +405,7 @@ def eigvals(a):
 def qr(a, mode="reduced"):
     """QR decomposition, NumPy's modes 'reduced' (default), 'complete' and 'r'.
 
-    Derivatives (JAX's): 'reduced' and 'r' for every shape; 'complete' for square or wide
-    matrices (a tall one raises NotImplementedError). The signs are LAPACK's (the diagonal
+    Derivatives are JAX's, for every mode and shape. The signs are LAPACK's (the diagonal
     of R may be negative), as in NumPy and JAX.
 
     >>> import numpy as np, spmdgrad.numpy as jnp

@@ -20,7 +20,8 @@ Formulas, with ``dA`` the tangent and ``X^H`` the conjugate transpose:
 - qr ``A = Q R`` (``m >= n``, reduced): ``C = Q^H dA R^-1``, ``Omega = L - L^H`` with
   ``L`` the strictly lower part of ``C`` (plus ``i Im diag C`` for complex),
   ``dQ = Q (Omega - C) + dA R^-1``, ``dR = (C - Omega) R``. Wide ``A`` (``m < n``)
-  differentiates the square block and ``R_2 = Q^H A_2``.
+  differentiates the square block and ``R_2 = Q^H A_2``; mode='complete' of a tall ``A``
+  adds the columns that keep ``Q`` unitary (arXiv:2409.13374, as JAX).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from .elementwise import abs_p, add, conj, convert_element_type, div, eq, imag, 
 from .elementwise import complex as make_complex
 from .linalg import solve
 from .reductions import argmax
-from .structural import broadcast_batch, broadcast_in_dim, concatenate, reduce_sum, slice, transpose
+from .structural import broadcast_batch, broadcast_in_dim, concatenate, pad, reduce_sum, slice, transpose
 
 _LEAD = "abcdefghlmnopqrstuvwxyz"
 
@@ -307,12 +308,10 @@ def _qr_jvp(primals, tangents, full_matrices):
     m, n = aval.shape[-2:]
     nd = aval.ndim
     if m >= n:
-        if full_matrices and m > n:
-            raise NotImplementedError(
-                f"qr: the derivative of mode='complete' is not implemented for a tall matrix "
-                f"(shape {aval.shape}); use mode='reduced' (jvp/grad/vjp of qr)")
-        dq, dr = _thin_qr_jvp(q, r, t)
-        return [q, r], [dq, dr]
+        if not full_matrices or m == n:
+            dq, dr = _thin_qr_jvp(q, r, t)
+            return [q, r], [dq, dr]
+        return [q, r], _complete_tall_qr_jvp(q, r, t, m, n)
     # Wide: A = [A1 | A2] with A1 square; A1 = Q R1 and R2 = Q^H A2.
     zeros = (0,) * nd
     first = aval.shape[:-1] + (m,)
@@ -323,6 +322,33 @@ def _qr_jvp(primals, tangents, full_matrices):
     dq, dr1 = _thin_qr_jvp(q, r1, t1)
     dr2 = add(mm(mH(dq), a2), mm(mH(q), t2))
     return [q, r], [dq, concatenate([dr1, dr2], nd - 1)]
+
+
+def _cut(x, axis, lo, hi):
+    """``x[..., lo:hi]`` along ``axis`` (-1 or -2)."""
+    shape = get_aval(x).shape
+    nd = len(shape)
+    start = [0] * nd
+    limit = list(shape)
+    start[nd + axis], limit[nd + axis] = lo, hi
+    return slice(x, tuple(start), tuple(limit))
+
+
+def _complete_tall_qr_jvp(q, r, t, m, n):
+    """mode='complete', m > n (Roberts and Roberts, arXiv:2409.13374, eqs. 32-33): the first n
+    columns of Q move as in the reduced case; the other m - n follow from Q staying unitary,
+    with Z = Q_pn (Q_nn - I)^-1 (a solve; Q_nn - I singular gives inf/nan or LinAlgError)."""
+    q_mn, q_mp = _cut(q, -1, 0, n), _cut(q, -1, n, m)
+    dq_mn, dr_nn = _thin_qr_jvp(q_mn, _cut(r, -2, 0, n), t)
+    q_nn, q_pn = _cut(q_mn, -2, 0, n), _cut(q_mn, -2, n, m)
+    dq_nn, dq_pn = _cut(dq_mn, -2, 0, n), _cut(dq_mn, -2, n, m)
+    eye = const(np.eye(n), get_aval(q_nn))
+    z_h = solve(mH(sub(q_nn, eye)), mH(q_pn))
+    z = mH(z_h)
+    dq_mp = sub(mm(dq_mn, z_h), mm(add(q_mn, mm(q_mp, z)), mH(sub(dq_pn, mm(z, dq_nn)))))
+    nd = get_aval(q).ndim
+    dr = pad(dr_nn, [(0, 0, 0)] * (nd - 2) + [(0, m - n, 0), (0, 0, 0)])
+    return [concatenate([dq_mn, dq_mp], nd - 1), dr]
 
 
 impl_rules[qr_p] = impl("qr", _qr_impl)
