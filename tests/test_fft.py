@@ -191,3 +191,16 @@ def test_errors_name_the_op():
         jnp.fft.fft(np.ones(3), axis=2)
     with pytest.raises(ValueError, match="invalid norm"):
         jnp.fft.fft(np.ones(3), norm="bogus")
+
+
+def test_reduce_axes_total_equals_summed_loop():
+    w, x = _real(6), _real(4, 6)
+
+    def loss(w, x):
+        spectrum = jnp.fft.fft(w * x)[:4]
+        return jnp.sum(jnp.abs(jnp.fft.rfft(x * w, n=8)) ** 2) + jnp.sum(jnp.fft.irfft(spectrum))
+    total = spmdgrad.vmap(spmdgrad.grad(loss, reduce_axes=("b",)), in_axes=(None, 0), out_axes=None,
+                          axis_name="b")(w, x)
+    np.testing.assert_allclose(total, loop_vmap(spmdgrad.grad(loss), (None, 0), w, x).sum(0), rtol=1e-10)
+    per_example = spmdgrad.vmap(spmdgrad.grad(loss), in_axes=(None, 0), axis_name="b")(w, x)
+    np.testing.assert_allclose(per_example, loop_vmap(spmdgrad.grad(loss), (None, 0), w, x), rtol=1e-10)
