@@ -215,6 +215,9 @@ def test_lstsq_matrix_power_rank_match_numpy():
     assert int(la.matrix_rank(np.zeros(3))) == 0 and int(la.matrix_rank(np.ones(3))) == 1
     assert int(la.matrix_rank(np.diag([1.0, 1e-3]), tol=1e-2)) == 1
     assert int(la.matrix_rank(np.diag([1.0, 1e-3]), rtol=1e-4)) == 2
+    stack = np.stack([np.diag([1.0, 1e-3]), np.diag([1.0, 0.5])])
+    np.testing.assert_array_equal(la.matrix_rank(stack, tol=np.array([1e-2, 0.6])), [1, 1])
+    np.testing.assert_array_equal(spmdgrad.jit(lambda x: la.matrix_rank(x, tol=0.1))(stack), [1, 2])
 
 
 def test_float32_dtypes():

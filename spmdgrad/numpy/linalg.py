@@ -28,7 +28,7 @@ from ..primitives.stop_gradient import stop_gradient
 from ..primitives.elementwise import convert_element_type
 from ..primitives.structural import reshape
 from . import _math as m
-from ._core import asarray, broadcast_to, normalize_axes, promote
+from ._core import asarray, broadcast_to, ndim, normalize_axes, promote
 from ._contract import matmul
 from ._indexing import take_along_axis
 from ._shape import expand_dims, moveaxis, swapaxes
@@ -559,7 +559,8 @@ def matrix_rank(M, rtol=None, *, tol=None, hermitian=False):  # noqa: N803 (NumP
     elif rtol is not None:
         raise ValueError("matrix_rank: give only one of tol and rtol")
     else:
-        tol = expand_dims(asarray(tol), -1) if np.ndim(tol) else tol
+        tol = asarray(tol)
+        tol = expand_dims(tol, -1) if ndim(tol) else tol
     return convert_element_type(m.sum(m.greater(s, tol), axis=-1), np.int64)
 
 
