@@ -9,7 +9,7 @@ function missing here raises an error that names it.
 The modules form layers, each importing only those before it: ``_core`` (conversion,
 promotion), ``_elementwise``, ``_math``, ``_indexing``, ``_shape``, ``_contract``, then
 ``_creation``, ``_ufuncs``, ``_logic``, ``_matrix``, ``_joining``, ``_stats``,
-``_convolve``, ``_series``, ``_discrete``, ``_select``, ``_eigh``, ``linalg``,
+``_convolve``, ``_series``, ``_discrete``, ``_select``, ``linalg``,
 ``_linalg_extra``, ``_array``; ``_methods`` installs the tracer methods from this namespace.
 
 >>> import spmdgrad.numpy as jnp
@@ -46,6 +46,7 @@ from ._select import *  # noqa: F401,F403
 from ._convolve import *  # noqa: F401,F403
 from . import linalg  # noqa: F401
 from . import _linalg_extra
+from . import fft  # noqa: F401
 from ._methods import install as _install
 from ._missing import linalg_getattr as _linalg_getattr, numpy_getattr as __getattr__  # noqa: F401
 

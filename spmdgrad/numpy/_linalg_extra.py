@@ -1,12 +1,11 @@
 """The ``numpy.linalg`` functions that are compositions of front-end operations
-(``matrix_power``, ``multi_dot``, the array-API names ``vector_norm``, ``matrix_norm``,
+(``multi_dot``, the array-API names ``vector_norm``, ``matrix_norm``,
 ``vecdot``, ...). :func:`extend` adds those that :mod:`spmdgrad.numpy.linalg` does
 not define itself, so that module keeps its own definitions.
 
 >>> import numpy as np
->>> matrix_power(np.array([[1.0, 1.0], [0.0, 1.0]]), 3)
-array([[1., 3.],
-       [0., 1.]])
+>>> multi_dot([np.eye(2), np.array([[1.0, 1.0], [0.0, 1.0]]), np.ones(2)])
+array([2., 1.])
 """
 from __future__ import annotations
 
@@ -19,11 +18,10 @@ from . import _shape as sh
 from . import linalg as la
 from ._contract import matmul, outer as _outer, tensordot
 from ._core import asarray
-from ._eigh import eigh, eigvalsh
 
-__all__ = ["cross", "diagonal", "matmul", "matrix_norm", "matrix_power", "matrix_transpose",
+__all__ = ["cross", "diagonal", "matmul", "matrix_norm", "matrix_transpose",
            "multi_dot", "outer", "tensordot", "trace", "vecdot", "vector_norm", "tensorsolve",
-           "tensorinv", "eigh", "eigvalsh"]
+           "tensorinv"]
 
 matrix_transpose = mx.matrix_transpose
 
@@ -114,34 +112,6 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
     array(5.)
     """
     return la.norm(x, ord, (-2, -1), keepdims)
-
-
-def matrix_power(a, n):
-    """``a`` multiplied by itself ``n`` times (``n < 0``: powers of the inverse), by
-    repeated squaring.
-
-    >>> import spmdgrad.numpy as jnp
-    >>> jnp.linalg.matrix_power(2 * np.eye(2), 3)
-    array([[8., 0.],
-           [0., 8.]])
-    """
-    x = asarray(a)
-    s = get_aval(x).shape
-    if len(s) < 2 or s[-1] != s[-2]:
-        raise ValueError(f"matrix_power: expected a square matrix (..., n, n), got shape {s}")
-    n = int(n)
-    if n == 0:
-        return sh.broadcast_to(np.eye(s[-1], dtype=get_aval(x).dtype), s)
-    if n < 0:
-        x, n = la.inv(x), -n
-    result = None
-    while n:
-        if n & 1:
-            result = x if result is None else matmul(result, x)
-        n >>= 1
-        if n:
-            x = matmul(x, x)
-    return result
 
 
 def multi_dot(arrays, *, out=None):
