@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 import threading
 import time
@@ -93,6 +94,25 @@ def install():
 
     sys.excepthook = abort_on_exception
     atexit.register(_at_exit, marker)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum, frame):
+    # The launcher ends the job, typically because another rank exited without
+    # finishing: say where this rank was, and leave with a non-zero status.
+    from .comm import _default
+    state = _default[0] if _default else None
+    where = ""
+    if state is not None:
+        from .watchdog import _text
+        where = " (" + _text(state, 0, "").split(": ", 1)[1] + ")"
+    try:
+        sys.stderr.write(f"[spmdgrad] rank {_world_rank()} was terminated by the launcher{where}; "
+                         "another rank probably ended without finishing\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(128 + signum)
 
 
 def _at_exit(marker):
@@ -108,8 +128,8 @@ def _exit_check():
     # pmap's communicator) would leave it hanging: one last check meets it there.
     if not consistency.checks_enabled():
         return
-    from .comm import comm_state, launched_by_mpi, started
-    if not launched_by_mpi() or not started():
+    from .comm import comm_state, launched_by_mpi
+    if not launched_by_mpi():
         return
     state = comm_state()
     if state is None:

@@ -62,7 +62,9 @@ class Site:
         return hash((self.call, self.where, self.paths))
 
     def text(self, with_where=True):
-        return f"{self.call} at {self.where}" if with_where else self.call
+        if not with_where:
+            return self.call
+        return f"{self.call} at {self.where}" if self.call else f"at {self.where}"
 
     def __repr__(self):
         return f"Site({self.text()!r})"
@@ -102,8 +104,8 @@ def site(depth=1):
         where = f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno} (in {f.f_code.co_name})"
         if wanted is not None:
             call = f"{name}({', '.join(f'{p}={v}' for p, v in params)})"
-        else:
-            call = f"via {name}"
+        else:   # made by a transformation (or through jit): the user's line is the site
+            call = ""
         s = _texts[key] = Site(call, where)
     if tree is not None and not _is_leaf(tree):
         s = Site(s.call, s.where, leaf_paths(tree))
