@@ -401,3 +401,79 @@ def test_randomized_mismatch_campaign(n, seed):
     got = {(int(j), int(r)) for j, r, kind in found if kind == "ERROR"}
     assert got == {(j, r) for j in range(jobs) for r in range(n)}, proc.stdout  # every rank, every job
     assert proc.stdout.count("first difference:") == jobs * n
+
+
+# ---------------------------------------------------------------- multi-host in network namespaces
+
+sys.path.insert(0, str(ROOT / "tools"))
+import netns_cluster  # noqa: E402
+
+_NETNS_OK, _NETNS_WHY = netns_cluster.available()
+netns = pytest.mark.skipif(not _NETNS_OK, reason=f"multi-host harness unavailable: {_NETNS_WHY}")
+
+LOOP = """
+import time, numpy as np
+from spmdgrad import pmap
+from spmdgrad.lax import psum
+from spmdgrad.mpi import process_index
+f = pmap(lambda x: psum(x, 'i'), axis_name='i')
+for i in range(60):
+    assert f(np.ones((1, 1000)))[0, 0] == 3.0
+    time.sleep(0.1)
+print(f"rank {process_index()} done", flush=True)
+"""
+
+
+@netns
+def test_netns_digits_demo_equals_local_run_bitwise():
+    digest = ROOT / "tests" / "mpi" / "digits_digest.py"
+    local = subprocess.run(["timeout", "120", sys.executable, "-m", "spmdgrad.launcher", "-n", "3",
+                            str(digest), "--epochs", "1"], capture_output=True, text=True,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert local.returncode == 0, local.stderr
+    with netns_cluster.Cluster(3) as c:
+        proc = c.spmdrun([str(digest), "--epochs", "1"])
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    want = set(re.findall(r"DIGEST rank \d (\w+)", local.stdout))
+    got = re.findall(r"DIGEST rank (\d) (\w+)", out)
+    assert len(want) == 1 and sorted(r for r, _ in got) == ["0", "1", "2"], out + local.stdout
+    assert {d for _, d in got} == want
+
+
+@netns
+def test_netns_short_link_cut_is_survived(tmp_path):
+    script = tmp_path / "loop.py"
+    script.write_text(LOOP)
+    with netns_cluster.Cluster(3) as c:
+        proc = c.spmdrun([str(script)], env={"SPMDGRAD_STALL_ABORT": "30"})
+        time.sleep(2.5)
+        c.cut(2)
+        time.sleep(3)
+        c.restore(2)
+        out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, out + err
+    for r in range(3):
+        assert f"rank {r} done" in out
+
+
+@netns
+def test_netns_link_cut_for_good_ends_the_job_with_the_diagnostic(tmp_path):
+    script = tmp_path / "loop.py"
+    script.write_text(LOOP)
+    abort_after = 4
+    with netns_cluster.Cluster(3) as c:
+        proc = c.spmdrun([str(script)], env={"SPMDGRAD_STALL_WARN": "2",
+                                             "SPMDGRAD_STALL_ABORT": str(abort_after)})
+        time.sleep(2.5)
+        c.cut(2)
+        cut = time.monotonic()
+        out, err = proc.communicate(timeout=60)
+        ended = time.monotonic() - cut
+        time.sleep(1)
+        left = c.pids()
+    assert proc.returncode not in (0, 124)
+    assert ended < abort_after + 10, ended
+    assert not left, f"processes left in the namespaces: {left}"
+    assert "rank(s) 2 have not arrived (or cannot be reached)" in err, err
+    assert f"stalled longer than SPMDGRAD_STALL_ABORT={abort_after} s: ending the whole job" in err

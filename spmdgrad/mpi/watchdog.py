@@ -132,7 +132,7 @@ def _text(state, waited, tail):
         return head + "; every rank has arrived, the transfer itself is stuck (network?)" + tail
     elsewhere = [f"rank {r} waits in collective #{state.arrived[r]}" for r in missing
                  if r in state.arrived and state.arrived[r] > state.seq]
-    head += f"; rank(s) {','.join(map(str, missing))} have not arrived"
+    head += f"; rank(s) {','.join(map(str, missing))} have not arrived (or cannot be reached)"
     if elsewhere:
         head += " (" + "; ".join(elsewhere) + ")"
     return head + tail
