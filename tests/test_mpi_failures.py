@@ -324,7 +324,8 @@ def test_different_number_of_collectives_at_exit(tmp_path, n):
     assert "end of program after 2 checked calls" in proc.stderr
 
 
-def test_os_exit_is_reported_by_spmdrun(tmp_path):
+@RANKS
+def test_os_exit_is_reported_by_spmdrun(tmp_path, n):
     proc, elapsed = run(tmp_path, """
         import os
         f = pmap(lambda x: psum(x, 'i'), axis_name='i')
@@ -332,7 +333,7 @@ def test_os_exit_is_reported_by_spmdrun(tmp_path):
         if rank == 1:
             os._exit(0)
         f(np.ones((1, 2)))
-    """, spmdrun=True)
+    """, spmdrun=True, n=n)
     assert_failed_promptly(proc, elapsed)
     assert re.search(r"rank\(s\) [0-9,]*1[0-9,]* ended without finishing", proc.stderr), proc.stderr
 

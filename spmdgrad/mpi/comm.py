@@ -98,6 +98,13 @@ class SiteComm:
     def wait(self, req):
         watchdog.wait(self.state, req)
 
+    # By value, so that the primitives' abstract-eval cache hits across calls.
+    def __eq__(self, other):
+        return isinstance(other, SiteComm) and self.state is other.state and self.site == other.site
+
+    def __hash__(self):
+        return hash((id(self.state), self.site))
+
     def __repr__(self):
         return f"comm(rank {self.rank} of {self.nranks})"
 

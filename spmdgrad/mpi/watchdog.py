@@ -123,7 +123,7 @@ def _text(state, waited, tail):
     if extra:
         head += f" {extra}"
     if site is not None:
-        head += f" from {site.call} at {site.where}"
+        head += f" from {site.text()}" if site.call else f" at {site.where}"
     if state.side is None:
         return head + " (which ranks have arrived is unknown at this step)" + tail
     others = [r for r in range(state.nranks) if r != state.rank]
