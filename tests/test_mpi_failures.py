@@ -367,6 +367,18 @@ def test_stall_is_reported_and_aborts(tmp_path, n):
     assert "stalled longer than SPMDGRAD_STALL_ABORT=3 s: ending the whole job" in proc.stderr
 
 
+def test_stall_before_first_pmap_is_reported(tmp_path):
+    proc, elapsed = run(tmp_path, """
+        import time
+        if rank == 1:
+            time.sleep(60)
+        pmap(lambda x: psum(x, 'i'), axis_name='i')(np.ones((1, 2)))
+    """, env={"SPMDGRAD_STALL_WARN": "1", "SPMDGRAD_STALL_ABORT": "2"})
+    assert_failed_promptly(proc, elapsed)
+    assert "[spmdgrad] rank 0: waited 1 s in setup step #0: creating pmap's communicator" in proc.stderr
+    assert "ending the whole job" in proc.stderr
+
+
 def test_spmdrun_passes_stall_flags(tmp_path):
     script = tmp_path / "s.py"
     script.write_text(HEADER + textwrap.dedent("""
