@@ -422,7 +422,12 @@ sys.path.insert(0, str(ROOT / "tools"))
 import netns_cluster  # noqa: E402
 
 _NETNS_OK, _NETNS_WHY = netns_cluster.available()
-netns = pytest.mark.skipif(not _NETNS_OK, reason=f"multi-host harness unavailable: {_NETNS_WHY}")
+_skip_netns = pytest.mark.skipif(not _NETNS_OK, reason=f"multi-host harness unavailable: {_NETNS_WHY}")
+
+
+def netns(test):
+    """About 40 s for the three: marked slow (deselect with -m 'not slow')."""
+    return pytest.mark.slow(_skip_netns(test))
 
 LOOP = """
 import time, numpy as np
