@@ -4,8 +4,10 @@
 >>> float(spmdgrad.grad(jnp.tanh)(0.2)) == 1 - float(jnp.tanh(0.2)) ** 2
 True
 """
+import importlib
+
 from . import primitives  # noqa: F401  (registers every primitive's rules)
-from . import dtypes, lax, nn, numpy, tree_util  # noqa: F401
+from . import dtypes, lax, nn, numpy, random, tree_util  # noqa: F401
 from .autodiff import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401
 from .core import ConcretizationTypeError, ShapedArray  # noqa: F401
 from .custom_derivatives import custom_jvp, custom_vjp  # noqa: F401
@@ -16,3 +18,11 @@ from .primitives.stop_gradient import stop_gradient  # noqa: F401
 from .vmap import vmap  # noqa: F401
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # `spmdgrad.scipy` needs SciPy, an optional dependency: imported on first use, so that
+    # `import spmdgrad as jax; jax.scipy.special.logsumexp(...)` works as in JAX.
+    if name == "scipy":
+        return importlib.import_module(".scipy", __name__)
+    raise AttributeError(f"module 'spmdgrad' has no attribute {name!r}")

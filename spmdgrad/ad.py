@@ -5,7 +5,7 @@ parent trace; each tangent operation is *recorded* into a typed linear program
 (a :class:`~spmdgrad.core.Jaxpr`) by a :class:`JaxprTrace`. The JVP rule of a
 primitive is therefore the whole story: its primal part is evaluated, its
 tangent part becomes IR. ``backward_pass`` transposes that IR and applies the
-``reduce_axes`` rule of the semantics contract (section 3) at every variable.
+``reduce_axes`` rule (docs/semantics.md, section 3) at every variable.
 
 Zero tangents and zero cotangents are ``None`` throughout.
 """
@@ -203,12 +203,16 @@ class UndefinedPrimal:
     transpose rule may return a :class:`Reduced` contribution that already did that
     psum, fused with its own work (e.g. a contraction over the batch). For
     collectives it is every bound axis the operand's tangent is invariant over.
+    ``tangent_type``: the named-axis type of the operand's tangent (see
+    :func:`tangent_types`); a rule that transposes a sub-program types the
+    sub-program's inputs with it.
     """
-    __slots__ = ("aval", "psum_axes")
+    __slots__ = ("aval", "psum_axes", "tangent_type")
 
-    def __init__(self, aval, psum_axes=_EMPTY):
+    def __init__(self, aval, psum_axes=_EMPTY, tangent_type=None):
         self.aval = aval
         self.psum_axes = psum_axes
+        self.tangent_type = aval.vma if tangent_type is None else tangent_type
 
 
 class Reduced:
@@ -239,7 +243,7 @@ def _psum(ct, axes):
     return core.psum_p.bind(ct, axes=axes)[0]
 
 
-def tangent_types(jaxpr, varying):
+def tangent_types(jaxpr, varying, in_types=None):
     """The named-axis type (vma) of every variable of a linear program whose inputs'
     tangents also vary over ``varying``.
 
@@ -247,8 +251,11 @@ def tangent_types(jaxpr, varying):
     of an invariant input, so the input's tangent is typed as varying over it, and so
     is every value computed from it until a collective makes it invariant again."""
     types = {v: v.aval.vma for v in jaxpr.constvars}
-    for v in jaxpr.invars:
-        types[v] = v.aval.vma | varying
+    if in_types is not None:  # known to the caller (a sub-program's inputs)
+        types.update(zip(jaxpr.invars, in_types))
+    else:
+        for v in jaxpr.invars:
+            types[v] = v.aval.vma | varying
     for e in jaxpr.eqns:
         outs = core.vma_eval(e.prim, [types[v] for v in e.invars], e.params)
         if e.prim.multiple_results:
@@ -304,7 +311,17 @@ def defer_over_ranks(bound):
     return frozenset(a for a in bound if core.find_axis(a).backend is not None)
 
 
-def backward_pass(jaxpr, cts_out, reduced=None, bound=_EMPTY):
+_running = []  # (reduced, bound) of the backward passes now running, innermost last
+
+
+def current_axes():
+    """``(reduced, bound)`` of the innermost running backward pass (``(None, ())``
+    outside one). A transpose rule that transposes a sub-program runs its own
+    backward pass with them."""
+    return _running[-1] if _running else (None, _EMPTY)
+
+
+def backward_pass(jaxpr, cts_out, reduced=None, bound=_EMPTY, in_types=None):
     """Transpose ``jaxpr``, applying the reduce_axes rule at every variable.
 
     ``reduced=None`` is plain transposition. Otherwise ``bound`` holds the named
@@ -320,12 +337,24 @@ def backward_pass(jaxpr, cts_out, reduced=None, bound=_EMPTY):
     contributions are keyed by the axes they actually vary over; custom-derivative
     calls are opaque and may broadcast inside or at the call, so both count.
 
+    ``in_types`` gives the invars' tangent types where the caller knows them (a
+    transpose rule transposing a loop body or a branch); :func:`current_axes` tells
+    such a rule the ``reduced`` and ``bound`` of the backward pass running it.
+
     Returns, per invar, a dict ``{axes: partial cotangent}``; ``reduce_inputs``
     fuses the inputs' psums.
     """
+    _running.append((reduced, bound))
+    try:
+        return _backward_pass(jaxpr, cts_out, reduced, bound, in_types)
+    finally:
+        _running.pop()
+
+
+def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
     env = dict(zip(jaxpr.constvars, jaxpr.consts))
     named = reduced is not None and bool(bound)
-    types = tangent_types(jaxpr, bound - reduced) if named else None
+    types = tangent_types(jaxpr, bound - reduced, in_types) if named else None
     acc = _Cotangents(defer_over_ranks(bound) if named else _EMPTY)
 
     for v, ct in zip(jaxpr.outvars, cts_out):
@@ -364,7 +393,7 @@ def backward_pass(jaxpr, cts_out, reduced=None, bound=_EMPTY):
                 operands.append(UndefinedPrimal(v.aval))
             else:
                 bcast = (bound if collective else out_type & bound) - types[v]
-                operands.append(UndefinedPrimal(v.aval, bcast))
+                operands.append(UndefinedPrimal(v.aval, bcast, types[v]))
         for extra, ct in pending:
             cts_in = rule(ct, *operands, **eqn.params)
             for v, u, c in zip(eqn.invars, operands, cts_in):

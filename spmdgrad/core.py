@@ -11,7 +11,7 @@ named-axis collective on a value that does not depend on the batch still
 reaches the map that owns the axis: every trace sees every primitive.
 
 Every abstract value carries shape, dtype and ``vma``: the set of named axes
-the value *varies* over (see docs/design.md and the semantics contract).
+the value *varies* over (see docs/design.md and docs/semantics.md).
 """
 from __future__ import annotations
 
@@ -353,10 +353,15 @@ class use_trace:
 def find_axis(name, op="a collective"):
     """The map frame (a BatchTrace) binding axis ``name``, searched from the current trace."""
     t = _state.trace
-    while t is not None:
+    while t is not None and name is not None:  # None names no axis, not an unnamed map
         if getattr(t, "axis_name", None) == name:
             return t
         t = t.parent
+    if name is None:
+        raise UnboundAxisError(
+            f"unbound axis name: None (used by {op}). None names no axis, not even an unnamed "
+            "map: pass the name given to vmap(..., axis_name=...) or pmap(..., axis_name=...) "
+            f"around this call; bound here: {bound_axis_names() or 'none'}.")
     raise UnboundAxisError(
         f"unbound axis name: {name!r} (used by {op}). Axis names are bound by "
         f"vmap(..., axis_name={name!r}) or pmap(..., axis_name={name!r}) around this call; "

@@ -28,6 +28,7 @@ import struct
 import numpy as np
 
 from . import ad, core
+from .api_util import as_out_leaf
 from .core import Tracer, impl_rules
 from .tree_util import tree_flatten, tree_unflatten
 
@@ -86,6 +87,7 @@ def _trace(fun, tree, leaves, dynamic):
     with core.use_trace(trace):
         out = fun(*args, **kwargs)
     outs, out_tree = tree_flatten(out)
+    outs = [as_out_leaf(o, "jit") for o in outs]
     invars = [t.var for t, d in zip(tracers, dynamic, strict=True) if d]
     jaxpr = trace.to_jaxpr(invars, outs)
     # Snapshot the constants (closed-over arrays, and views of them): the program is

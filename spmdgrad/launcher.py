@@ -138,7 +138,7 @@ def _check_finished(markers, n, status):
     every rank that imported spmdgrad must have left a completion marker."""
     names = set(os.listdir(markers))   # ranks on hosts without this directory leave none
     missing = [r for r in range(n) if f"started.{r}" in names and f"done.{r}" not in names]
-    if missing and status == 0:
+    if missing and status != 124:      # 124: --timeout has said so already
         sys.stderr.write(f"spmdrun: rank(s) {','.join(map(str, missing))} ended without finishing "
                          "the program (os._exit, a signal, a crash, or stopped by the launcher)\n")
         return status or 1

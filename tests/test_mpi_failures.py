@@ -196,7 +196,7 @@ def test_same_shaped_psums_swapped(tmp_path, n):
 @pytest.mark.parametrize("case,expected", [
     ("psum(x, 'i') if rank else pmean(x, 'i')", "call \"pmean(axis_name='i')\" vs \"psum(axis_name='i')\""),
     ("all_gather(x, 'i', tiled=rank == 0).sum()", "tiled=True)\" vs \"all_gather(axis_name='i', axis=0, tiled=False)"),
-    ("pmax(x, 'i') if rank else pmin(x, 'i')", "what \"allreduce[min] over axis 'i'\" vs \"allreduce[max]"),
+    ("pmax(x, 'i') if rank else pmin(x, 'i')", "what \"pmin over axis 'i'\" vs \"pmax over axis 'i'\""),
 ])
 def test_same_shapes_different_call(tmp_path, n, case, expected):
     proc, elapsed = run(tmp_path, f"""

@@ -19,19 +19,11 @@ from ..core import Primitive, abstract_rules, find_axis, get_aval, impl_rules, v
 from ..mpi import wire
 from ..primitives.contraction import einsum2
 from ..primitives.elementwise import convert_element_type, eq
+from ..primitives.named_axes import as_array, axes_tuple, def_owner, no_groups, normalize_axis, unvary_transpose
 from ..primitives.structural import bdim_from_front, broadcast_batch, reshape
 from ..primitives.structural import slice as slice_
 from ..tree_util import tree_map
-from ._common import (
-    as_array,
-    axes_tuple,
-    def_owner,
-    def_shifted_batching,
-    front,
-    no_groups,
-    normalize_axis,
-    unvary_transpose,
-)
+from ._lowering import def_shifted_batching, front
 from .axis_index import axis_index_p
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -56,7 +48,7 @@ def all_gather(x, axis_name, axis=0, tiled=False, *, axis_index_groups=None):
     axes = axes_tuple(axis_name, "all_gather")
 
     def leaf(v):
-        v = as_array(v)
+        v = as_array(v, "all_gather")
         shape = get_aval(v).shape
         if tiled:
             if not shape:

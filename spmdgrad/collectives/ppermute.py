@@ -18,16 +18,10 @@ import numpy as np
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, impl_rules, vma_rules
 from ..mpi import wire
+from ..primitives.named_axes import as_array, def_owner, single_axis, unvary_transpose
 from ..primitives.structural import broadcast_batch
 from ..tree_util import tree_map
-from ._common import (
-    as_array,
-    def_owner,
-    def_shifted_batching,
-    front,
-    single_axis,
-    unvary_transpose,
-)
+from ._lowering import def_shifted_batching, front
 from .pbroadcast import local_block
 
 # ---------------------------------------------------------------- take_rows (static)
@@ -111,7 +105,7 @@ def ppermute(x, axis_name, perm):
     """
     name, n = single_axis(axis_name, "ppermute")
     pairs = _check_perm(perm, name, n)
-    return tree_map(lambda v: ppermute_p.bind(as_array(v), axes=(name,), perm=pairs), x)
+    return tree_map(lambda v: ppermute_p.bind(as_array(v, "ppermute"), axes=(name,), perm=pairs), x)
 
 
 def _ppermute_owner(frame, vals, batched, axes, perm):

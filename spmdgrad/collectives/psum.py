@@ -18,9 +18,9 @@ from .. import ad, batching, core
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
 from ..mpi import wire
 from ..primitives.elementwise import convert_element_type, div, eq, mul
+from ..primitives.named_axes import as_array, axes_tuple, axis_sizes, def_owner, scale, sum_dtype, unvary_transpose
 from ..primitives.structural import reduce_sum, reshape
 from ..tree_util import tree_flatten, tree_map, tree_unflatten
-from ._common import axes_tuple, axis_sizes, def_owner, scale, unvary_transpose
 
 psum_p = core.psum_p
 
@@ -29,7 +29,8 @@ def psum(x, axis_name):
     """Sum ``x`` (an array or pytree) over the named axis or axes.
 
     A varying value becomes invariant; an invariant value ``x`` gives
-    ``size * x``.
+    ``size * x``. The result dtype follows ``numpy.sum`` (bool and narrow integers
+    widen to 64 bits), whatever the axis size or backend.
 
     >>> import spmdgrad, spmdgrad.numpy as jnp
     >>> spmdgrad.vmap(lambda v: psum(v, 'i'), axis_name='i')(jnp.arange(3.0))
@@ -39,11 +40,19 @@ def psum(x, axis_name):
     leaves, tree = tree_flatten(x)
     if not leaves:
         return x
+    leaves = [_widen(as_array(v, "psum")) for v in leaves]
     return tree_unflatten(tree, psum_p.bind(*leaves, axes=axes))
 
 
+def _widen(x):
+    dt = get_aval(x).dtype
+    target = sum_dtype(dt)
+    return x if target == dt else convert_element_type(x, target)
+
+
 def pmean(x, axis_name):
-    """Mean over the named axis or axes: ``psum(x) / size``.
+    """Mean over the named axis or axes: ``psum(x) / size``. Integer and bool values
+    average to float64, as ``numpy.mean``.
 
     >>> import spmdgrad, spmdgrad.numpy as jnp
     >>> spmdgrad.vmap(lambda v: pmean(v, 'i'), axis_name='i')(jnp.arange(4.0))
@@ -51,7 +60,13 @@ def pmean(x, axis_name):
     """
     axes = axes_tuple(axis_name, "pmean")
     n = axis_sizes(axes)
-    return tree_map(lambda s: mul(s, np.asarray(1.0 / n, get_aval(s).dtype)), psum(x, axes))
+
+    def mean(s):
+        dt = get_aval(s).dtype
+        if dt.kind not in "fc":   # integers and bools average to a float, as np.mean
+            s = convert_element_type(s, np.dtype(np.float64))
+        return mul(s, np.asarray(1.0 / n, get_aval(s).dtype))
+    return tree_map(mean, psum(x, axes))
 
 
 abstract_rules[psum_p] = lambda *avals, axes: [(a.shape, a.dtype) for a in avals]

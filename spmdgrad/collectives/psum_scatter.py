@@ -15,20 +15,11 @@ import numpy as np
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
 from ..mpi import wire
+from ..primitives.named_axes import as_array, def_owner, no_groups, normalize_axis, scale, single_axis, unvary_transpose
 from ..primitives.structural import bdim_to_front, reduce_sum, reshape
 from ..primitives.structural import slice as slice_
 from ..tree_util import tree_map
-from ._common import (
-    as_array,
-    def_owner,
-    def_shifted_batching,
-    front,
-    no_groups,
-    normalize_axis,
-    scale,
-    single_axis,
-    unvary_transpose,
-)
+from ._lowering import def_shifted_batching, front
 from .all_gather import all_gather_p, mpi_allgather_p
 
 psum_scatter_p = Primitive("psum_scatter")
@@ -51,7 +42,7 @@ def psum_scatter(x, axis_name, scatter_dimension=0, tiled=False, *, axis_index_g
     name, n = single_axis(axis_name, "psum_scatter")
 
     def leaf(v):
-        v = as_array(v)
+        v = as_array(v, "psum_scatter")
         shape = get_aval(v).shape
         if not shape:
             raise ValueError(f"psum_scatter over {name!r} needs an operand of rank >= 1 to "

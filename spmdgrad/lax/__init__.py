@@ -17,3 +17,19 @@ from ..collectives.psum import pmean, psum  # noqa: F401
 from ..collectives.psum_scatter import psum_scatter  # noqa: F401
 from ..primitives.contraction import pdot  # noqa: F401
 from ..primitives.stop_gradient import stop_gradient  # noqa: F401
+from .conv import *  # noqa: F401,F403
+from .windowed import add, max, min, reduce_window  # noqa: F401
+from .control_flow import (  # noqa: F401
+    cond,
+    dynamic_index_in_dim,
+    dynamic_slice,
+    dynamic_slice_in_dim,
+    dynamic_update_index_in_dim,
+    dynamic_update_slice,
+    dynamic_update_slice_in_dim,
+    fori_loop,
+    map,
+    scan,
+    switch,
+    while_loop,
+)

@@ -18,6 +18,7 @@ from ._shape import *  # noqa: F401,F403
 from ._contract import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
 from ._indexing import *  # noqa: F401,F403
+from ._convolve import convolve, correlate  # noqa: F401
 from . import linalg  # noqa: F401
 from ._methods import install as _install
 

@@ -67,8 +67,25 @@ def _reducer(name, impl):
     return prim
 
 
-reduce_max_p = _reducer("reduce_max", np.max)
-reduce_min_p = _reducer("reduce_min", np.min)
+def _ieee_extremum(reduce, prefer_positive):
+    """``reduce`` with IEEE 754-2019 maximum/minimum zeros: -0 < +0, so the result does
+    not depend on the order of the elements (and a blocked reduction, e.g. over MPI
+    ranks, equals a flat one). NaN propagates, as np.max does."""
+    winner, loser = (0.0, -0.0) if prefer_positive else (-0.0, 0.0)
+
+    def impl(x, axis):
+        r = reduce(x, axis=axis)
+        if r.dtype.kind == "f" and np.any(r == 0):
+            x = np.asarray(x)
+            present = np.any((x == 0) & (np.signbit(x) != prefer_positive), axis=axis)
+            r = np.where(r == 0, np.where(present, winner, loser), r).astype(r.dtype)
+            return r[()] if r.ndim == 0 else r
+        return r
+    return impl
+
+
+reduce_max_p = _reducer("reduce_max", _ieee_extremum(np.max, True))
+reduce_min_p = _reducer("reduce_min", _ieee_extremum(np.min, False))
 reduce_prod_p = _reducer("reduce_prod", np.prod)
 
 

@@ -1,11 +1,13 @@
-"""Helpers shared by the collectives: axis names, implicit broadcasts, MPI buffers."""
+"""Helpers for primitives over named axes: axis-name checks, the transpose of an implicit
+broadcast, and the registration of a collective's owner rule. They live with the primitives
+because ``pdot`` (beside ``einsum2``) needs them as much as the collectives do."""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import ad, batching
-from ..core import find_axis, get_aval, vma_of
-from ..primitives.elementwise import mul
+from ..core import Tracer, find_axis, get_aval, vma_of
+from .elementwise import mul
 
 # ---------------------------------------------------------------- axis names
 
@@ -50,8 +52,26 @@ def check_real(x, op):
                         f"Apply {op} to the real part, or to abs(x).")
 
 
-def as_array(x):
-    return x if isinstance(x, np.ndarray) or hasattr(x, "aval") else np.asarray(x)
+def as_array(x, op):
+    """A collective's operand leaf as an array; anything but arrays and numbers is refused."""
+    if isinstance(x, np.ndarray | Tracer):
+        return x
+    if isinstance(x, np.generic | bool | int | float | complex):
+        return np.asarray(x)
+    raise TypeError(f"{op}: got {x!r} of type {type(x).__name__} as an operand; collectives "
+                    "take arrays, Python numbers, or pytrees of them")
+
+
+_sum_dtypes = {}
+
+
+def sum_dtype(dtype):
+    """The dtype of a sum over instances: NumPy's ``sum`` rule, as ``jnp.sum`` follows it
+    (bool and narrow integers widen to 64 bits, so a psum never wraps around)."""
+    out = _sum_dtypes.get(dtype)
+    if out is None:
+        out = _sum_dtypes[dtype] = np.sum(np.zeros(1, dtype)).dtype
+    return out
 
 
 def no_groups(axis_index_groups, op):
@@ -88,18 +108,3 @@ def def_owner(prim, rule):
     The backward pass then lets the collective's transpose handle its own broadcasts."""
     batching.collective_rules[prim] = rule
     ad.collective_prims.add(prim)
-
-
-# ---------------------------------------------------------------- MPI lowering helpers
-
-def front(x, dim):
-    """``x`` with ``dim`` moved to the front, as a C-contiguous array."""
-    return np.ascontiguousarray(np.moveaxis(np.asarray(x), dim, 0))
-
-
-def def_shifted_batching(prim):
-    """Batching rule of an MPI primitive acting along ``dim``: an outer vmap adds a
-    leading dimension, so ``dim`` shifts by one."""
-    def rule(size, vals, batched, dim, **params):
-        return prim.bind(vals[0], dim=dim + 1, **params), True
-    batching.batch_rules[prim] = rule

@@ -1,0 +1,56 @@
+"""``spmdgrad.random``: JAX's random API on JAX's default PRNG, threefry2x32.
+
+The same seed gives the same numbers as JAX (with ``jax_enable_x64``, JAX's
+default ``jax_threefry_partitionable=True``): keys, ``split``, ``fold_in``,
+``bits``, ``randint``, ``uniform``, ``bernoulli`` and ``permutation`` bit for bit,
+draws through special functions to a few ulps. Keys work under ``vmap``,
+``jit`` and ``grad``. See docs/random.md.
+
+>>> import spmdgrad, spmdgrad.random as random
+>>> key = random.key(0)
+>>> k1, k2 = random.split(key)
+>>> spmdgrad.vmap(lambda k: random.normal(k, (2,)))(random.split(k1, 3)).shape
+(3, 2)
+"""
+from .discrete import (  # noqa: F401
+                       bernoulli,
+                       bits,
+                       categorical,
+                       choice,
+                       permutation,
+                       rademacher,
+                       randint,
+                       shuffle,
+)
+from .distributions import (  # noqa: F401
+                       cauchy,
+                       exponential,
+                       gumbel,
+                       laplace,
+                       logistic,
+                       multivariate_normal,
+                       normal,
+                       truncated_normal,
+                       uniform,
+)
+from .gamma import (  # noqa: F401
+                       ball,
+                       beta,
+                       dirichlet,
+                       gamma,
+                       generalized_normal,
+                       loggamma,
+                       orthogonal,
+)
+from .keys import (  # noqa: F401
+                       KeyDType,
+                       PRNGKey,
+                       PRNGKeyArray,
+                       clone,
+                       fold_in,
+                       key,
+                       key_data,
+                       key_impl,
+                       split,
+                       wrap_key_data,
+)
