@@ -435,11 +435,27 @@ from spmdgrad import pmap
 from spmdgrad.lax import psum
 from spmdgrad.mpi import process_index
 f = pmap(lambda x: psum(x, 'i'), axis_name='i')
+f(np.ones((1, 1000)))
+print(f"rank {process_index()} started", flush=True)
 for i in range(60):
     assert f(np.ones((1, 1000)))[0, 0] == 3.0
     time.sleep(0.1)
 print(f"rank {process_index()} done", flush=True)
 """
+
+
+def _wait_started(proc, n=3, limit=60):
+    """Read the job's output until every rank has passed its first collective (MPI
+    start-up itself is not under the watchdog, so the link is cut only after it)."""
+    seen, start, lines = 0, time.monotonic(), []
+    while seen < n and time.monotonic() - start < limit:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        seen += "started" in line
+    assert seen == n, "".join(lines)
+    return "".join(lines)
 
 
 @netns
@@ -465,11 +481,12 @@ def test_netns_short_link_cut_is_survived(tmp_path):
     script.write_text(LOOP)
     with netns_cluster.Cluster(3) as c:
         proc = c.spmdrun([str(script)], env={"SPMDGRAD_STALL_ABORT": "30"})
-        time.sleep(2.5)
+        head = _wait_started(proc)
         c.cut(2)
         time.sleep(3)
         c.restore(2)
         out, err = proc.communicate(timeout=90)
+        out = head + out
     assert proc.returncode == 0, out + err
     for r in range(3):
         assert f"rank {r} done" in out
@@ -483,7 +500,7 @@ def test_netns_link_cut_for_good_ends_the_job_with_the_diagnostic(tmp_path):
     with netns_cluster.Cluster(3) as c:
         proc = c.spmdrun([str(script)], env={"SPMDGRAD_STALL_WARN": "2",
                                              "SPMDGRAD_STALL_ABORT": str(abort_after)})
-        time.sleep(2.5)
+        _wait_started(proc)
         c.cut(2)
         cut = time.monotonic()
         out, err = proc.communicate(timeout=60)

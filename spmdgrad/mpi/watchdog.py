@@ -82,13 +82,13 @@ def wait(state, req):
             if not announced and waited >= announce_after:
                 _announce(state)
                 announced = True
-        if next_warn is not None and waited >= next_warn:
-            _report(state, waited, "")
-            next_warn += stall_warn
         if stall_abort is not None and waited >= stall_abort:
             from . import failure
             failure.abort(_text(state, waited, f"; stalled longer than SPMDGRAD_STALL_ABORT="
                                                f"{stall_abort:g} s: ending the whole job"))
+        if next_warn is not None and waited >= next_warn:
+            _report(state, waited, "")
+            next_warn += stall_warn
 
 
 def _announce(state):
