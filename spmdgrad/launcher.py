@@ -26,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 
 _INSTALL_HINT = "pip install 'spmdgrad[mpi]'   (or: pip install mpich mpi4py)"
@@ -105,6 +106,10 @@ def _parser():
     p.add_argument("--dry-run", action="store_true", help="print the command and exit")
     p.add_argument("-m", dest="module", help="run a library module (like python -m) instead of a "
                                               "script")
+    p.add_argument("--stall-warn", metavar="S", help="report a collective that waits longer than "
+                   "S seconds, on every waiting rank (SPMDGRAD_STALL_WARN; default 60; 'off')")
+    p.add_argument("--stall-abort", metavar="S", help="end the job when a collective waits longer "
+                   "than S seconds (SPMDGRAD_STALL_ABORT; default off)")
     return p
 
 
@@ -115,7 +120,7 @@ class _UsageError(Exception):
 def _split(argv):
     """Split argv into (launcher options, mpiexec args, target, program args). The
     target starts at the first non-option word, or at ``-m MODULE``."""
-    takes_value = {"-n", "--np", "-f", "--hostfile", "--timeout"}
+    takes_value = {"-n", "--np", "-f", "--hostfile", "--timeout", "--stall-warn", "--stall-abort"}
     opts: list[str] = []
     mpiexec_args: list[str] = []
     i = 0
@@ -193,7 +198,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.dry_run:
         print(" ".join(cmd))
         return 0
-    return _run(cmd, env, ns.timeout)
+    for var, value in (("SPMDGRAD_STALL_WARN", ns.stall_warn), ("SPMDGRAD_STALL_ABORT", ns.stall_abort)):
+        if value is not None:
+            env[var] = value
+    with tempfile.TemporaryDirectory(prefix="spmdrun-") as markers:
+        env["SPMDGRAD_MARKER_DIR"] = markers   # spmdgrad's ranks mark start and clean finish
+        status = _run(cmd, env, ns.timeout)
+        return _check_finished(markers, ns.n, status)
+
+
+def _check_finished(markers: str, n: int, status: int) -> int:
+    """Exit status that does not hide a rank that vanished (``os._exit``, a signal):
+    every rank that imported spmdgrad must have left a completion marker."""
+    names = set(os.listdir(markers))   # ranks on hosts without this directory leave none
+    missing = [r for r in range(n) if f"started.{r}" in names and f"done.{r}" not in names]
+    if missing and status not in (124, 130):   # --timeout or Ctrl-C has said so already
+        sys.stderr.write(f"spmdrun: rank(s) {','.join(map(str, missing))} ended without finishing "
+                         "the program (os._exit, a signal, a crash, or stopped by the launcher)\n")
+        return status or 1
+    return status
 
 
 def _run(cmd, env, timeout):
