@@ -6,6 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from ..autodiff import jvp, vjp
+from ..test_util import numerical_jvp
+
 
 def world() -> tuple[Any, int, int]:
     """``(MPI.COMM_WORLD, rank, size)``; a size of 1 without ``mpiexec``.
@@ -68,8 +71,6 @@ def fd_check(f: Callable[..., Any], local_args: Sequence[Any], rep_args: Sequenc
     >>> f = lambda w, x: pmap(lambda xi: psum(xi * w, 'i') * xi, axis_name='i')(x)
     >>> fd_check(f, [global_data((1, 3), seed=world()[1])], [global_data((3,), seed=9)])
     """
-    from spmdgrad import jvp, vjp
-    from spmdgrad.test_util import numerical_jvp
     loc_rng = np.random.default_rng(seed + 1 + world()[1])   # differs per rank
     rep_rng = np.random.default_rng(seed)                    # the same on every rank
     args = list(rep_args) + list(local_args)

@@ -33,6 +33,8 @@ from typing import Any
 
 import pytest
 
+from spmdgrad.mpi import MismatchError, agree
+
 _LAUNCHER_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
 _ATTEMPTS = 3
 _MESSAGE_CHARS = 2000
@@ -102,7 +104,6 @@ class _RankSync:
         self.world, self.rank = world, world.Get_rank()
 
     def after_test(self, item, report):
-        from spmdgrad.mpi import MismatchError, agree
         label = f"end of test {item.nodeid}"
         mismatches = []
         for _ in range(_ATTEMPTS):
