@@ -10,8 +10,8 @@ again with the reduce_axes rule, so the sum over the batch is fused into the
 contractions (``pdot``) and, over ranks, into one Allreduce.
 
 Non-finite norms: an example whose gradient norm is NaN or infinite contributes
-exactly zero (its output cotangent and its per-example residuals of the linear
-program are zeroed before the second pass); its norm is returned as computed, so
+exactly zero (its output cotangent is zeroed and its per-example residuals of the
+linear program are replaced by ones before the second pass); its norm is returned as computed, so
 ``jnp.sum(~jnp.isfinite(norms))`` counts such examples.
 """
 from __future__ import annotations
@@ -101,12 +101,13 @@ def _axes_of(params):
 
 
 def _sanitize(jaxpr, ok, axis_name):
-    """The program with every residual that varies over ``axis_name`` zeroed where the
-    example's norm is not finite, so its zero cotangent cannot meet a NaN."""
+    """The program with every floating residual that varies over ``axis_name`` set to one
+    where the example's norm is not finite: with a zero cotangent and finite
+    coefficients (one, not zero, which may divide), the example's contribution is zero."""
     consts = []
     for v, c in zip(jaxpr.constvars, jaxpr.consts, strict=True):
         if axis_name in v.aval.vma and is_inexact(v.aval.dtype):
-            z = jnp.where(ok, c, jnp.zeros((), v.aval.dtype))
+            z = jnp.where(ok, c, jnp.ones((), v.aval.dtype))
             if get_aval(z).vma == get_aval(c).vma:
                 c = z
         consts.append(c)
