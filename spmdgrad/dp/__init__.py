@@ -6,3 +6,4 @@ copies of contracted parameters; :mod:`spmdgrad.dp.privacy` (``spmdgrad.privacy`
 wraps the ``dp-accounting`` package. See docs/dp.md.
 """
 from .clipping import clipped_grad, per_example_norms  # noqa: F401
+from . import privacy  # noqa: F401
