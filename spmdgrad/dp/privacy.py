@@ -15,6 +15,8 @@ rank shares, so data-parallel replicas stay bitwise identical without sending it
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 
 import numpy as np
@@ -42,6 +44,19 @@ def _check(noise_multiplier=None, sample_rate=None, steps=None, delta=None, fnam
         raise ValueError(f"{fname}: steps must be a non-negative integer, got {steps!r}")
     if delta is not None and not 0 < delta < 1:
         raise ValueError(f"{fname}: delta must be in (0, 1), got {delta!r}")
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The accountant logs a warning per order it drops from the conversion (orders
+    whose series did not converge): that is its normal operation, not the user's."""
+    log = logging.getLogger("absl")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _event(dpa, noise_multiplier, sample_rate, steps):
@@ -72,8 +87,9 @@ def epsilon(noise_multiplier, sample_rate, steps, delta, *, accountant="rdp"):
     if noise_multiplier == 0:
         return math.inf
     acc = _accountant(dpa, accountant)
-    acc.compose(_event(dpa, noise_multiplier, sample_rate, steps))
-    return float(acc.get_epsilon(delta))
+    with _quiet():
+        acc.compose(_event(dpa, noise_multiplier, sample_rate, steps))
+        return float(acc.get_epsilon(delta))
 
 
 def noise_multiplier_for(target_epsilon, delta, sample_rate, steps, *, accountant="rdp", tol=1e-4):
@@ -91,11 +107,12 @@ def noise_multiplier_for(target_epsilon, delta, sample_rate, steps, *, accountan
     if steps == 0:
         return 0.0
     dpa = _dp_accounting()
-    return float(dpa.calibrate_dp_mechanism(
-        lambda: _accountant(dpa, accountant),
-        lambda s: _event(dpa, s, sample_rate, steps),
-        target_epsilon, delta,
-        dpa.LowerEndpointAndGuess(1e-3, 1.0), tol=tol))
+    with _quiet():
+        return float(dpa.calibrate_dp_mechanism(
+            lambda: _accountant(dpa, accountant),
+            lambda s: _event(dpa, s, sample_rate, steps),
+            target_epsilon, delta,
+            dpa.LowerEndpointAndGuess(1e-3, 1.0), tol=tol))
 
 
 def add_noise(total, noise_multiplier, max_norm, seed):
