@@ -171,6 +171,42 @@ def test_small_cnn():
     check(loss, (p, rand(4, 5, 5, 2), rand(4, 2)), (None, 0, 0), 1.0)
 
 
+@pytest.fixture
+def ghost_only(monkeypatch):
+    """Fails any instantiation of a factored per-example term; counts the terms made."""
+    made = []
+    init = ghost_norms.Term.__init__
+
+    def counting(self, a, b, spec):
+        made.append(spec)
+        init(self, a, b, spec)
+
+    def refuse(self):
+        raise AssertionError(f"instantiated a per-example term of shape {self.shape}")
+    monkeypatch.setattr(ghost_norms.Term, "__init__", counting)
+    monkeypatch.setattr(ghost_norms.Term, "instantiate", refuse)
+    return made
+
+
+@pytest.mark.parametrize("ghost", [True, False])
+def test_cnn_kernel_ghost_norm(ghost, request):
+    """Few positions and many channels: the Gram route, never the per-example kernel."""
+    dn = ("NHWC", "HWIO", "NHWC")
+    made = request.getfixturevalue("ghost_only") if ghost else None
+
+    def loss(k, x):
+        h = lax.conv_general_dilated(x[None], k, (2, 2), "VALID", dimension_numbers=dn)
+        return jnp.sum(jnp.tanh(h) ** 2)
+    k, xs = rand(3, 3, 6, 7), rand(3, 5, 5, 6)
+    if ghost:  # 4 positions: Gram 16 << kernel 378
+        n = sg.vmap(sg.per_example_norms(loss, "b"), in_axes=(None, 0), axis_name="b")(k, xs)
+        _, ref = reference(loss, (k, xs), (None, 0), 1.0)
+        np.testing.assert_allclose(n, ref, rtol=1e-10)
+        assert made  # the kernel went through a factored term
+    else:
+        check(loss, (k, xs), (None, 0), 0.5)
+
+
 def test_float32():
     p32 = tree_map(lambda x: x.astype(np.float32), MLP)
     x32, y32 = XS.astype(np.float32), YS.astype(np.float32)
@@ -258,15 +294,15 @@ def test_integer_argnum_rejected():
         f(np.ones(2), np.ones((3, 2), np.int64))
 
 
-def test_ghost_route_never_forms_the_per_example_weight(monkeypatch):
-    """A contracted weight's norm goes through Gram matrices, never the instantiated term."""
-    def refuse(self):
-        raise AssertionError(f"instantiated a per-example term of shape {self.shape}")
-    monkeypatch.setattr(ghost_norms.Term, "instantiate", refuse)
-    W = rand(64, 64)
-    n = sg.vmap(sg.per_example_norms(lambda W, x: jnp.sum(jnp.tanh(x @ W @ W)), "b"),
-                in_axes=(None, 0), axis_name="b")(W, rand(5, 2, 64))
-    assert n.shape == (5,)
+def test_ghost_route_never_forms_the_per_example_weight(ghost_only):
+    """A contracted weight (used twice: cross terms) goes through Gram matrices."""
+    W = rand(64, 64) * 0.2
+    loss = lambda W, x: jnp.sum(jnp.tanh(x @ W @ W))  # noqa: E731
+    xs = rand(5, 2, 64)
+    n = sg.vmap(sg.per_example_norms(loss, "b"), in_axes=(None, 0), axis_name="b")(W, xs)
+    assert len(ghost_only) == 2
+    _, ref = reference(loss, (W, xs), (None, 0), 1.0)
+    np.testing.assert_allclose(n, ref, rtol=1e-10)
 
 
 def test_memory_per_example_weight_never_materialised():

@@ -13,8 +13,12 @@ the book-keeping rule: for ``x`` of shape (T, d) and ``ct`` of shape (T, p) it
 contracts the Gram matrices ``x x^T`` and ``ct ct^T`` (T^2 work) when ``2 T^2 < d p``,
 and forms the per-example gradient ``x^T ct`` otherwise.
 
-Primitives without a rule (conv today, elementwise uses such as a bias or a scale)
-use their transpose rule: their contribution is materialised per example.
+Rules exist for ``einsum2`` (dot, matmul, einsum), ``gather`` (take, embedding
+lookups: pairs of positions reading the same row) and ungrouped convolutions (the
+kernel's cotangent is an einsum2 of the output cotangent and the input's patches).
+Primitives without a rule (elementwise uses such as a bias or a layer-norm scale,
+grouped convolutions) use their transpose rule: their contribution is materialised
+per example, at the cost of the parameter's size per example.
 """
 from __future__ import annotations
 
@@ -23,9 +27,11 @@ import numpy as np
 from .. import ad
 from ..core import _EMPTY, get_aval
 from ..primitives.contraction import einsum2, einsum2_p, parse
+from ..primitives.conv import conv_p
 from ..primitives.elementwise import convert_element_type, eq, mul
 from ..primitives.indexing import gather, gather_p, scatter_add
 from ..primitives.structural import broadcast_in_dim, reduce_sum, reshape, transpose_p
+from ..primitives.windowed import patches
 
 # prim -> fn(ct, *operands, ghost, **params) -> list of contributions (None, a dense
 # cotangent, or a Term); ``ghost[i]`` says operand i feeds only parameters.
@@ -83,6 +89,24 @@ def _gather_norm_rule(ct, x, *idx, ghost, axes):
     return ad.transpose_rules[gather_p](ct, x, *idx, axes=axes)
 
 
+def _conv_norm_rule(ct, x, w, ghost, **params):
+    """The kernel's cotangent is ``ct`` contracted with the input's patches (im2col) over
+    the batch and the positions: an einsum2 Term of those two factors. Grouped
+    convolutions use the transpose rule (the per-example kernel gradient)."""
+    if not (ad.is_undefined(w) and ghost[1]) or ad.is_undefined(x) \
+            or params["feature_group_count"] != 1 or params["batch_group_count"] != 1:
+        return ad.transpose_rules[conv_p](ct, x, w, **params)
+    wshape = w.aval.shape
+    n = len(wshape) - 2
+    pat = patches(x, (1, 1) + wshape[2:], (1, 1) + params["window_strides"],
+                  ((0, 0), (0, 0)) + params["padding"], (1, 1) + params["lhs_dilation"],
+                  (1, 1) + params["rhs_dilation"])
+    shape = get_aval(pat).shape
+    pat = reshape(pat, shape[:2 + n] + shape[4 + n:])  # (N, I, positions..., window...)
+    P, K = "pqrstuvw"[:n], "klmhijxy"[:n]
+    return [None, Term(ct, pat, f"no{P},nc{P}{K}->oc{K}")]
+
+
 def _transpose_push(term, permutation):
     if type(term) is not Term:
         return None
@@ -93,6 +117,7 @@ def _transpose_push(term, permutation):
 
 norm_rules[einsum2_p] = _einsum2_norm_rule
 norm_rules[gather_p] = _gather_norm_rule
+norm_rules[conv_p] = _conv_norm_rule
 push_rules[transpose_p] = _transpose_push
 
 
