@@ -326,3 +326,31 @@ def test_memory_per_example_weight_never_materialised():
     assert peak < per_example_bytes / 8, peak
     ref, _ = reference(loss, (W, xs, ys), (None, 0, 0), 1.0)
     np.testing.assert_allclose(total, ref, rtol=1e-8, atol=1e-14)
+
+
+def test_scalar_parameter_elementwise_and_contracted():
+    def loss(p, x):
+        return jnp.sum(jnp.tanh(p["s"] * x @ p["W"])) + p["s"] ** 2
+    check(loss, ({"s": np.float64(0.7), "W": rand(3, 2)}, rand(4, 3)), (None, 0), 0.5)
+
+
+def test_einsum_with_shared_batch_index():
+    def loss(W, x):
+        return jnp.sum(jnp.sin(jnp.einsum("hij,hj->hi", W, x)))
+    check(loss, (rand(2, 3, 4), rand(5, 2, 4)), (None, 0), 0.5)
+
+
+def test_weight_on_the_left_and_reshaped_weight():
+    check(lambda W, x: jnp.sum(jnp.tanh(W @ x)), (rand(4, 3), rand(6, 3)), (None, 0), 0.5)
+    check(lambda W, x: jnp.sum(jnp.sin(x @ jnp.reshape(W, (3, 4)))), (rand(12), rand(5, 3)),
+          (None, 0), 0.5)
+
+
+def test_recurrent_weight_in_scan():
+    def loss(W, xs):
+        def body(h, x):
+            h = jnp.tanh(h @ W + x)
+            return h, h
+        h, _ = lax.scan(body, jnp.zeros(3), xs)
+        return jnp.sum(h ** 2)
+    check(loss, (rand(3, 3), rand(4, 5, 3)), (None, 0), 0.5)
