@@ -12,6 +12,10 @@ examples from a fixed seed. Variants, all inside ``vmap`` over the batch:
 - ``total``: ``grad(loss, reduce_axes=('b',))``: the plain total gradient, no clipping;
 - ``vmap_clip``: ``vmap(grad(loss))`` per-example gradients, their norms, clip, sum.
 
+Peer (dev-only, if its venv exists): torch with Opacus, its vectorized per-sample
+gradients and its ghost clipping (``benchmarks/_peers/dp_opacus.py``, one thread),
+timed round-robin in its own process right after spmdgrad's rounds for the same B.
+
 Times are round-robin medians (each round runs every variant once); the printed
 ratios are ``clipped / total`` and ``clipped / vmap_clip``. Peak memory is the
 tracemalloc peak of one call of each variant (NumPy's allocations are traced), so
@@ -30,7 +34,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import fmt_ms, interleaved_medians, print_environment  # noqa: E402
+import _common  # noqa: E402
+from _common import fmt_ms, interleaved_medians, print_environment, run_peer  # noqa: E402
+
+# Opacus (torch), a dev-only peer: a venv named opacus-venv in the peers folder.
+_common.PEER_VENVS.setdefault("opacus", os.path.join(_common.PEERS, "opacus-venv"))
 
 SIZES = (784, 512, 512, 10)
 C = 1.0
@@ -89,6 +97,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, nargs="*", default=[256, 1024])
     ap.add_argument("--repeat", type=int, default=9)
+    ap.add_argument("--no-opacus", dest="opacus", action="store_false",
+                    help="skip the Opacus peer even if its venv exists")
     args = ap.parse_args()
     from spmdgrad.tree_util import tree_leaves
     print_environment("bench_dp_clip")
@@ -111,6 +121,17 @@ def main():
               f"clipped/vmap_clip {med['clipped'] / med['vmap_clip']:.2f}x")
         print(f"  memory clipped/total {peaks['clipped'] / peaks['total']:.2f}x   "
               f"vmap_clip/clipped {peaks['vmap_clip'] / peaks['clipped']:.1f}x")
+        if args.opacus:
+            peer = run_peer("opacus", "dp_opacus.py", (B, args.repeat), timeout=3600)
+            if isinstance(peer, str):
+                print(f"  opacus: {peer}")
+                continue
+            print(f"  opacus {peer['opacus']} (torch {peer['torch']}, 1 thread; ghost vs vectorized "
+                  f"max diff {peer['max_abs_diff']:.1e}):")
+            for k in ("vectorized", "ghost"):
+                print(f"    {k:10s} median {fmt_ms(peer[k])}  (min {fmt_ms(peer[k + '_min'])})  "
+                      f"peak RSS growth {peer[k + '_rss_bytes'] / 2**20:8.1f} MiB   "
+                      f"clipped/{k} {med['clipped'] / peer[k]:.2f}x")
 
 
 if __name__ == "__main__":
