@@ -354,3 +354,18 @@ def test_recurrent_weight_in_scan():
         h, _ = lax.scan(body, jnp.zeros(3), xs)
         return jnp.sum(h ** 2)
     check(loss, (rand(3, 3), rand(4, 5, 3)), (None, 0), 0.5)
+
+
+def test_docs_example_runs():
+    import pathlib
+    import re
+    page = pathlib.Path(__file__).resolve().parents[1] / "docs" / "dp.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    ns = {}
+    for block in blocks:
+        exec(compile(block, "docs/dp.md", "exec"), ns)
+    ref, norms = reference(ns["loss"], (ns["params"], ns["xs"], ns["ys"]), (None, 0, 0), 1.0)
+    np.testing.assert_allclose(ns["norms"], norms, rtol=1e-12)
+    for k in ref:
+        np.testing.assert_allclose(ns["total"][k], ref[k], rtol=1e-12)
+        assert ns["noisy"][k].shape == ref[k].shape
