@@ -126,8 +126,10 @@ def main():
             if isinstance(peer, str):
                 print(f"  opacus: {peer}")
                 continue
+            sums = [float(np.sum(np.asarray(x, np.float64))) for x in tree_leaves(a)]
+            agree = np.allclose(sums, peer["leaf_sums"], rtol=1e-3, atol=1e-3)
             print(f"  opacus {peer['opacus']} (torch {peer['torch']}, 1 thread; ghost vs vectorized "
-                  f"max diff {peer['max_abs_diff']:.1e}):")
+                  f"max diff {peer['max_abs_diff']:.1e}; leaf sums agree with clipped: {agree}):")
             for k in ("vectorized", "ghost"):
                 print(f"    {k:10s} median {fmt_ms(peer[k])}  (min {fmt_ms(peer[k + '_min'])})  "
                       f"peak RSS growth {peer[k + '_rss_bytes'] / 2**20:8.1f} MiB   "

@@ -78,7 +78,8 @@ def vectorized():
     return out
 
 
-ghost_model = GradSampleModuleFastGradientClipping(net(params), max_grad_norm=C, use_ghost_clipping=True)
+ghost_model = GradSampleModuleFastGradientClipping(net(params), max_grad_norm=C, use_ghost_clipping=True,
+                                                   loss_reduction="sum")
 ghost_opt = opacus.optimizers.DPOptimizerFastGradientClipping(
     torch.optim.SGD(ghost_model.parameters(), lr=0.0), noise_multiplier=0.0, max_grad_norm=C,
     expected_batch_size=B, loss_reduction="sum")
@@ -103,6 +104,7 @@ torch.set_num_threads(1)
 out = {"opacus": opacus.__version__, "torch": torch.__version__, "threads": 1}
 a, b = vectorized(), ghost()
 out["max_abs_diff"] = max(float((x - y).abs().max()) for x, y in zip(a, b, strict=True))
+out["leaf_sums"] = [float(x.double().sum()) for x in b]  # W1, b1, W2, b2, ...: layout-free check
 out["ghost_rss_bytes"] = rss_growth(ghost)          # ghost first: the smaller peak
 out["vectorized_rss_bytes"] = rss_growth(vectorized)
 out.update(interleaved_medians({"vectorized": vectorized, "ghost": ghost}, repeat=repeat))
