@@ -63,9 +63,10 @@ def parse_args(doc, epochs, lr):
 
 def batches(n, args, nranks, rng):
     """Per step, each rank's example indices and weights (the same draw on every rank)."""
-    if args.batch % nranks:
-        raise SystemExit(f"--batch {args.batch} must be a multiple of the {nranks} ranks")
     if args.sampling == "shuffle":
+        if args.batch % nranks:
+            raise SystemExit(f"--batch {args.batch} must be a multiple of the {nranks} ranks "
+                             "with --sampling shuffle")
         perm = rng.permutation(n)
         for j in range(n // args.batch):
             chosen = perm[j * args.batch:(j + 1) * args.batch]
