@@ -8,8 +8,9 @@
 An edge is an explicit import between two of spmdgrad's modules, at module level or inside a
 function (``from ..primitives.elementwise import mul`` is an edge to that module, ``from .. import
 ad`` an edge to ``spmdgrad.ad``). Python also runs a package's ``__init__`` before any of its
-submodules; those implicit edges are not counted, as in import-linter, since every package's
-submodules would otherwise form a cycle with it.
+submodules, so importing ``spmdgrad.numpy._core`` from outside ``spmdgrad.numpy`` is an edge to
+that package's ``__init__`` too: a cycle through it fails at import time. Only the root package's
+``__init__`` (which imports everything, and which every submodule import runs) is left out.
 """
 from __future__ import annotations
 
@@ -85,7 +86,15 @@ def edges(mods):
                     target = sub or base
                     if target and target != mod:
                         out.append((mod, target, node.lineno, local))
-    return out
+    # The implicit edges: importing a.b.c from outside package a.b runs a.b's __init__.
+    implicit = []
+    for a, b, line, local in out:
+        parts = b.split(".")
+        for k in range(2, len(parts)):
+            pkg = ".".join(parts[:k])
+            if pkg in mods and not (a == pkg or a.startswith(pkg + ".")):
+                implicit.append((a, pkg, line, local))
+    return out + implicit
 
 
 def find_cycle(graph):
