@@ -51,13 +51,18 @@ def _short_dtype(dtype):
 
 
 class ShapedArray:
-    """Abstract value: shape, dtype and the named axes the value varies over."""
-    __slots__ = ("shape", "dtype", "vma", "_hash")
+    """Abstract value: shape, dtype and the named axes the value varies over.
 
-    def __init__(self, shape, dtype, vma=_EMPTY):
+    ``weak_type``: the value stands for a Python scalar (a scalar argument traced by
+    jit), so it promotes like one (NumPy's NEP 50, JAX's weak types). It is a hint to
+    the front end's promotion and not part of equality."""
+    __slots__ = ("shape", "dtype", "vma", "_hash", "weak_type")
+
+    def __init__(self, shape, dtype, vma=_EMPTY, weak_type=False):
         self.shape = shape if type(shape) is tuple else tuple(shape)
         self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.vma = vma if type(vma) is frozenset else frozenset(vma)
+        self.weak_type = weak_type
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
