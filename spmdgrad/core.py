@@ -114,12 +114,17 @@ def vma_of(x):
 # --------------------------------------------------------------------------- primitives
 
 class Primitive:
-    """A named operation. Its meaning lives in the rule tables."""
-    __slots__ = ("name", "multiple_results")
+    """A named operation. Its meaning lives in the rule tables.
 
-    def __init__(self, name, multiple_results=False):
+    ``effectful``: running it does more than compute its result (it communicates, and
+    every rank must run it the same number of times in the same order). Program
+    transformations (jit's optimizer) never remove, merge, fold or reorder it."""
+    __slots__ = ("name", "multiple_results", "effectful")
+
+    def __init__(self, name, multiple_results=False, effectful=False):
         self.name = name
         self.multiple_results = multiple_results
+        self.effectful = effectful
 
     def bind(self, *args, **params):
         return _state.trace.process_primitive(self, args, params)
