@@ -208,12 +208,10 @@ def lower(jaxpr, name="_compiled"):
                 raise NotImplementedError(f"primitive '{e.prim}' has no implementation") from None
             fn = impls[e.prim] = bind_global(f"{_ident(e.prim.name)}_", impl)
         args = [names[v] for v in e.invars]
-        for k, p in e.params.items():
-            if not k.isidentifier():
-                args.append(f"**{bind_global('p', e.params)}")
-                break
-        else:
+        if all(k.isidentifier() for k in e.params):
             args += [f"{k}={bind_global('p', p)}" for k, p in e.params.items()]
+        elif e.params:
+            args.append(f"**{bind_global('p', e.params)}")
         outs = []
         for v in e.outvars:
             names[v] = f"v{nv}"

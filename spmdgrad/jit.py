@@ -277,8 +277,9 @@ def _static_spec(fun, nums, names, what):
     known = {p.name for p in params if p.kind != p.POSITIONAL_ONLY}
     for n in names:
         if n not in known and not has_kw:
+            listed = ", ".join(p.name for p in params)
             raise ValueError(f"jit: {what}_argnames names {n!r}, which is not a parameter of "
-                             f"{getattr(fun, '__name__', fun)} (parameters: {', '.join(p.name for p in params)})")
+                             f"{getattr(fun, '__name__', fun)} (parameters: {listed})")
     for i in nums:
         if not has_var and not -len(positional) <= i < len(positional):
             raise ValueError(f"jit: {what}_argnums contains {i}, but "
