@@ -133,12 +133,12 @@ def rounds(groups, repeat, peers):
     ratios = {}
     times = {}
     for _ in range(repeat):
-        for row, (fns, number, _ref) in groups.items():
+        for fns, number, _ref in groups.values():
             for name, fn in fns.items():
                 times.setdefault(name, []).append(best_of(fn, number))
         if peers:
             times.setdefault("autograd_chain", []).append(autograd_round(20)["grad_chain"])
-    for row, (fns, _number, ref) in groups.items():
+    for fns, _number, ref in groups.values():
         for name in fns:
             if name != ref and ref in times:
                 ratios[f"{name} / {ref}"] = statistics.median(

@@ -90,7 +90,6 @@ def optimize(jaxpr):
     alias = {}       # Var -> Var it equals
     bcast = {}       # Var -> (source Var) of a NumPy-compatible broadcast_in_dim
     seen = {}        # CSE key -> outvars
-    scalars = {}     # uniform constant Var -> its 0-d Var (None if not uniform)
     eqns = []
 
     def get(v):
@@ -113,7 +112,6 @@ def optimize(jaxpr):
         if _is_ufunc_eqn(e) and len(invars) > 1:
             shape = e.outvars[0].aval.shape
             narrowed = [bcast.get(v, v) for v in invars]
-            narrowed = [_uniform(v, consts, scalars) for v in narrowed]
             if narrowed != invars and np.broadcast_shapes(*(v.aval.shape for v in narrowed)) == shape:
                 invars = narrowed
         if not effectful:
@@ -151,23 +149,6 @@ def optimize(jaxpr):
     kept.reverse()
     constvars = [v for v in consts if v in live]
     return Jaxpr(list(jaxpr.invars), constvars, [consts[v] for v in constvars], kept, outvars)
-
-
-def _uniform(v, consts, scalars):
-    """A 0-d constant standing for ``v`` if ``v`` is a constant array with one value
-    everywhere (a cotangent seed or a mask materialised at trace time); else ``v``."""
-    if v not in consts or not v.aval.shape:
-        return v
-    if v not in scalars:
-        c = consts[v]
-        scalars[v] = None
-        if isinstance(c, np.ndarray) and c.size and c.dtype.kind in "biufc":
-            first = c.reshape(-1)[:1]
-            if first.tobytes() * c.size == c.tobytes():  # bit for bit: -0.0 and NaN payloads too
-                s = Var(type(v.aval)((), v.aval.dtype, v.aval.vma))
-                consts[s] = first.reshape(())
-                scalars[v] = s
-    return scalars[v] or v
 
 
 def _fold(e, vals):
@@ -242,7 +223,11 @@ def lower(jaxpr, name="_compiled"):
             for v in e.invars:
                 if (v in fresh and last[v] == i and v not in outset and v.aval.shape == out.shape
                         and v.aval.dtype == out.dtype):
-                    args.append(f"out={names[v]}")
+                    # Only where NumPy itself would allocate a C-ordered result: the
+                    # layout of a result can change the bits of a later matmul.
+                    others = {names[u] for u in e.invars if u.aval.shape and u is not v}
+                    cond = " and ".join(f"{n}.flags.c_contiguous" for n in [names[v], *sorted(others)])
+                    args.append(f"out=({names[v]} if {cond} else None)")
                     fresh.discard(v)
                     break
             fresh.add(e.outvars[0])

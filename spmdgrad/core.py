@@ -102,7 +102,13 @@ def get_aval(x):
         return a
     if isinstance(x, Tracer):
         return x.aval
-    if isinstance(x, np.ndarray | np.generic):
+    if isinstance(x, np.generic):  # NumPy scalars are interned like arrays
+        key = ((), x.dtype)
+        a = _interned.get(key)
+        if a is None:
+            a = _interned[key] = ShapedArray((), x.dtype)
+        return a
+    if isinstance(x, np.ndarray):
         return ShapedArray(x.shape, x.dtype)
     return ShapedArray(np.shape(x), np.result_type(x))
 
@@ -305,12 +311,28 @@ class Trace:
 
     def forward(self, prim, args, params):
         """Bind ``prim`` on the parent trace, with the parent current."""
+        parent = self.parent
+        if type(parent) is EvalTrace and not params:
+            # Fast path: a ufunc on concrete arrays binds nothing, so no trace switch.
+            ufunc = _ufunc_impls.get(prim, False)
+            if ufunc is False:
+                ufunc = _ufunc_impls[prim] = impl_rules.get(prim) if isinstance(
+                    impl_rules.get(prim), np.ufunc) else None
+            if ufunc is not None:
+                for a in args:
+                    if type(a) is not np.ndarray and isinstance(a, Tracer):
+                        break
+                else:
+                    return ufunc(*args)
         prev = _state.trace
         _state.trace = self.parent
         try:
             return self.parent.process_primitive(prim, args, params)
         finally:
             _state.trace = prev
+
+
+_ufunc_impls = {}  # prim -> its impl if that is a NumPy ufunc, else None
 
 
 class EvalTrace(Trace):

@@ -75,9 +75,6 @@ def test_identities_and_numpy_broadcasts_vanish():
     w, xs = np.ones((3, 2)) * 0.1, np.linspace(-1, 1, 15).reshape(5, 3)
     jg = sg.jit(g)
     assert len(jg.lower(w, xs).jaxpr.eqns) < len(jg.trace(w, xs).eqns)
-    # cotangent seeds materialised at trace time, (5, 2) constants, become 0-d ones
-    assert max(np.ndim(c) for c in jg.trace(w, xs).consts) == 2
-    assert max(np.ndim(c) for c in jg.lower(w, xs).jaxpr.consts) == 0
     assert bitwise_equal(jg(w, xs), g(w, xs))
 
 
