@@ -25,7 +25,8 @@ after its last use (so peak memory follows the program, not its length), and an
 elementwise ufunc writes into a dead operand's buffer (``out=``) when that buffer is
 fresh (made by an earlier ufunc of the program, never a view, an input or a
 constant) and has the result's shape and dtype. Structured primitives (scan,
-while, cond) run through their own implementations.
+while, cond) run through their own implementations, with their sub-programs
+compiled the same way (:class:`CompiledJaxpr`).
 """
 from __future__ import annotations
 
@@ -208,10 +209,11 @@ def lower(jaxpr, name="_compiled"):
                 raise NotImplementedError(f"primitive '{e.prim}' has no implementation") from None
             fn = impls[e.prim] = bind_global(f"{_ident(e.prim.name)}_", impl)
         args = [names[v] for v in e.invars]
-        if all(k.isidentifier() for k in e.params):
-            args += [f"{k}={bind_global('p', p)}" for k, p in e.params.items()]
-        elif e.params:
-            args.append(f"**{bind_global('p', e.params)}")
+        params = _compile_bodies(e.params)
+        if all(k.isidentifier() for k in params):
+            args += [f"{k}={bind_global('p', p)}" for k, p in params.items()]
+        elif params:
+            args.append(f"**{bind_global('p', params)}")
         outs = []
         for v in e.outvars:
             names[v] = f"v{nv}"
@@ -251,6 +253,32 @@ def lower(jaxpr, name="_compiled"):
     shared = set(jaxpr.invars) | constset
     copy_outs = [i for i, v in enumerate(jaxpr.outvars) if v in shared]
     return Lowered(jaxpr, source, glob[name], copy_outs)
+
+
+class CompiledJaxpr(Jaxpr):
+    """A sub-program (loop body, branch) with its compiled form: ``run(*args)``. The
+    structured primitives' implementations call ``run`` when it is there
+    (``primitives.control_flow.eval_impl``); every other rule sees a plain Jaxpr."""
+    __slots__ = ("run",)
+
+    def __init__(self, jaxpr):
+        super().__init__(jaxpr.invars, jaxpr.constvars, jaxpr.consts, jaxpr.eqns, jaxpr.outvars)
+        self.run = lower(optimize(jaxpr), "_body").fn
+
+
+def _compile_bodies(params):
+    """``params`` with each sub-program replaced by its compiled form."""
+    if not any(sub_jaxprs(params)):
+        return params
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, Jaxpr) and not isinstance(v, CompiledJaxpr):
+            v = CompiledJaxpr(v)
+        elif isinstance(v, tuple | list) and any(isinstance(e, Jaxpr) for e in v):
+            v = type(v)(CompiledJaxpr(e) if isinstance(e, Jaxpr) and not isinstance(e, CompiledJaxpr)
+                        else e for e in v)
+        out[k] = v
+    return out
 
 
 def _ident(name):

@@ -159,6 +159,13 @@ def test_structured_primitives_compile():
     assert bitwise_equal(got[0], want[0]) and bitwise_equal(got[1], want[1])
     g = sg.jit(sg.grad(lambda x: jnp.sum(f(x)[1])))
     np.testing.assert_array_equal(g(x), sg.grad(lambda x: jnp.sum(f(x)[1]))(x))
+    # the bodies are compiled too
+    assert any(isinstance(v, sgc.CompiledJaxpr) for v in jf.lower(x).fn.__globals__.values())
+    w = sg.jit(lambda x: lax.while_loop(lambda c: c[0] < 5, lambda c: (c[0] + 1, jnp.sin(c[1])), (0, x)))
+    np.testing.assert_array_equal(w(x)[1], np.sin(np.sin(np.sin(np.sin(np.sin(x))))))
+    c = sg.jit(lambda i, x: lax.switch(i, [jnp.sin, jnp.cos, lambda x: x * 2.0], x))
+    for i in range(3):
+        np.testing.assert_array_equal(c(i, x), [np.sin, np.cos, lambda x: x * 2.0][i](x))
 
 
 def test_make_jaxpr_shows_the_optimized_program():
