@@ -12,7 +12,7 @@ the other (round-robin), so load from other processes hits them alike. Variants:
   the venv ``$SPMDGRAD_PEERS/jit-autograd``; targets 1.0x and 0.25x).
 - MLP 784-128-10, float32, total gradient via ``reduce_axes`` at B=64 and B=256:
   ``jit`` and the interpreter against hand NumPy (targets 1.15x jit, 1.5x interpreted
-  at B=256).
+  at B=256); JAX's ``jit`` of the same programs in its own process (``$SPMDGRAD_PEERS/jax``).
 - 8x256 MLP (ReLU), B=1024, total gradient: ``jit`` against hand NumPy, time and peak
   traced memory (tracemalloc; targets 1.1x and 1.3x).
 - per-example gradients (MLP, B=256): ``jit(vmap(grad))`` against hand NumPy (1.2x).
@@ -45,6 +45,7 @@ import spmdgrad.numpy as jnp  # noqa: E402
 
 N_OPS = 48
 AUTOGRAD = os.path.join(PEERS, "jit-autograd", "bin", "python")
+JAX = os.path.join(PEERS, "jax", "bin", "python")
 
 
 def mlp_loss(params, x, y):
@@ -205,6 +206,20 @@ def main():
         print(f"{k:<40} {v:8.3f}")
     if not peers:
         print("autograd: not installed (no $SPMDGRAD_PEERS/jit-autograd venv) or --no-peers")
+    if peers and os.path.exists(JAX):
+        proc = subprocess.run([JAX, os.path.join(HERE, "_peers", "jit_jax.py"), str(args.repeat)],
+                              capture_output=True, text=True, check=False,
+                              env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+        if proc.returncode == 0:
+            jx = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(f"\nJAX {jx['version']} (its own process, right after the rounds above; not interleaved):")
+            print(f"  jit(grad) chain {jx['jax_jit_grad_chain'] / N_OPS * 1e6:.2f} us per op")
+            for B in (64, 256):
+                ref = statistics.median(times[f"numpy_total_B{B}"])
+                print(f"  jit total B={B}: {jx[f'jax_jit_total_B{B}'] * 1e6:.0f} us "
+                      f"({jx[f'jax_jit_total_B{B}'] / ref:.2f}x this run's NumPy median)")
+        else:
+            print("JAX peer failed:", (proc.stderr or proc.stdout).strip().splitlines()[-1:])
     pn = peak_bytes(lambda: deep_numpy(dp, dx, dy))
     pj = peak_bytes(lambda: jdeep(dp, dx, dy))
     pi = peak_bytes(lambda: deep_grad(dp, dx, dy))
