@@ -292,7 +292,9 @@ class ConcretizationError(TypeError, SpmdgradError):
                    f"is abstract under a transformation ({type(tracer).__name__}). Python "
                    "control flow (if/while/bool/int) on a batched or staged value is not "
                    "supported; use spmdgrad.numpy.where, or pass the value as a "
-                   "non-differentiated argument.")
+                   "non-differentiated argument. Under jit, Python scalars are traced too: "
+                   "mark such an argument static (jit(f, static_argnums=...) or "
+                   "static_argnames=...).")
         super().__init__(msg)
 
 

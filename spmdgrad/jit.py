@@ -96,6 +96,7 @@ class jit_mode:
 _WEAK_AVALS = {t: ShapedArray((), np.result_type(t(0)), weak_type=True) for t in _SCALARS}
 _WEAK_CAST = {bool: np.bool_, int: np.int64, float: np.float64, complex: np.complex128}
 _scalar_avals = {}
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1  # larger Python ints stay static
 
 
 def _scalar_aval(x):
@@ -200,7 +201,7 @@ def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=N
             if t is np.ndarray:
                 kinds.append(1)
                 keys.append(core.get_aval(x))
-            elif t in _WEAK_AVALS:
+            elif t in _WEAK_AVALS and (t is not int or _INT64_MIN <= x <= _INT64_MAX):
                 kinds.append(2)
                 keys.append(t)  # a weak scalar: its value is not part of the signature
             elif isinstance(x, np.generic):

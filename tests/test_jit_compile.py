@@ -279,8 +279,10 @@ def test_python_scalars_are_traced_once_and_promote_weakly():
 
 def test_traced_scalar_under_python_control_flow_asks_for_static():
     f = lambda x, n: x ** 2 if n > 0 else x  # noqa: E731
-    with pytest.raises(core.ConcretizationError):
+    with pytest.raises(core.ConcretizationError, match="static_argnums"):
         sg.jit(f)(np.ones(2), 1)
+    big = 2 ** 70  # beyond int64: static, as before
+    assert sg.jit(lambda x, n: x + (n > 2 ** 64))(np.ones(2), big)[0] == 2.0
     assert bitwise_equal(sg.jit(f, static_argnums=1)(np.ones(2), 1), np.ones(2))
 
 
