@@ -164,7 +164,7 @@ def abstract_eval(prim, avals, params):
     """Output aval(s) of ``prim`` on ``avals``: shape/dtype rule plus the vma rule.
     Memoized when the params are hashable (a bounded cache)."""
     try:
-        key = (prim, tuple(avals), tuple(params.items()))
+        key = (prim, *avals, *params.items()) if params else (prim, *avals)
         out = _aval_cache.get(key)
     except TypeError:
         return _abstract_eval(prim, avals, params)
