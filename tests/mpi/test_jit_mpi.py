@@ -71,3 +71,9 @@ def test_unused_and_repeated_collectives_still_run(k, monkeypatch):
     np.testing.assert_allclose(got[0], 4.0 * xs.sum(0), rtol=1e-12)
     if n > 1:
         assert len(calls) == 3, calls
+    # the pmap entry check (no outputs, a communicator param) survives the optimizer
+    jf = jit(pf)
+    traced = [e.prim.name for e in jf.trace(block(xs, k)).eqns]
+    optimized = [e.prim.name for e in jf.lower(block(xs, k)).jaxpr.eqns]
+    assert traced.count("pmap_entry") == optimized.count("pmap_entry")
+    assert optimized.count("allreduce") == traced.count("allreduce")
