@@ -86,7 +86,16 @@ def _numpy_broadcastable(src_shape, shape, dims):
 
 
 def optimize(jaxpr):
-    """A new, equivalent (bit for bit) program; ``jaxpr`` is left untouched."""
+    """A new, equivalent (bit for bit) program; ``jaxpr`` is left untouched.
+
+    >>> import numpy as np, spmdgrad, spmdgrad.numpy as jnp
+    >>> prog = spmdgrad.make_jaxpr(lambda x: jnp.sin(x) + jnp.sin(x))(np.ones(2))
+    >>> print(optimize(prog))
+    { lambda ; a:f64[2]. let
+        b:f64[2] = sin a
+        c:f64[2] = add b b
+      in (c) }
+    """
     consts = dict(zip(jaxpr.constvars, jaxpr.consts, strict=True))
     alias = {}       # Var -> Var it equals
     bcast = {}       # Var -> (source Var) of a NumPy-compatible broadcast_in_dim
@@ -170,12 +179,28 @@ class Lowered:
     def __init__(self, jaxpr, source, fn, copy_outs):
         self.jaxpr, self.source, self.fn, self.copy_outs = jaxpr, source, fn, copy_outs
 
+    def as_text(self):
+        """The generated source (JAX's ``Lowered.as_text``)."""
+        return self.source
+
+    def compile(self):  # noqa: A003 - JAX's name
+        """Already compiled: returns itself (JAX's ``Lowered.compile``)."""
+        return self
+
     def __repr__(self):
         return self.source
 
 
 def lower(jaxpr, name="_compiled"):
-    """Emit and ``compile`` straight-line source for an (optimized) ``jaxpr``."""
+    """Emit and ``compile`` straight-line source for an (optimized) ``jaxpr``.
+
+    >>> import numpy as np, spmdgrad, spmdgrad.numpy as jnp
+    >>> low = lower(optimize(spmdgrad.make_jaxpr(lambda x: jnp.cos(x) * 2.0)(np.ones(3))))
+    >>> print(low.source.splitlines()[0])
+    def _compiled(a0):
+    >>> low.fn(np.zeros(3))
+    [array([2., 2., 2.])]
+    """
     glob = {}
     names = {}
     counter = [0]
