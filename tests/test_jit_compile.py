@@ -294,3 +294,19 @@ def test_grad_through_weak_scalar_argument():
     assert out.dtype == np.float32
     assert bitwise_equal(out, f(w, 0.5))
     assert bitwise_equal(jf(w, 0.25), f(w, 0.25))
+
+
+def test_replay_hooks_see_every_top_level_call():
+    seen = []
+
+    def hook(entry, args):
+        seen.append((len(entry.jaxpr.eqns) > 0, [np.shape(a) for a in args]))
+    jit_module.replay_hooks.append(hook)
+    try:
+        jf = sg.jit(lambda x, c: jnp.sin(x) * c)
+        jf(np.ones(2), 2.0)
+        jf(np.ones(2), 3.0)
+        sg.grad(lambda x: jnp.sum(jf(x, 1.0)))(np.ones(2))  # traced through: no replay
+    finally:
+        jit_module.replay_hooks.remove(hook)
+    assert seen == [(True, [(2,), ()])] * 2
