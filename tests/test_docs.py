@@ -56,7 +56,8 @@ def test_api_pages_cover_every_public_module():
                    "spmdgrad.sharding", "spmdgrad.testing", "spmdgrad.testing.plugin",
                    "spmdgrad.launcher", "spmdgrad.random", "spmdgrad.nn.initializers",
                    "spmdgrad.scipy.special", "spmdgrad.scipy.linalg", "spmdgrad.scipy.stats",
-                   "spmdgrad.example_libraries.stax", "spmdgrad.example_libraries.optimizers"]:
+                   "spmdgrad.example_libraries.stax", "spmdgrad.example_libraries.optimizers",
+                   "spmdgrad.dp", "spmdgrad.dp.privacy"]:
         page = ROOT / "docs" / "api" / f"{module}.md"
         assert f"::: {module}" in page.read_text(), module
         assert f"api/{module}.md" in nav, module
