@@ -50,7 +50,7 @@ def test_extras():
 
 def test_sdist_manifest_carries_tests_and_docs():
     lines = (ROOT / "MANIFEST.in").read_text().splitlines()
-    for line in ("graft tests", "graft docs", "include LICENSE README.md mkdocs.yml"):
+    for line in ("graft tests", "graft docs", "graft tools", "include LICENSE README.md mkdocs.yml"):
         assert line in lines
 
 
