@@ -5,7 +5,7 @@
 >>> flat
 array([1., 1., 3.])
 >>> unravel(flat * 2)
-[array([2., 2.]), np.float64(6.0)]
+[array([2., 2.]), array(6.)]
 """
 from __future__ import annotations
 

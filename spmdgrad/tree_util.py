@@ -14,8 +14,6 @@ from __future__ import annotations
 import collections
 import functools
 
-import numpy as np
-
 _registry = {}
 
 
@@ -383,6 +381,7 @@ def ravel_pytree(pytree):
     """Ravel every leaf and concatenate: ``(flat, unravel)``, with ``unravel(flat)``
     rebuilding the tree (leaves cast back to their dtypes). Differentiable.
 
+    >>> import numpy as np
     >>> flat, unravel = ravel_pytree({"w": np.ones((2, 2)), "b": np.zeros(1)})
     >>> flat
     array([0., 1., 1., 1., 1.])
