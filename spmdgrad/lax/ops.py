@@ -152,6 +152,8 @@ def _doc(what, example, result):
 add = _binary("add", windowed.add, _NUMERIC, windowed.add.__doc__)
 max = _binary("max", windowed.max, _NUMERIC + "b", windowed.max.__doc__)  # noqa: A001
 min = _binary("min", windowed.min, _NUMERIC + "b", windowed.min.__doc__)  # noqa: A001
+# reduce_window recognises its monoids by identity: these checked forms name them too.
+windowed._MONOIDS.update({id(add): "add", id(max): "max", id(min): "min"})
 sub = _binary("sub", ew.sub, _NUMERIC, _doc(
     "Elementwise difference ``x - y`` (one dtype).", "sub(np.array([3.0]), np.array([1.0]))",
     "array([2.])"))
