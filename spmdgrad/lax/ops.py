@@ -69,6 +69,11 @@ def _array(x, name):
     return out
 
 
+def _weak(x, dtype):
+    """A Python scalar as an array: of ``dtype`` if of the same kind (JAX's weak type)."""
+    return np.asarray(x, dtype if dtype.kind in _KIND[type(x)] else _DEFAULT[type(x)])
+
+
 def _operands(name, *xs):
     """One dtype (Python scalars weakly typed), equal ranks or 0-d, size-1 axes broadcast."""
     arrays = [x for x in xs if not _is_py_scalar(x)]
@@ -76,8 +81,7 @@ def _operands(name, *xs):
     out = []
     for x in xs:
         if _is_py_scalar(x):
-            weak = dtype if dtype is not None and dtype.kind in _KIND[type(x)] else _DEFAULT[type(x)]
-            out.append(np.asarray(x, weak))
+            out.append(_weak(x, dtype) if dtype is not None else _array(x, name))
         else:
             out.append(_array(x, name))
     avals = [get_aval(x) for x in out]

@@ -26,7 +26,7 @@ from ..primitives import elementwise as ew
 from ..primitives import reductions as red
 from ..primitives import structural as st
 from ..primitives.contraction import einsum2
-from .ops import _array, _check_kind, _is_py_scalar, _NUMERIC
+from .ops import _NUMERIC, _array, _check_kind, _is_py_scalar, _weak
 
 __all__ = [
     "Precision", "argmax", "argmin", "broadcast", "broadcast_in_dim", "broadcasted_iota", "collapse",
@@ -385,7 +385,7 @@ def pad(operand, padding_value, padding_config):
     """
     x = _x(operand, "pad")
     xa = get_aval(x)
-    v = np.asarray(padding_value, xa.dtype) if _is_py_scalar(padding_value) else _x(padding_value, "pad")
+    v = _weak(padding_value, xa.dtype) if _is_py_scalar(padding_value) else _x(padding_value, "pad")
     va = get_aval(v)
     if va.dtype != xa.dtype:
         raise TypeError(f"lax.pad operand and padding_value must be same dtype: got {xa.dtype.name} "
