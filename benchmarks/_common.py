@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PEERS = os.environ.get("SPMDGRAD_PEERS", "/work/peers")
+# Peer venvs live outside the checkout: $SPMDGRAD_PEERS, or a "peers" folder beside it.
+PEERS = os.environ.get("SPMDGRAD_PEERS", os.path.join(os.path.dirname(ROOT), "peers"))
 PEER_VENVS = {
     "autograd": os.path.join(PEERS, "autograd-venv"),
     "torch": os.path.join(PEERS, "torch-venv"),

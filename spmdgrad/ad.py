@@ -5,7 +5,7 @@ parent trace; each tangent operation is *recorded* into a typed linear program
 (a :class:`~spmdgrad.core.Jaxpr`) by a :class:`JaxprTrace`. The JVP rule of a
 primitive is therefore the whole story: its primal part is evaluated, its
 tangent part becomes IR. ``backward_pass`` transposes that IR and applies the
-``reduce_axes`` rule of the semantics contract (section 3) at every variable.
+``reduce_axes`` rule (docs/semantics.md, section 3) at every variable.
 
 Zero tangents and zero cotangents are ``None`` throughout.
 """

@@ -11,7 +11,7 @@ named-axis collective on a value that does not depend on the batch still
 reaches the map that owns the axis: every trace sees every primitive.
 
 Every abstract value carries shape, dtype and ``vma``: the set of named axes
-the value *varies* over (see docs/design.md and the semantics contract).
+the value *varies* over (see docs/design.md and docs/semantics.md).
 """
 from __future__ import annotations
 

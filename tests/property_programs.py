@@ -6,7 +6,7 @@ as ``w * x`` (``w``: the differentiated parameter, invariant; ``x``: the mapped 
 Steps are smooth elementwise ops, mixes with ``w`` or ``x``, and collectives (psum, pmean,
 pmax, all_gather, ppermute) over one of the bound axes. The output of an instance is
 ``sum(h * x)``: it varies and depends on a mapped value, which is the case where
-"per-example gradients sum to the total" holds (semantics.md, section 3).
+"per-example gradients sum to the total" holds (docs/semantics.md, section 3).
 
 Programs are plain tuples, so hypothesis prints a failing one readably, and every rank of an
 MPI job builds the same one from the same draw.

@@ -1,4 +1,4 @@
-"""The ``grad`` contract (semantics.md section 1): every parameter and its errors.
+"""The ``grad`` contract (docs/semantics.md section 1): every parameter and its errors.
 
 References are closed forms, explicit NumPy, or central finite differences.
 """

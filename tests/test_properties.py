@@ -1,5 +1,5 @@
 """Property tests: random programs of elementwise ops and collectives over one or two named
-axes (nested vmaps), checked against the contract of semantics.md, section 3:
+axes (nested vmaps), checked against docs/semantics.md, section 3:
 
 (a) per-example gradients sum to the total (and, with two axes, to the partial totals);
 (b) per-example gradients equal finite differences of the total output L in the per-copy

@@ -1,4 +1,4 @@
-"""reduce_axes and the named-axis type system (semantics.md sections 2 and 3).
+"""reduce_axes and the named-axis type system (docs/semantics.md sections 2 and 3).
 
 References: the exact numbers of section 3, Python loops of per-example grads,
 their sums, and finite differences of the corresponding functions."""

@@ -13,7 +13,8 @@ MPI lowering used when that map is a pmap over ranks.
 - ``psum_scatter``: psum_scatter; MPI ``Reduce_scatter_block``
 - ``all_to_all``: all_to_all; MPI ``Alltoall``
 - ``ppermute``: ppermute; MPI ``Isend``/``Irecv``
-- ``_common``: axis-name checks, the transpose of an implicit broadcast, MPI buffer helpers
+- ``_lowering``: helpers of the MPI lowerings (axis-name checks and the transpose of an
+  implicit broadcast are in :mod:`spmdgrad.primitives.named_axes`)
 
 ``pdot`` (a psum fused into a contraction) lives beside ``einsum2`` in
 :mod:`spmdgrad.primitives.contraction`, whose transpose emits it. The cross-rank

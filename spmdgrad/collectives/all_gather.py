@@ -19,19 +19,11 @@ from ..core import Primitive, abstract_rules, find_axis, get_aval, impl_rules, v
 from ..mpi.consistency import describe
 from ..primitives.contraction import einsum2
 from ..primitives.elementwise import convert_element_type, eq
+from ..primitives.named_axes import as_array, axes_tuple, def_owner, no_groups, normalize_axis, unvary_transpose
 from ..primitives.structural import bdim_from_front, broadcast_batch, reshape
 from ..primitives.structural import slice as slice_
 from ..tree_util import tree_map
-from ._common import (
-    as_array,
-    axes_tuple,
-    def_owner,
-    def_shifted_batching,
-    front,
-    no_groups,
-    normalize_axis,
-    unvary_transpose,
-)
+from ._lowering import def_shifted_batching, front
 from .axis_index import axis_index_p
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core import Primitive, abstract_rules, find_axis, vma_rules
 from ..primitives.elementwise import add, mul
-from ._common import axes_tuple, def_owner
+from ..primitives.named_axes import axes_tuple, def_owner
 
 axis_index_p = Primitive("axis_index")
 

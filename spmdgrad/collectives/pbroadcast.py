@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from .. import ad, batching, core
 from ..core import Primitive, abstract_rules, impl_rules, vma_rules
+from ..primitives.named_axes import axes_tuple
 from ..primitives.structural import broadcast_batch
-from ._common import axes_tuple
 from .psum import allreduce_p
 
 pbroadcast_p = core.pbroadcast_p

@@ -21,9 +21,9 @@ from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_of, vma_rules
 from ..mpi.consistency import describe
 from ..primitives.elementwise import convert_element_type, div, eq, mul
+from ..primitives.named_axes import as_array, axes_tuple, check_real, def_owner
 from ..primitives.reductions import reduce_max, reduce_max_p, reduce_min, reduce_min_p
 from ..tree_util import tree_map
-from ._common import as_array, axes_tuple, check_real, def_owner
 from .psum import allreduce_p, psum_p
 
 

@@ -19,16 +19,10 @@ from .. import ad, batching
 from ..core import Primitive, abstract_rules, impl_rules, vma_rules
 from ..mpi.comm import mpi
 from ..mpi.consistency import describe
+from ..primitives.named_axes import as_array, def_owner, single_axis, unvary_transpose
 from ..primitives.structural import broadcast_batch
 from ..tree_util import tree_map
-from ._common import (
-    as_array,
-    def_owner,
-    def_shifted_batching,
-    front,
-    single_axis,
-    unvary_transpose,
-)
+from ._lowering import def_shifted_batching, front
 from .pbroadcast import local_block
 
 # ---------------------------------------------------------------- take_rows (static)

@@ -19,9 +19,9 @@ from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
 from ..mpi.comm import mpi
 from ..mpi.consistency import describe
 from ..primitives.elementwise import convert_element_type, div, eq, mul
+from ..primitives.named_axes import as_array, axes_tuple, axis_sizes, def_owner, scale, sum_dtype, unvary_transpose
 from ..primitives.structural import reduce_sum, reshape
 from ..tree_util import tree_flatten, tree_map, tree_unflatten
-from ._common import as_array, axes_tuple, axis_sizes, def_owner, scale, sum_dtype, unvary_transpose
 
 psum_p = core.psum_p
 

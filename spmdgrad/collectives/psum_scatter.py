@@ -16,20 +16,11 @@ from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
 from ..mpi.comm import mpi
 from ..mpi.consistency import describe
+from ..primitives.named_axes import as_array, def_owner, no_groups, normalize_axis, scale, single_axis, unvary_transpose
 from ..primitives.structural import bdim_to_front, reduce_sum, reshape
 from ..primitives.structural import slice as slice_
 from ..tree_util import tree_map
-from ._common import (
-    as_array,
-    def_owner,
-    def_shifted_batching,
-    front,
-    no_groups,
-    normalize_axis,
-    scale,
-    single_axis,
-    unvary_transpose,
-)
+from ._lowering import def_shifted_batching, front
 from .all_gather import all_gather_p, mpi_allgather_p
 
 psum_scatter_p = Primitive("psum_scatter")

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from .. import lax
+from .. import lax, random
 from .. import numpy as jnp
 from ..nn import elu, gelu, leaky_relu, log_softmax, relu, selu, sigmoid, softmax, softplus, standardize
 from ..nn.initializers import glorot_normal, normal, ones, zeros
@@ -50,14 +50,8 @@ _normal_default = normal()
 _bias_default = normal(1e-6)
 
 
-def _random():
-    # Imported when a key is used, so that the module imports without spmdgrad.random.
-    from .. import random
-    return random
-
-
 def _split(rng, num=2):
-    return _random().split(rng, num)
+    return random.split(rng, num)
 
 
 # ---------------------------------------------------------------- dense and convolutions
@@ -466,7 +460,7 @@ def Dropout(rate, mode="train"):
             raise ValueError("stax.Dropout: apply_fun needs a PRNG key: call apply_fun(params, inputs, "
                              "rng=key) with a key from spmdgrad.random")
         if mode == "train":
-            keep = _random().bernoulli(rng, rate, jnp.shape(inputs))
+            keep = random.bernoulli(rng, rate, jnp.shape(inputs))
             return jnp.where(keep, jnp.divide(inputs, rate), 0)
         return inputs
     return init_fun, apply_fun

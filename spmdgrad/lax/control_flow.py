@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import numpy as jnp
 from ..core import ConcretizationError, ShapedArray, Tracer, get_aval, zip
 from ..primitives import control_flow as cf
 from ..primitives.cond import cond_bind, join_branches
@@ -26,6 +27,7 @@ from ..primitives.dynamic_slice import (
 )
 from ..primitives.loops import scan_bind, while_bind
 from ..tree_util import tree_flatten, tree_unflatten
+from ..vmap import vmap
 
 __all__ = [
     "cond",
@@ -158,10 +160,6 @@ def map(f, xs, *, batch_size=None):
     """
     if batch_size is None:
         return scan(lambda _, x: ((), f(x)), (), xs)[1]
-    import spmdgrad
-
-    from .. import numpy as jnp
-    vmap = spmdgrad.vmap
     leaves, tree = _leaves(xs, "map: xs")
     if not leaves or get_aval(leaves[0]).ndim == 0:
         raise ValueError("map: xs must hold arrays with a leading axis to map over")
@@ -220,7 +218,6 @@ def fori_loop(lower, upper, body_fun, init_val, *, unroll=None):
             return (i + np.asarray(1, i0.dtype), body_fun(i, val)), None
         (_, val), _ = scan(step, (i0, init_val), None, length=max(hi - lo, 0))
         return val
-    from .. import numpy as jnp
     dtype = _index_dtype(lower, upper)
     i0, end = jnp.asarray(lower).astype(dtype), jnp.asarray(upper).astype(dtype)
     _, val = while_loop(lambda c: c[0] < end,
@@ -283,7 +280,6 @@ def _branch_index(index, n, where):
     a = get_aval(index)
     if a.shape != () or not (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_):
         raise TypeError(f"{where}: the index must be an integer scalar, got {a.str_short()}")
-    from .. import numpy as jnp
     return jnp.clip(index.astype(np.int64), 0, n - 1)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import numpy as jnp
 from ..core import get_aval
-from ..lax import stop_gradient
+from ..lax import axis_index, axis_size, stop_gradient
 from ..numpy._core import normalize_axes, normalize_axis, promote
 from ..primitives import elementwise as ew
 from ._special import erfc
@@ -455,7 +455,6 @@ def one_hot(x, num_classes, dtype=np.float64, axis=-1):
     x = jnp.asarray(x)
     dtype = np.float64 if dtype is None else dtype
     if isinstance(axis, str):
-        from ..lax import axis_index, axis_size
         if axis_size(axis) != num_classes:
             raise ValueError(f"spmdgrad.nn.one_hot: num_classes={num_classes} but the mapped axis "
                              f"{axis!r} has size {axis_size(axis)}; they must be equal")

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes, random
 from .. import numpy as jnp
 
 __all__ = [
@@ -49,16 +50,9 @@ __all__ = [
 Initializer = Callable[..., Any]
 
 
-def _random():
-    # Imported when an initializer runs, so that this module has no import-time dependency.
-    from .. import random
-    return random
-
-
 def _dtype(dtype):
     if dtype is not None:
         return np.dtype(dtype)
-    from .. import dtypes
     default = getattr(dtypes, "default_float_dtype", None)
     return np.dtype(default() if default is not None else np.float64)
 
@@ -109,7 +103,7 @@ def uniform(scale=1e-2, dtype=None):
     """
     def init(key, shape, dtype=dtype):
         dt = _dtype(dtype)
-        return jnp.multiply(_random().uniform(key, _shape(shape, "uniform"), dt), jnp.array(scale, dt))
+        return jnp.multiply(random.uniform(key, _shape(shape, "uniform"), dt), jnp.array(scale, dt))
     return init
 
 
@@ -121,7 +115,7 @@ def normal(stddev=1e-2, dtype=None):
     """
     def init(key, shape, dtype=dtype):
         dt = _dtype(dtype)
-        return jnp.multiply(_random().normal(key, _shape(shape, "normal"), dt), jnp.array(stddev, dt))
+        return jnp.multiply(random.normal(key, _shape(shape, "normal"), dt), jnp.array(stddev, dt))
     return init
 
 
@@ -134,7 +128,7 @@ def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0):
     """
     def init(key, shape, dtype=dtype):
         dt = _dtype(dtype)
-        draw = _random().truncated_normal(key, lower, upper, _shape(shape, "truncated_normal"), dt)
+        draw = random.truncated_normal(key, lower, upper, _shape(shape, "truncated_normal"), dt)
         return jnp.multiply(draw, jnp.array(stddev, dt))
     return init
 
@@ -194,7 +188,6 @@ def variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_a
         denominator = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2,
                        "fan_geo_avg": (fan_in * fan_out) ** 0.5}[mode]
         variance = jnp.array(scale / denominator, dtype=dt)
-        random = _random()
         if distribution == "truncated_normal":
             stddev = jnp.divide(jnp.sqrt(variance), jnp.array(_TRUNC_STD, dt))
             return jnp.multiply(random.truncated_normal(key, -2, 2, shape, dt), stddev)
@@ -247,7 +240,7 @@ def orthogonal(scale=1.0, column_axis=-1, dtype=None):
             return jnp.zeros(shape, dt)
         n_cols = shape[column_axis]
         n_rows = math.prod(shape) // n_cols
-        q = _random().orthogonal(key, n_rows, (), dt, n_cols)
+        q = random.orthogonal(key, n_rows, (), dt, n_cols)
         q = jnp.reshape(q, tuple(np.delete(shape, column_axis)) + (n_cols,))
         return jnp.multiply(jnp.array(scale, dt), jnp.moveaxis(q, -1, column_axis))
     return init

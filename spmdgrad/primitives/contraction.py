@@ -15,8 +15,8 @@ import functools
 import numpy as np
 
 from .. import ad, batching, core
-from ..collectives._common import axes_tuple, def_owner, scale, unvary_transpose
 from ..core import Primitive, abstract_rules, impl_rules, vma_rules
+from .named_axes import axes_tuple, def_owner, scale, unvary_transpose
 
 einsum2_p = Primitive("einsum2")
 

@@ -195,8 +195,7 @@ def boundary_psum(ct, outer_type, inner_type):
     axes = (inner_type - outer_type) & frozenset(bound) if reduced is not None else _EMPTY
     if ct is None or not axes:
         return ct
-    from ..lax import psum
-    return psum(ct, tuple(sorted(axes)))
+    return core.psum_p.bind(ct, axes=tuple(sorted(axes)))[0]
 
 
 # ---------------------------------------------------------------- types

@@ -16,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ad, batching
-from ..core import Primitive, abstract_rules, get_aval, impl_rules
+from ..core import Primitive, Tracer, abstract_rules, get_aval, impl_rules
 from .elementwise import add, convert_element_type, lt, maximum, minimum, select_n
 from .indexing import gather, scatter_set
-from .structural import broadcast_batch, broadcast_in_dim
+from .structural import broadcast_batch, broadcast_in_dim, reshape
+from .structural import slice as slice_
 
 _INDEX = np.dtype(np.int64)
 
@@ -187,7 +188,6 @@ batching.batch_rules[dynamic_update_slice_p] = _dus_batch
 # ---------------------------------------------------------------- public functions (jax.lax names)
 
 def _as_operand(x, op):
-    from ..core import Tracer
     if isinstance(x, Tracer):
         return x
     x = np.asarray(x)
@@ -198,9 +198,6 @@ def _as_operand(x, op):
 
 def _starts(start_indices, ndim, op):
     """Start indices as 0-d integer operands: a sequence of scalars or a 1-d array."""
-    from ..core import Tracer
-    from .structural import reshape
-    from .structural import slice as slice_
     if isinstance(start_indices, Tracer | np.ndarray):
         a = get_aval(start_indices)
         if a.ndim != 1:
@@ -235,7 +232,6 @@ def _check_sizes(op, what, sizes, shape):
 
 def _check_negative(op, starts, wrap, shape):
     """As in JAX: with allow_negative_indices=False a concrete negative start is an error."""
-    from ..core import Tracer
     for d, (s, w) in enumerate(zip(starts, wrap, strict=True)):
         if not w and not isinstance(s, Tracer) and int(s) < 0:
             raise ValueError(f"{op}: start index {int(s)} is out of bounds for dimension {d} (size "
@@ -330,7 +326,6 @@ def dynamic_index_in_dim(operand, index, axis=0, keepdims=True, *, allow_negativ
     >>> dynamic_index_in_dim(np.arange(6).reshape(2, 3), -1, axis=1, keepdims=False)
     array([2, 5])
     """
-    from .structural import reshape
     x = _as_operand(operand, "dynamic_index_in_dim")
     shape = get_aval(x).shape
     axis = _axis(axis, len(shape), "dynamic_index_in_dim")
@@ -361,7 +356,6 @@ def dynamic_update_index_in_dim(operand, update, index, axis, *, allow_negative_
     array([[1., 0., 0.],
            [1., 0., 0.]])
     """
-    from .structural import reshape
     x = _as_operand(operand, "dynamic_update_index_in_dim")
     shape = get_aval(x).shape
     axis = _axis(axis, len(shape), "dynamic_update_index_in_dim")

@@ -100,11 +100,6 @@ sub_p = elementwise("sub", np.subtract)
 mul_p = elementwise("mul", np.multiply)
 div_p = elementwise("div", np.true_divide)
 neg_p = elementwise("neg", np.negative)
-pow_p = elementwise("pow", np.power)
-max_p = elementwise("max", np.maximum)
-min_p = elementwise("min", np.minimum)
-rem_p = elementwise("rem", np.remainder)
-floor_divide_p = elementwise("floor_divide", np.floor_divide)
 
 
 def add(x, y): return add_p.bind(x, y)
@@ -170,6 +165,10 @@ ad.defjvp(div_p, lambda t, ans, x, y: _fit(div(t, y), ans),
 ad.transpose_rules[div_p] = lambda ct, x, y: [_unbroadcast(div(ct, y), x.aval), None]
 
 
+# ---------------------------------------------------------------- pow
+pow_p = elementwise("pow", np.power)
+
+
 def _pow_dx(t, ans, x, y):
     # y * x**(y-1). Only at x == y == 0 is it 0 * inf; it is taken as 0 there (x**0 is
     # constant), with x replaced by 1 so no inf reaches a derivative. Elsewhere the factor is
@@ -196,6 +195,13 @@ def _fill(x, value):
 
 
 ad.defjvp(pow_p, _pow_dx, _pow_dy)
+
+
+# ---------------------------------------------------------------- max, min, rem, floor_divide
+max_p = elementwise("max", np.maximum)
+min_p = elementwise("min", np.minimum)
+rem_p = elementwise("rem", np.remainder)
+floor_divide_p = elementwise("floor_divide", np.floor_divide)
 
 
 def _minmax_jvp(cmp):
@@ -236,57 +242,6 @@ ad.defjvp(rem_p, lambda t, ans, x, y: _fit(t, ans),
 ad.defjvp(floor_divide_p, lambda t, ans, x, y: None, lambda t, ans, x, y: None)
 
 # ---------------------------------------------------------------- unary math
-exp_p = elementwise("exp", np.exp)
-log_p = elementwise("log", np.log)
-log1p_p = elementwise("log1p", np.log1p)
-expm1_p = elementwise("expm1", np.expm1)
-sqrt_p = elementwise("sqrt", np.sqrt)
-sin_p = elementwise("sin", np.sin)
-cos_p = elementwise("cos", np.cos)
-tan_p = elementwise("tan", np.tan)
-asin_p = elementwise("asin", np.arcsin)
-acos_p = elementwise("acos", np.arccos)
-atan_p = elementwise("atan", np.arctan)
-sinh_p = elementwise("sinh", np.sinh)
-cosh_p = elementwise("cosh", np.cosh)
-tanh_p = elementwise("tanh", np.tanh)
-asinh_p = elementwise("asinh", np.arcsinh)
-acosh_p = elementwise("acosh", np.arccosh)
-atanh_p = elementwise("atanh", np.arctanh)
-atan2_p = elementwise("atan2", np.arctan2)
-logistic_p = elementwise("logistic", lambda x: _logistic(x))
-abs_p = elementwise("abs", np.abs, dtype_rule=_real)
-sign_p = elementwise("sign", np.sign)
-floor_p = elementwise("floor", np.floor)
-ceil_p = elementwise("ceil", np.ceil)
-round_p = elementwise("round", np.round)
-
-
-def _logistic(x):
-    # Stable for large |x| in both directions.
-    out = np.empty_like(x, dtype=np.result_type(x, np.float32))
-    pos = x >= 0
-    out[pos] = 1 / (1 + np.exp(-x[pos]))
-    ex = np.exp(x[~pos])
-    out[~pos] = ex / (1 + ex)
-    return out if np.ndim(x) else out[()]
-
-
-def exp(x): return exp_p.bind(x)
-def log(x): return log_p.bind(x)
-def sqrt(x): return sqrt_p.bind(x)
-def sin(x): return sin_p.bind(x)
-def cos(x): return cos_p.bind(x)
-def floor(x): return floor_p.bind(x)
-
-
-def _one(x):
-    return np.ones((), get_aval(x).dtype)
-
-
-def _sq(x):
-    return mul(x, x)
-
 
 def _scale_jvp(prim, factor, divide=False):
     """``t * factor(ans, x)`` (or ``t / factor``): the factor is computed one level down,
@@ -302,24 +257,67 @@ def _scale_jvp(prim, factor, divide=False):
     ad.jvp_rules[prim] = rule
 
 
-_scale_jvp(exp_p, lambda ans, x: ans)
-_scale_jvp(log_p, lambda ans, x: x, divide=True)
-_scale_jvp(log1p_p, lambda ans, x: add(x, _one(x)), divide=True)
-_scale_jvp(expm1_p, lambda ans, x: add(ans, _one(x)))
-_scale_jvp(sqrt_p, lambda ans, x: mul(ans, np.asarray(2, get_aval(x).dtype)), divide=True)
-_scale_jvp(sin_p, lambda ans, x: cos(x))
-_scale_jvp(cos_p, lambda ans, x: neg(sin(x)))
-_scale_jvp(tan_p, lambda ans, x: add(_one(x), _sq(ans)))
-_scale_jvp(asin_p, lambda ans, x: sqrt(sub(_one(x), _sq(x))), divide=True)
-_scale_jvp(acos_p, lambda ans, x: neg(sqrt(sub(_one(x), _sq(x)))), divide=True)
-_scale_jvp(atan_p, lambda ans, x: add(_one(x), _sq(x)), divide=True)
-_scale_jvp(sinh_p, lambda ans, x: cosh_p.bind(x))
-_scale_jvp(cosh_p, lambda ans, x: sinh_p.bind(x))
-_scale_jvp(tanh_p, lambda ans, x: sub(_one(x), _sq(ans)))
-_scale_jvp(asinh_p, lambda ans, x: sqrt(add(_sq(x), _one(x))), divide=True)
-_scale_jvp(acosh_p, lambda ans, x: sqrt(mul(sub(x, _one(x)), add(x, _one(x)))), divide=True)
-_scale_jvp(atanh_p, lambda ans, x: sub(_one(x), _sq(x)), divide=True)
-_scale_jvp(logistic_p, lambda ans, x: mul(ans, sub(_one(x), ans)))
+def unary(name, impl, factor, divide=False):
+    """An elementwise primitive whose derivative is ``factor(ans, x)`` (or its reciprocal
+    with ``divide``): the primitive and its JVP in one line."""
+    prim = elementwise(name, impl)
+    _scale_jvp(prim, factor, divide)
+    return prim
+
+
+def _one(x):
+    return np.ones((), get_aval(x).dtype)
+
+
+def _sq(x):
+    return mul(x, x)
+
+
+def _logistic(x):
+    # Stable for large |x| in both directions.
+    out = np.empty_like(x, dtype=np.result_type(x, np.float32))
+    pos = x >= 0
+    out[pos] = 1 / (1 + np.exp(-x[pos]))
+    ex = np.exp(x[~pos])
+    out[~pos] = ex / (1 + ex)
+    return out if np.ndim(x) else out[()]
+
+
+exp_p = unary("exp", np.exp, lambda ans, x: ans)
+log_p = unary("log", np.log, lambda ans, x: x, divide=True)
+log1p_p = unary("log1p", np.log1p, lambda ans, x: add(x, _one(x)), divide=True)
+expm1_p = unary("expm1", np.expm1, lambda ans, x: add(ans, _one(x)))
+sqrt_p = unary("sqrt", np.sqrt, lambda ans, x: mul(ans, np.asarray(2, get_aval(x).dtype)), divide=True)
+sin_p = unary("sin", np.sin, lambda ans, x: cos(x))
+cos_p = unary("cos", np.cos, lambda ans, x: neg(sin(x)))
+tan_p = unary("tan", np.tan, lambda ans, x: add(_one(x), _sq(ans)))
+asin_p = unary("asin", np.arcsin, lambda ans, x: sqrt(sub(_one(x), _sq(x))), divide=True)
+acos_p = unary("acos", np.arccos, lambda ans, x: neg(sqrt(sub(_one(x), _sq(x)))), divide=True)
+atan_p = unary("atan", np.arctan, lambda ans, x: add(_one(x), _sq(x)), divide=True)
+sinh_p = unary("sinh", np.sinh, lambda ans, x: cosh_p.bind(x))
+cosh_p = unary("cosh", np.cosh, lambda ans, x: sinh_p.bind(x))
+tanh_p = unary("tanh", np.tanh, lambda ans, x: sub(_one(x), _sq(ans)))
+asinh_p = unary("asinh", np.arcsinh, lambda ans, x: sqrt(add(_sq(x), _one(x))), divide=True)
+acosh_p = unary("acosh", np.arccosh, lambda ans, x: sqrt(mul(sub(x, _one(x)), add(x, _one(x)))),
+                divide=True)
+atanh_p = unary("atanh", np.arctanh, lambda ans, x: sub(_one(x), _sq(x)), divide=True)
+logistic_p = unary("logistic", _logistic, lambda ans, x: mul(ans, sub(_one(x), ans)))
+atan2_p = elementwise("atan2", np.arctan2)
+abs_p = elementwise("abs", np.abs, dtype_rule=_real)
+sign_p = elementwise("sign", np.sign)
+floor_p = elementwise("floor", np.floor)
+ceil_p = elementwise("ceil", np.ceil)
+round_p = elementwise("round", np.round)
+
+
+def exp(x): return exp_p.bind(x)
+def log(x): return log_p.bind(x)
+def sqrt(x): return sqrt_p.bind(x)
+def sin(x): return sin_p.bind(x)
+def cos(x): return cos_p.bind(x)
+def floor(x): return floor_p.bind(x)
+
+
 ad.defjvp(atan2_p,
           lambda t, ans, x, y: _fit(mul(t, div(y, add(_sq(x), _sq(y)))), ans),
           lambda t, ans, x, y: _fit(mul(t, neg(div(x, add(_sq(x), _sq(y))))), ans))

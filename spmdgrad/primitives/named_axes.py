@@ -1,11 +1,13 @@
-"""Helpers shared by the collectives: axis names, implicit broadcasts, MPI buffers."""
+"""Helpers for primitives over named axes: axis-name checks, the transpose of an implicit
+broadcast, and the registration of a collective's owner rule. They live with the primitives
+because ``pdot`` (beside ``einsum2``) needs them as much as the collectives do."""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import ad, batching
 from ..core import Tracer, find_axis, get_aval, vma_of
-from ..primitives.elementwise import mul
+from .elementwise import mul
 
 # ---------------------------------------------------------------- axis names
 
@@ -106,18 +108,3 @@ def def_owner(prim, rule):
     The backward pass then lets the collective's transpose handle its own broadcasts."""
     batching.collective_rules[prim] = rule
     ad.collective_prims.add(prim)
-
-
-# ---------------------------------------------------------------- MPI lowering helpers
-
-def front(x, dim):
-    """``x`` with ``dim`` moved to the front, as a C-contiguous array."""
-    return np.ascontiguousarray(np.moveaxis(np.asarray(x), dim, 0))
-
-
-def def_shifted_batching(prim):
-    """Batching rule of an MPI primitive acting along ``dim``: an outer vmap adds a
-    leading dimension, so ``dim`` shifts by one."""
-    def rule(size, vals, batched, dim, **params):
-        return prim.bind(vals[0], dim=dim + 1, **params), True
-    batching.batch_rules[prim] = rule
