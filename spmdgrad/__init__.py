@@ -22,6 +22,7 @@ from .primitives.stop_gradient import stop_gradient  # noqa: F401
 from .vmap import vmap  # noqa: F401
 
 __version__ = "0.1.0"
+tree_util.ravel_pytree = flatten_util.ravel_pytree  # JAX has it in flatten_util; issue 9 asks for both
 
 
 def __getattr__(name):

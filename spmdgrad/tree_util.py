@@ -377,19 +377,8 @@ def all_leaves(iterable, is_leaf=None):
     return all(tree_structure(x, is_leaf).kind is None for x in iterable)
 
 
-def ravel_pytree(pytree):
-    """Ravel every leaf and concatenate: ``(flat, unravel)``, with ``unravel(flat)``
-    rebuilding the tree (leaves cast back to their dtypes). Differentiable.
-
-    >>> import numpy as np
-    >>> flat, unravel = ravel_pytree({"w": np.ones((2, 2)), "b": np.zeros(1)})
-    >>> flat
-    array([0., 1., 1., 1., 1.])
-    >>> unravel(flat)["w"].shape
-    (2, 2)
-    """
-    from .flatten_util import ravel_pytree as _ravel
-    return _ravel(pytree)
+# ravel_pytree (spmdgrad.flatten_util) is also exported here by spmdgrad/__init__.py: it needs
+# spmdgrad.numpy, which sits above this module.
 
 
 def broadcast_prefix(prefix, tree, is_leaf=None, what="in_axes"):

@@ -32,7 +32,7 @@ from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew
 from ..primitives.elementwise import convert_element_type as _convert
 from ..primitives.stop_gradient import stop_gradient
-from ..primitives.structural import broadcast_in_dim
+from ..primitives.structural import broadcast_in_dim, reshape
 from . import windowed
 
 __all__ = [
@@ -108,7 +108,6 @@ def _operands(name, *xs):
 
 
 def _squeeze1(x, shape, target):
-    from ..primitives.structural import reshape
     return reshape(x, tuple(d for d, t in zip(shape, target) if d == t))
 
 
