@@ -271,3 +271,16 @@ def test_reductions_against_numpy():
     np.testing.assert_array_equal(lax.argmin(A, 2, np.int64), A.argmin(2))
     np.testing.assert_array_equal(lax.cumsum(np.arange(4.0), reverse=True), [6.0, 6.0, 5.0, 3.0])
     np.testing.assert_array_equal(jax.vmap(lambda a: lax.argmax(a, 1, np.int64))(A), A.argmax(2))
+
+
+def test_numpy_contractions_take_precision():
+    import spmdgrad.numpy as jnp
+    m, v = A[0], rng.standard_normal(4)
+    for f, ref in [(jnp.dot, np.dot), (jnp.matmul, np.matmul), (jnp.inner, np.inner)]:
+        np.testing.assert_allclose(f(m, v, precision=lax.Precision.HIGH), ref(m, v), rtol=1e-13)
+        np.testing.assert_allclose(f(m, v, precision=("highest", None)), ref(m, v), rtol=1e-13)
+    np.testing.assert_allclose(jnp.tensordot(m, v, 1, precision="default"), np.tensordot(m, v, 1))
+    assert jnp.vdot(v, v, preferred_element_type=np.float32).dtype == np.float32
+    check_grads(lambda a, b: jnp.dot(a, b, precision=lax.Precision.HIGHEST), (m, v), order=2)
+    with pytest.raises(ValueError, match="unknown precision 'bogus'"):
+        jnp.dot(v, v, precision="bogus")

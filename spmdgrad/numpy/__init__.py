@@ -24,3 +24,10 @@ from ._methods import install as _install
 
 _install()
 del _install
+from . import _contract as _c  # noqa: E402
+from ._jax_keywords import accept_precision as _accept_precision  # noqa: E402
+
+# jnp.dot(x, y, precision=lax.Precision.HIGH), as in JAX (einsum takes them itself)
+dot, matmul, tensordot, inner, vdot = (_accept_precision(_f) for _f in (_c.dot, _c.matmul, _c.tensordot,
+                                                                        _c.inner, _c.vdot))
+del _accept_precision, _c
