@@ -24,10 +24,9 @@ from ._methods import install as _install
 
 _install()
 del _install
-from . import _contract as _c  # noqa: E402
 from ._jax_keywords import accept_precision as _accept_precision  # noqa: E402
 
 # jnp.dot(x, y, precision=lax.Precision.HIGH), as in JAX (einsum takes them itself)
-dot, matmul, tensordot, inner, vdot = (_accept_precision(_f) for _f in (_c.dot, _c.matmul, _c.tensordot,
-                                                                        _c.inner, _c.vdot))
-del _accept_precision, _c
+for _name in ("dot", "matmul", "tensordot", "inner", "vdot"):
+    globals()[_name] = _accept_precision(globals()[_name])
+del _accept_precision, _name
