@@ -35,8 +35,8 @@ from .core import ConcretizationTypeError, Tracer
 from .tree_util import tree_map
 
 __all__ = ["Device", "block_until_ready", "default_backend", "device_count", "device_get",
-           "device_put", "devices", "local_device_count", "local_devices", "process_count",
-           "process_index"]
+           "device_put", "device_put_replicated", "device_put_sharded", "devices",
+           "local_device_count", "local_devices", "process_count", "process_index"]
 
 _ENV = "SPMDGRAD_LOCAL_DEVICES"
 _XLA_COUNT = re.compile(r"--xla_force_host_platform_device_count=(\S*)")
@@ -210,6 +210,39 @@ def device_put(x, device=None, *, src=None, donate=False, may_alias=None):
 class _ConcreteOnly(ConcretizationTypeError):
     def __init__(self, msg):
         TypeError.__init__(self, msg)
+
+
+def _check_local_list(devices, what):
+    devices = list(devices)
+    if not devices:
+        raise ValueError(f"{what}: the list of devices is empty")
+    for d in devices:
+        _check_device(d, what)
+    return devices
+
+
+def device_put_replicated(x, devices):
+    """Stack ``len(devices)`` copies of every leaf of ``x`` on a new leading axis (pmap's layout).
+
+    >>> device_put_replicated({'w': np.ones(2)}, local_devices())['w'].shape
+    (1, 2)
+    """
+    n = len(_check_local_list(devices, "device_put_replicated"))
+    return tree_map(lambda leaf: np.stack([np.asarray(leaf)] * n), x)
+
+
+def device_put_sharded(shards, devices):
+    """Stack the pytrees ``shards`` (one per device, one structure) leafwise on a new leading axis.
+
+    >>> device_put_sharded([np.zeros(2)], local_devices()).shape
+    (1, 2)
+    """
+    devices = _check_local_list(devices, "device_put_sharded")
+    shards = list(shards)
+    if len(shards) != len(devices):
+        raise ValueError(f"device_put_sharded: {len(shards)} shards for {len(devices)} devices; give "
+                         "one shard per device")
+    return tree_map(lambda *leaves: np.stack([np.asarray(a) for a in leaves]), shards[0], *shards[1:])
 
 
 def device_get(x):

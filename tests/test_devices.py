@@ -98,3 +98,21 @@ def test_device_get_and_block_until_ready():
         jax.jit(lambda x: jax.device_get(x))(np.ones(2))
     with pytest.raises(TypeError, match="outside jit/vmap/pmap/grad"):
         jax.vmap(jax.device_get)(np.ones(2))
+
+
+def test_device_put_replicated_and_sharded(env):
+    env.setenv("SPMDGRAD_LOCAL_DEVICES", "3")
+    devs = jax.local_devices()
+    rep = jax.device_put_replicated({"w": np.arange(2.0)}, devs)
+    np.testing.assert_array_equal(rep["w"], np.tile(np.arange(2.0), (3, 1)))
+    shards = [{"x": np.full(2, float(i))} for i in range(3)]
+    out = jax.device_put_sharded(shards, devs)
+    np.testing.assert_array_equal(out["x"], [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    summed = jax.pmap(lambda s: psum(s["x"], "i"), axis_name="i")(out)
+    np.testing.assert_array_equal(summed, np.full((3, 2), 3.0))
+    with pytest.raises(ValueError, match="2 shards for 3 devices"):
+        jax.device_put_sharded(shards[:2], devs)
+    with pytest.raises(ValueError, match="empty"):
+        jax.device_put_replicated(np.ones(1), [])
+    with pytest.raises(ValueError, match="missing key"):
+        jax.device_put_sharded([{"x": 1.0}, {"y": 2.0}, {"x": 3.0}], devs)
