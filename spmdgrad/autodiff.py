@@ -19,6 +19,7 @@ from .dtypes import float0, is_complex, is_inexact
 from .primitives.elementwise import convert_element_type, real
 from .primitives.structural import broadcast_in_dim
 from .primitives.structural import slice as slice_
+from .traceback_util import api_boundary
 from .tree_util import tree_flatten, tree_unflatten
 from .vmap import vmap
 
@@ -164,6 +165,7 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, redu
     vg = _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, reduce_axes, "grad")
 
     @functools.wraps(fun)
+    @api_boundary
     def grad_fun(*args, **kwargs):
         out = vg(*args, **kwargs)
         if has_aux:
@@ -206,6 +208,7 @@ def _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, reduce_axes, 
                                 "to get a float0 gradient for integer inputs, or use vjp.")
 
     @functools.wraps(fun)
+    @api_boundary
     def vg_fun(*args, **kwargs):
         nums = _resolve_argnums(argnums_c, len(args), fname)
         reduced = _bound_reduce_axes(reduce_axes, fname)
@@ -240,6 +243,7 @@ def _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, reduce_axes, 
 
 # --------------------------------------------------------------------------- vjp / jvp
 
+@api_boundary
 def vjp(fun, *primals, has_aux=False, reduce_axes=()):
     """Return ``(fun(*primals), f_vjp)`` (plus ``aux``) where ``f_vjp(ct)`` pulls an
     output cotangent back to a tuple of input cotangents.
@@ -254,6 +258,7 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
     res = _linearize(fun, primals, {}, list(range(len(primals))), has_aux, "vjp")
     out = tree_unflatten(res.out_tree, res.out_leaves)
 
+    @api_boundary
     def f_vjp(ct):
         cts, ct_tree = tree_flatten(ct)
         if ct_tree != res.out_tree:
@@ -274,6 +279,7 @@ def _push_forward(res, tangents):
     return [ad.instantiate(t, get_aval(o)) for o, t in zip(res.out_leaves, outs)]
 
 
+@api_boundary
 def jvp(fun, primals, tangents, has_aux=False):
     """Forward mode: ``(fun(*primals), J @ tangents)``.
 
@@ -303,6 +309,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     return out + (res.aux,) if has_aux else out
 
 
+@api_boundary
 def linearize(fun, *primals):
     """Return ``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` is the linear map."""
     res = _linearize(fun, primals, {}, list(range(len(primals))), False, "linearize")
@@ -381,6 +388,7 @@ def _jacobian(fun, argnums, has_aux, holomorphic, allow_int, fname, blocks):
     Jacobian block for each input leaf."""
     argnums_c, single = _check_argnums(argnums, fname)
 
+    @api_boundary
     def jac(*args, **kwargs):
         nums = _resolve_argnums(argnums_c, len(args), fname)
         res = _linearize(fun, args, kwargs, nums, has_aux, fname,

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 _INSTALL_HINT = "pip install mpich mpi4py  (or: pip install 'spmdgrad[mpi]')"
 
@@ -68,13 +69,17 @@ def _parser():
     p.add_argument("--no-prefix", action="store_true", help="do not prefix output with the rank")
     p.add_argument("--dry-run", action="store_true", help="print the command and exit")
     p.add_argument("-m", dest="module", help="run a module (like python -m) instead of a script")
+    p.add_argument("--stall-warn", metavar="S", help="report a collective that waits longer than "
+                   "S seconds, on every waiting rank (SPMDGRAD_STALL_WARN; default 60; 'off')")
+    p.add_argument("--stall-abort", metavar="S", help="end the job when a collective waits longer "
+                   "than S seconds (SPMDGRAD_STALL_ABORT; default off)")
     return p
 
 
 def _split(argv):
     """Split argv into launcher options and (target, program args) at the first
     non-option word (or at -m MODULE)."""
-    takes_value = {"-n", "--np", "-f", "--hostfile", "--timeout"}
+    takes_value = {"-n", "--np", "-f", "--hostfile", "--timeout", "--stall-warn", "--stall-abort"}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -119,7 +124,25 @@ def main(argv=None):
     if ns.dry_run:
         print(" ".join(cmd))
         return 0
-    return _run(cmd, env, ns.timeout)
+    for var, value in (("SPMDGRAD_STALL_WARN", ns.stall_warn), ("SPMDGRAD_STALL_ABORT", ns.stall_abort)):
+        if value is not None:
+            env[var] = value
+    with tempfile.TemporaryDirectory(prefix="spmdrun-") as markers:
+        env["SPMDGRAD_MARKER_DIR"] = markers   # spmdgrad's ranks mark start and clean finish
+        status = _run(cmd, env, ns.timeout)
+        return _check_finished(markers, ns.n, status)
+
+
+def _check_finished(markers, n, status):
+    """Exit status that does not hide a rank that vanished (``os._exit``, a signal):
+    every rank that imported spmdgrad must have left a completion marker."""
+    names = set(os.listdir(markers))   # ranks on hosts without this directory leave none
+    missing = [r for r in range(n) if f"started.{r}" in names and f"done.{r}" not in names]
+    if missing and status != 124:      # 124: --timeout has said so already
+        sys.stderr.write(f"spmdrun: rank(s) {','.join(map(str, missing))} ended without finishing "
+                         "the program (os._exit, a signal, a crash, or stopped by the launcher)\n")
+        return status or 1
+    return status
 
 
 def _run(cmd, env, timeout):

@@ -15,12 +15,11 @@ import functools
 
 import numpy as np
 
-from . import core
+from . import ad, batching, core
 from .batching import BatchTrace
 from .collectives.pbroadcast import mpi_pbroadcast
 from .collectives.psum import allreduce
-from .mpi.comm import comm_state
-from .mpi.consistency import describe
+from .mpi.comm import comm_state, tagged
 from .tree_util import tree_flatten
 from .vmap import map_call
 
@@ -53,8 +52,7 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
                             lambda parent, k: BatchTrace(parent, axis_name, k))
         def make_trace(parent, k):
             _check_not_nested(parent, axis_name)
-            state.check(f"pmap(axis_name={axis_name!r})",
-                        lambda: _entry_signature(fun, args, kwargs, in_axes, out_axes, k))
+            _entry_check(tagged(state), fun, args, kwargs, in_axes, out_axes, k, axis_name)
             return BatchTrace(parent, axis_name, state.nranks * k, MPIBackend(state, k, axis_name))
         return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap", make_trace)
     return pmapped
@@ -69,14 +67,35 @@ def _check_not_nested(t, axis_name):
         t = t.parent
 
 
-def _entry_signature(fun, args, kwargs, in_axes, out_axes, k):
+# The entry check is a primitive bound on the pmap call's own arguments: eagerly it
+# checks at once; under jit it is recorded in the program, so every replay checks
+# again, in order with the collectives, exactly as the eager program does.
+pmap_entry_p = core.Primitive("pmap_entry", multiple_results=True)
+
+
+def _entry_check(comm, fun, args, kwargs, in_axes, out_axes, k, axis_name):
     """What every rank must agree on at a pmap call: the function, the argument
     shapes and dtypes (which include k), and in_axes/out_axes."""
     leaves = tree_flatten(args)[0] + tree_flatten(kwargs)[0]
     leaves = [x if isinstance(x, core.Tracer | np.ndarray) else np.asarray(x) for x in leaves]
     name = getattr(fun, "__qualname__", type(fun).__name__)
-    return (f"k={k} fun={name} args=({describe(leaves)}) in_axes={in_axes!r} "
-            f"out_axes={out_axes!r}")
+    what = f"pmap(axis_name={axis_name!r})"
+    extra = f"k={k} fun={name} in_axes={in_axes!r} out_axes={out_axes!r}"
+    pmap_entry_p.bind(*leaves, comm=comm, what=what, extra=extra)
+
+
+def _entry_impl(*xs, comm, what, extra):
+    comm.check(what, [np.asarray(x) for x in xs], extra)
+    return []
+
+
+core.impl_rules[pmap_entry_p] = _entry_impl
+core.abstract_rules[pmap_entry_p] = lambda *avals, **params: []
+core.vma_rules[pmap_entry_p] = lambda vmas, **params: []
+ad.jvp_rules[pmap_entry_p] = lambda primals, tangents, **params: (
+    pmap_entry_p.bind(*primals, **params), [])
+batching.batch_rules[pmap_entry_p] = lambda size, vals, batched, **params: (
+    pmap_entry_p.bind(*vals, **params), [])
 
 
 class MPIBackend:
@@ -87,16 +106,19 @@ class MPIBackend:
     The global index of local shard ``j`` on rank ``r`` is ``r * k + j``. The
     collectives' own MPI lowerings live beside them in :mod:`spmdgrad.collectives`.
     """
-    __slots__ = ("state", "local_size", "axis_name")
+    __slots__ = ("_state", "local_size", "axis_name")
 
     def __init__(self, state, local_size, axis_name):
-        self.state = state
+        self._state = state
         self.local_size = local_size
         self.axis_name = axis_name
 
-    rank = property(lambda self: self.state.rank)
-    nranks = property(lambda self: self.state.nranks)
-    comm = property(lambda self: self.state.comm)
+    # The state as the MPI primitives carry it: tagged with the site of the running
+    # collective (the user's call, found on the stack), for the schedule fingerprint.
+    state = property(lambda self: tagged(self._state))
+    rank = property(lambda self: self._state.rank)
+    nranks = property(lambda self: self._state.nranks)
+    comm = property(lambda self: self._state.comm)
 
     def __repr__(self):
         return (f"MPIBackend(axis={self.axis_name!r}, rank={self.rank}, nranks={self.nranks}, "

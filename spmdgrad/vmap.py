@@ -20,6 +20,7 @@ from .batching import (
 )
 from .core import get_aval, zip
 from .primitives.structural import bdim_from_front, bdim_to_front, broadcast_batch
+from .traceback_util import api_boundary
 from .tree_util import broadcast_prefix, tree_flatten, tree_unflatten
 
 
@@ -39,6 +40,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None):
         raise TypeError(f"vmap: axis_name must be a str, got {axis_name!r}")
 
     @functools.wraps(fun)
+    @api_boundary
     def vmapped(*args, **kwargs):
         return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "vmap",
                         lambda parent, size: BatchTrace(parent, axis_name, size),

@@ -34,6 +34,13 @@ DRAWS = {
     "gumbel": lambda k: random.gumbel(k, (3,)),
     "ball": lambda k: random.ball(k, 3),
     "orthogonal": lambda k: random.orthogonal(k, 3),
+    "t": lambda k: random.t(k, 4.0, (2,)),
+    "geometric": lambda k: random.geometric(k, 0.2, (3,)),
+    "wald": lambda k: random.wald(k, 2.0, (2,)),
+    "triangular": lambda k: random.triangular(k, 0.0, 0.2, 1.0, (2,)),
+    "poisson": lambda k: random.poisson(k, np.array([0.5, 4.0, 40.0])),
+    "binomial": lambda k: random.binomial(k, np.array([4.0, 60.0]), 0.3),
+    "multinomial": lambda k: random.multinomial(k, 12.0, np.array([0.2, 0.5, 0.3])),
     "split": lambda k: random.split(k, 3),
     "fold_in": lambda k: random.fold_in(k, 11),
 }
@@ -106,6 +113,20 @@ def test_vmap_mapped_params_and_seeds():
     want = loop_vmap(lambda lo: random.uniform(random.PRNGKey(2), (3,), minval=lo), 0,
                      np.array([-1.0, 0.0, 0.5]))
     np.testing.assert_array_equal(got, want)
+
+
+def test_traced_seeds_under_jit_and_vmap():
+    f = spmdgrad.jit(lambda s: random.normal(random.PRNGKey(s), (3,)))
+    np.testing.assert_array_equal(f(np.int64(7)), random.normal(random.PRNGKey(7), (3,)))
+    g = spmdgrad.vmap(lambda s: random.uniform(random.key(s), (2,)))
+    np.testing.assert_array_equal(g(np.arange(3)), np.stack([random.uniform(random.key(i), (2,))
+                                                            for i in range(3)]))
+
+
+def test_typed_keys_mapped_over_their_data_axis_is_an_error():
+    keys = random.split(random.key(0), 4)
+    with pytest.raises(TypeError, match="non-negative in_axes"):
+        spmdgrad.vmap(lambda k: random.normal(k), in_axes=-1)(keys)
 
 
 def test_nested_vmap_and_jit_of_vmap():
@@ -237,11 +258,39 @@ def test_bad_arguments():
         random.choice(k, 3, (5,), replace=False)
     with pytest.raises(ValueError, match="cov of shape"):
         random.multivariate_normal(k, np.zeros(2), np.eye(3))
+    with pytest.raises(NotImplementedError, match="highest"):
+        random.gumbel(k, (2,), np.float32, mode="highest")
     with pytest.raises(TypeError, match="data must be a scalar"):
         random.fold_in(k, np.arange(2))
 
 
-def test_gamma_parameter_is_not_silently_differentiated():
+def test_gamma_gradient_is_the_implicit_reparameterisation():
+    """d x / d a at a fixed CDF level: -(dP/da) / p(x), with P (SciPy's regularized
+    incomplete gamma) differentiated by central differences in a."""
+    special = pytest.importorskip("scipy.special")
+    k = random.PRNGKey(3)
+    a = np.array([0.05, 0.7, 1.0, 3.0, 40.0])
+    x = random.gamma(k, a)
+    got = np.diag(spmdgrad.jacfwd(lambda a: random.gamma(k, a))(a))
+    h = 1e-6 * a
+    dp_da = (special.gammainc(a + h, x) - special.gammainc(a - h, x)) / (2 * h)
+    pdf = np.exp((a - 1) * np.log(x) - x - special.gammaln(a))
+    np.testing.assert_allclose(got, -dp_da / pdf, rtol=1e-6)
+    # reverse mode agrees, and loggamma's gradient is d log(x) / d a
+    np.testing.assert_allclose(spmdgrad.grad(lambda a: jnp.sum(random.gamma(k, a)))(a), got,
+                               rtol=1e-13)
+    np.testing.assert_allclose(np.diag(spmdgrad.jacfwd(lambda a: random.loggamma(k, a))(a)),
+                               got / x, rtol=1e-10)
+
+
+def test_gamma_gradient_under_vmap_matches_loop():
+    keys = random.split(random.PRNGKey(0), 3)
+    f = spmdgrad.grad(lambda a, k: jnp.sum(random.beta(k, a, 2.0, (2,))))
+    got = spmdgrad.vmap(f, in_axes=(None, 0))(1.5, keys)
+    np.testing.assert_allclose(got, np.stack([f(1.5, keys[i]) for i in range(3)]), rtol=1e-14)
+
+
+def test_gamma_second_derivative_is_an_error():
     k = random.PRNGKey(0)
-    with pytest.raises(NotImplementedError, match="random_gamma"):
-        spmdgrad.grad(lambda a: jnp.sum(random.gamma(k, a, (2,))))(2.0)
+    with pytest.raises(NotImplementedError, match="random_gamma_grad"):
+        spmdgrad.grad(spmdgrad.grad(lambda a: jnp.sum(random.gamma(k, a, (2,)))))(2.0)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, find_axis, get_aval, impl_rules, vma_rules
-from ..mpi.consistency import describe
+from ..mpi import wire
 from ..primitives.contraction import einsum2
 from ..primitives.elementwise import convert_element_type, eq
 from ..primitives.named_axes import as_array, axes_tuple, def_owner, no_groups, normalize_axis, unvary_transpose
@@ -115,10 +115,12 @@ mpi_allgather_p = Primitive("mpi_allgather")
 
 
 def _allgather_impl(x, dim, comm, axis):
-    comm.check(f"all_gather over axis {axis!r}", lambda: describe([np.asarray(x)]) + f" dim={dim}")
+    comm.check(f"all_gather over axis {axis!r}", [np.asarray(x)], f"dim={dim}")
     src = front(x, dim)
-    out = np.empty((comm.nranks * src.shape[0],) + src.shape[1:], src.dtype)
-    comm.comm.Allgather(src, out)
+    raw = wire.as_bytes(src)                   # bit-exact for every dtype
+    out = np.empty((comm.nranks * raw.shape[0],) + raw.shape[1:], np.uint8)
+    comm.wait(comm.comm.Iallgather(raw, out))
+    out = wire.from_bytes(out, src.dtype, (comm.nranks * src.shape[0],) + src.shape[1:])
     return np.moveaxis(out, 0, dim)
 
 

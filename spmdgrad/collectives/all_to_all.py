@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
-from ..mpi.consistency import describe
+from ..mpi import wire
 from ..primitives.named_axes import as_array, def_owner, no_groups, normalize_axis, single_axis, unvary_transpose
 from ..primitives.structural import bdim_to_front, broadcast_batch, reshape, transpose
 from ..tree_util import tree_map
@@ -135,11 +135,12 @@ def _mpi_all_to_all(frame, x, batched, split_axis, concat_axis):
 
 
 def _alltoall_impl(x, dim, comm, axis):
-    comm.check(f"all_to_all over axis {axis!r}", lambda: describe([np.asarray(x)]) + f" dim={dim}")
+    comm.check(f"all_to_all over axis {axis!r}", [np.asarray(x)], f"dim={dim}")
     src = front(x, dim)
-    out = np.empty_like(src)
-    comm.comm.Alltoall(src, out)
-    return np.moveaxis(out, 0, dim)
+    raw = wire.as_bytes(src)                   # bit-exact for every dtype
+    out = np.empty_like(raw)
+    comm.wait(comm.comm.Ialltoall(raw, out))
+    return np.moveaxis(wire.from_bytes(out, src.dtype, src.shape), 0, dim)
 
 
 def _alltoall_abstract(x, dim, comm, axis):

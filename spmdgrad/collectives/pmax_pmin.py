@@ -19,7 +19,6 @@ import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_of, vma_rules
-from ..mpi.consistency import describe
 from ..primitives.elementwise import convert_element_type, div, eq, mul
 from ..primitives.named_axes import as_array, axes_tuple, check_real, def_owner
 from ..primitives.reductions import reduce_max, reduce_max_p, reduce_min, reduce_min_p
@@ -77,10 +76,10 @@ _LOCAL = {"max": reduce_max_p, "min": reduce_min_p}
 
 def _pextremum_impl(x, op, comm, axis):
     x = np.ascontiguousarray(x)
-    comm.check(f"p{op} over axis {axis!r}", lambda: describe([x]))
+    comm.check(f"p{op} over axis {axis!r}", [x])
     raw = x.reshape(-1).view(np.uint8)
     out = np.empty((comm.nranks, raw.size), np.uint8)
-    comm.comm.Allgather(raw, out)
+    comm.wait(comm.comm.Iallgather(raw, out))
     stacked = out.view(x.dtype).reshape((comm.nranks,) + x.shape)
     return impl_rules[_LOCAL[op]](stacked, axes=(0,))
 

@@ -17,8 +17,7 @@ import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, impl_rules, vma_rules
-from ..mpi.comm import mpi
-from ..mpi.consistency import describe
+from ..mpi import wire
 from ..primitives.named_axes import as_array, def_owner, single_axis, unvary_transpose
 from ..primitives.structural import broadcast_batch
 from ..tree_util import tree_map
@@ -136,9 +135,9 @@ mpi_permute_p = Primitive("mpi_permute")
 
 
 def _permute_impl(x, perm, dim, comm, axis):
-    comm.check(f"ppermute over axis {axis!r}",
-               lambda: describe([np.asarray(x)]) + f" dim={dim} perm={perm}")
-    src = front(x, dim)
+    comm.check(f"ppermute over axis {axis!r}", [np.asarray(x)], f"dim={dim} perm={perm}")
+    x = front(x, dim)
+    src = wire.as_bytes(x)                     # bit-exact for every dtype
     k, me = src.shape[0], comm.rank
     out = np.zeros_like(src)
     requests = []
@@ -150,9 +149,9 @@ def _permute_impl(x, perm, dim, comm, axis):
             requests.append(comm.comm.Isend(src[s - me * k], dest=d_rank, tag=d))
         elif d_rank == me:
             requests.append(comm.comm.Irecv(out[d - me * k], source=s_rank, tag=d))
-    if requests:
-        mpi().Request.Waitall(requests)
-    return np.moveaxis(out, 0, dim)
+    for r in requests:
+        comm.wait(r)
+    return np.moveaxis(wire.from_bytes(out, x.dtype, x.shape), 0, dim)
 
 
 impl_rules[mpi_permute_p] = _permute_impl

@@ -16,8 +16,7 @@ import numpy as np
 
 from .. import ad, batching, core
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
-from ..mpi.comm import mpi
-from ..mpi.consistency import describe
+from ..mpi import wire
 from ..primitives.elementwise import convert_element_type, div, eq, mul
 from ..primitives.named_axes import as_array, axes_tuple, axis_sizes, def_owner, scale, sum_dtype, unvary_transpose
 from ..primitives.structural import reduce_sum, reshape
@@ -110,6 +109,13 @@ def _psum_owner(frame, vals, batched, axes):
     if frame.backend is not None:
         idx = [i for i, b in enumerate(batched) if b]
         if idx:
+            # The wire carries psum's declared result dtype (never narrower than the
+            # local sum), so the ranks compute what vmap computes for the same program.
+            declared = abstract_rules[psum_p](*[get_aval(vals[i]) for i in idx], axes=axes)
+            for i, (_, dt) in zip(idx, declared, strict=True):
+                wide = np.promote_types(get_aval(outs[i]).dtype, dt)
+                if wide != get_aval(outs[i]).dtype:
+                    outs[i] = convert_element_type(outs[i], wide)
             summed = frame.backend.allreduce([outs[i] for i in idx], "sum")
             for i, o in zip(idx, summed, strict=True):
                 outs[i] = o
@@ -134,23 +140,22 @@ def allreduce(xs, op, comm, axis):
 
 
 def _allreduce_impl(*xs, op, comm, axis):
-    MPI = mpi()
+    MPI = comm.mpi
     xs = [np.asarray(x) for x in xs]
-    comm.check(f"allreduce[{op}] over axis {axis!r}", lambda: describe(xs))
+    comm.check(f"allreduce[{op}] over axis {axis!r}", xs)
     outs = [None] * len(xs)
     by_dtype = {}
     for i, x in enumerate(xs):
         by_dtype.setdefault(x.dtype, []).append(i)
-    mpi_op = {"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op]
     for dtype, idx in by_dtype.items():
-        wire = np.dtype(np.float32) if dtype == np.float16 else dtype  # MPI has no half
         if op != "sum" and np.issubdtype(dtype, np.complexfloating):
             raise TypeError(f"p{op} (allreduce {op}): complex values ({dtype}) have no order")
+        wire_dtype, wire_op = wire.reduce_wire(dtype, op)  # e.g. half as float32, bool as uint8
         total = sum(xs[i].size for i in idx)
-        buf = _pack_buffer(wire, total)     # pack: one copy of each value into one buffer
-        np.concatenate([xs[i].reshape(-1) for i in idx], out=buf)
-        comm.comm.Allreduce(MPI.IN_PLACE, buf, mpi_op)
-        if wire != dtype:
+        buf = _pack_buffer(wire_dtype, total)  # pack: one copy of each value into one buffer
+        np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
+        comm.wait(comm.comm.Iallreduce(MPI.IN_PLACE, buf, wire.mpi_op(MPI, wire_op)))
+        if wire_dtype != dtype:
             buf = buf.astype(dtype)
         off = 0
         for i in idx:                       # unpack: views of the reduced buffer

@@ -14,8 +14,7 @@ import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
-from ..mpi.comm import mpi
-from ..mpi.consistency import describe
+from ..mpi import wire
 from ..primitives.named_axes import as_array, def_owner, no_groups, normalize_axis, scale, single_axis, unvary_transpose
 from ..primitives.structural import bdim_to_front, reduce_sum, reshape
 from ..primitives.structural import slice as slice_
@@ -113,13 +112,12 @@ mpi_reduce_scatter_p = Primitive("mpi_reduce_scatter")
 
 
 def _reduce_scatter_impl(x, dim, comm, axis):
-    comm.check(f"psum_scatter over axis {axis!r}",
-               lambda: describe([np.asarray(x)]) + f" dim={dim}")
+    comm.check(f"psum_scatter over axis {axis!r}", [np.asarray(x)], f"dim={dim}")
     src = front(x, dim)
-    wire = np.dtype(np.float32) if src.dtype == np.float16 else src.dtype  # MPI has no half
-    src = src.astype(wire, copy=False)
-    out = np.empty((src.shape[0] // comm.nranks,) + src.shape[1:], wire)
-    comm.comm.Reduce_scatter_block(src, out, mpi().SUM)
+    wire_dtype, op = wire.reduce_wire(src.dtype, "sum")  # e.g. half as float32
+    src = src.astype(wire_dtype, copy=False)
+    out = np.empty((src.shape[0] // comm.nranks,) + src.shape[1:], wire_dtype)
+    comm.wait(comm.comm.Ireduce_scatter_block(src, out, wire.mpi_op(comm.mpi, op)))
     return np.moveaxis(out.astype(np.asarray(x).dtype, copy=False), 0, dim)
 
 

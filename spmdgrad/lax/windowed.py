@@ -67,7 +67,8 @@ _MONOIDS = {id(f): kind for kind, fs in (
 
 
 def _kind(computation):
-    kind = _MONOIDS.get(id(computation))
+    # spmdgrad.numpy's public functions wrap the _math ones (eager results get .at)
+    kind = _MONOIDS.get(id(getattr(computation, "__wrapped__", computation)))
     if kind is None:
         raise NotImplementedError(
             f"reduce_window: computation {computation!r} is not supported; use lax.add, lax.max "

@@ -2,7 +2,8 @@
 
 Nothing here imports ``mpi4py.MPI`` at module import time. A program that never
 runs under ``mpiexec`` never initializes MPI, and pmap then runs as
-single-process pmap.
+single-process pmap. Under an MPI launcher, importing spmdgrad installs the
+failure handling of :mod:`.failure` (exception hook, exit check).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 
 import numpy as np
 
-from . import consistency, failure
+from . import consistency, failure, schedule, watchdog
 
 # Environment variables that process managers set in every rank they start.
 _LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE",
@@ -24,44 +25,121 @@ def mpi():
     return MPI
 
 
-def _launched_by_mpi():
+def launched_by_mpi():
     """True when this process may be one of several MPI ranks."""
     if "mpi4py.MPI" in sys.modules:
         return True
     return any(v in os.environ for v in _LAUNCHER_VARS)
 
 
+_launched_by_mpi = launched_by_mpi
+
+
 class CommState:
-    """One communicator as pmap uses it: rank, size, and the check sequence number.
+    """One communicator as pmap uses it: rank, size, the schedule fingerprint, and
+    what the stall watchdog needs (a private side communicator, who has arrived).
 
-    Passed as the ``comm`` parameter of the MPI primitives.
+    Passed (wrapped with the call's site, :class:`SiteComm`) as the ``comm``
+    parameter of the MPI primitives.
     """
-    __slots__ = ("comm", "rank", "nranks", "seq", "sig")
+    __slots__ = ("comm", "rank", "nranks", "seq", "sig", "fp", "mpi", "side", "arrived",
+                 "sends", "waiting", "last")
 
-    def __init__(self, comm):
+    def __init__(self, comm, MPI, side=None):
         self.comm = comm
+        self.mpi = MPI
         self.rank = comm.Get_rank()
         self.nranks = comm.Get_size()
         self.seq = 0
+        self.fp = 0
         self.sig = np.empty(2, np.int64)
+        self.side = side
+        self.arrived = {}
+        self.sends = []
+        self.waiting = None
+        self.last = None
 
     def __repr__(self):
         return f"comm(rank {self.rank} of {self.nranks})"
 
-    def check(self, what, detail):
+    def check(self, what, arrays=(), extra="", site=None):
         """The consistency check before a collective (:func:`consistency.check`)."""
-        consistency.check(self, what, detail, mpi())
+        consistency.check(self, what, arrays, extra, site)
+
+    def wait(self, req):
+        """Complete a non-blocking MPI request, with the stall watchdog."""
+        watchdog.wait(self, req)
+
+    def allreduce_max(self, buf):
+        self.wait(self.comm.Iallreduce(self.mpi.IN_PLACE, buf, self.mpi.MAX))
+
+    def at(self, site):
+        return SiteComm(self, site)
+
+
+class SiteComm:
+    """A :class:`CommState` seen from one collective call: the MPI primitives carry it
+    as their ``comm`` parameter, so eager code and ``jit`` replays check the same
+    call site. Rules that re-bind the primitive (JVP, transpose, batching) keep it."""
+    __slots__ = ("state", "site")
+
+    def __init__(self, state, site):
+        self.state = state
+        self.site = site
+
+    comm = property(lambda self: self.state.comm)
+    rank = property(lambda self: self.state.rank)
+    nranks = property(lambda self: self.state.nranks)
+    mpi = property(lambda self: self.state.mpi)
+
+    def check(self, what, arrays=(), extra=""):
+        consistency.check(self.state, what, arrays, extra, self.site)
+
+    def wait(self, req):
+        watchdog.wait(self.state, req)
+
+    # By value, so that the primitives' abstract-eval cache hits across calls.
+    def __eq__(self, other):
+        return isinstance(other, SiteComm) and self.state is other.state and self.site == other.site
+
+    def __hash__(self):
+        return hash((id(self.state), self.site))
+
+    def __repr__(self):
+        return f"comm(rank {self.rank} of {self.nranks})"
+
+
+def tagged(state):
+    """``state`` tagged with the site of the running collective call (None stays None)."""
+    return None if state is None else SiteComm(state, schedule.site(2))
 
 
 _default = []   # [CommState or None]: the cached default, once decided
 _states = {}    # id(comm) -> (comm, CommState) for user-given communicators
 
 
+def started():
+    """Whether this process has decided on pmap's default communicator."""
+    return bool(_default)
+
+
+def _new_state(comm, MPI):
+    # Idup, not Dup: a rank that never comes leaves the others in the stall watchdog,
+    # not in a silent hang. The side communicator carries the watchdog's messages.
+    probe = CommState(comm, MPI)
+    main, req = comm.Idup()
+    probe.wait(req)
+    side, req = comm.Idup()
+    probe.wait(req)
+    return CommState(main, MPI, side)
+
+
 def comm_state(comm=None):
     """The :class:`CommState` pmap uses for ``comm``, or None for a single process.
 
-    ``comm=None`` means a private clone of ``MPI.COMM_WORLD``, created on first use
-    (cloning is collective: every rank must make that first pmap call).
+    ``comm=None`` means a private duplicate of ``MPI.COMM_WORLD``, created on first
+    use (duplicating is collective: a rank that never makes a pmap call joins it at
+    exit, so the others get an error rather than a hang).
 
     >>> comm_state() is None or comm_state().nranks > 1
     True
@@ -69,11 +147,12 @@ def comm_state(comm=None):
     if comm is None:
         if not _default:
             state = None
-            if _launched_by_mpi():
-                world = mpi().COMM_WORLD
+            if launched_by_mpi():
+                MPI = mpi()
+                world = MPI.COMM_WORLD
                 if world.Get_size() > 1:
-                    state = CommState(world.Clone())
-                    failure.install(state, mpi())
+                    failure.install()
+                    state = _new_state(world, MPI)
             _default.append(state)
         return _default[0]
     if not hasattr(comm, "Allreduce") or not hasattr(comm, "Get_size"):
@@ -81,8 +160,13 @@ def comm_state(comm=None):
                         f"got {comm!r}")
     entry = _states.get(id(comm))
     if entry is None or entry[0] is not comm:
-        state = CommState(comm) if comm.Get_size() > 1 else None
+        state = None
+        if comm.Get_size() > 1:
+            failure.install()
+            state = _new_state(comm, mpi())
         entry = _states[id(comm)] = (comm, state)
-        if state is not None:
-            failure.install(state, mpi())
     return entry[1]
+
+
+if launched_by_mpi():
+    failure.install()

@@ -1,15 +1,25 @@
 """The cross-rank consistency check that every MPI collective runs first.
 
-Before each collective (and at each pmap call) the ranks agree, with one
-2-element ``Allreduce``, that they are about to do the same thing: the same kind
-of collective, on the same shapes and dtypes, over the same axis, as the same
-call number. A disagreement raises :class:`MismatchError` on every rank instead
-of a hang or a silent mix-up. ``SPMDGRAD_CHECKS=0`` or ``set_checks(False)``
-turns the check off.
+Before each collective (and at each pmap call, and at exit) the ranks compare a
+**fingerprint of the whole collective schedule so far**: a running hash over every
+checked call of its kind and parameters (``allreduce[sum]``, ``dim=1``, ...), the
+axis, the operand shapes and dtypes, the user-level call that produced it
+(``pmean(axis_name='i')``, ``all_gather(..., tiled=True)``, the pytree's key paths)
+and the user's ``file:line`` (:mod:`.schedule`). The comparison is one 2-element
+``Allreduce(MAX)`` of ``(h, -h)``: max == min on every rank exactly when all ranks
+hold the same fingerprint. A disagreement raises the same :class:`MismatchError`
+on every rank, naming the first differing collective and, on each rank, its call,
+its ``file:line`` and the first differing leaf by key path.
+
+Switches (the same on every rank): ``SPMDGRAD_CHECKS=0`` / ``set_checks(False)``
+turns the check off; ``SPMDGRAD_CHECK_SITES=0`` / ``set_checks(sites=False)`` leaves
+``file:line`` out of the fingerprint, for programs whose ranks legitimately make the
+same collective from different lines (the call and its parameters still count).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
 import numpy as np
@@ -18,8 +28,12 @@ from ..core import ShapedArray, SpmdgradError
 
 _OFF = ("0", "false", "off", "no")
 _checks = os.environ.get("SPMDGRAD_CHECKS", "1").strip().lower() not in _OFF
+_sites = os.environ.get("SPMDGRAD_CHECK_SITES", "1").strip().lower() not in _OFF
 
-_SIG_BYTES = 240  # fixed size of a signature text in the (rare) mismatch Allgather
+_MASK = (1 << 56) - 1        # 56-bit hashes: -h never overflows int64
+_MUL = 0x9E3779B97F4A7C1     # odd multiplier of the running (order-sensitive) hash
+_CACHE_LIMIT = 8192
+_hashes = {}                 # (what, extra, site, shapes/dtypes, sites on) -> 56-bit hash
 
 
 class MismatchError(ValueError, SpmdgradError):
@@ -29,18 +43,24 @@ class MismatchError(ValueError, SpmdgradError):
 MismatchError.__module__ = "spmdgrad.mpi"
 
 
-def set_checks(enabled):
+def set_checks(enabled=None, *, sites=None):
     """Turn the cross-rank consistency checks on or off (default: on, or the value of
     the environment variable ``SPMDGRAD_CHECKS``; ``SPMDGRAD_CHECKS=0`` turns them off).
+    ``sites=False`` (or ``SPMDGRAD_CHECK_SITES=0``) keeps the checks but leaves the
+    user's ``file:line`` out of the fingerprint.
 
-    Every rank must use the same setting: a check on one rank pairs with the next
-    MPI call on the others. Returns the previous setting.
+    Every rank must use the same settings: a check on one rank pairs with the next
+    MPI call on the others. Returns the previous setting of ``enabled``.
 
     >>> old = set_checks(False); set_checks(old)
     False
     """
-    global _checks
-    prev, _checks = _checks, bool(enabled)
+    global _checks, _sites
+    prev = _checks
+    if enabled is not None:
+        _checks = bool(enabled)
+    if sites is not None:
+        _sites = bool(sites)
     return prev
 
 
@@ -53,70 +73,141 @@ def checks_enabled():
     return _checks
 
 
-def check(state, what, detail, MPI):
-    """Agree with every other rank of ``state`` that the next collective is ``what`` on
-    ``detail`` (shapes, dtypes, axes; a string, or a function making it, called only
-    when checks are on). One 2-element Allreduce; on a mismatch every rank raises the
-    same :class:`MismatchError`."""
+def check(state, what, arrays=(), extra="", site=None, MPI=None):
+    """Agree with every other rank of ``state`` that the next collective is ``what``
+    (with ``extra`` parameters) on ``arrays``, called from ``site`` (a
+    :class:`~.schedule.Site`), after the same schedule so far. One 2-element
+    Allreduce; on a mismatch every rank raises the same :class:`MismatchError`."""
     if not _checks:
         return
-    if callable(detail):
-        detail = detail()
     state.seq += 1
-    text = f"{what} {detail} (call #{state.seq})" if detail else f"{what} (call #{state.seq})"
-    digest = hashlib.blake2b(text.encode(), digest_size=7).digest()
-    h = int.from_bytes(digest, "little")  # 56 bits: -h never overflows int64
+    key = (what, extra, site, tuple([(x.shape, x.dtype) for x in arrays]), _sites)
+    h = _hashes.get(key)
+    if h is None:
+        if len(_hashes) > _CACHE_LIMIT:
+            _hashes.clear()
+        text = json.dumps(_record(what, arrays, extra, site, 0, with_where=_sites))
+        h = _hashes[key] = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=7).digest(),
+                                          "little")
+    fp = (state.fp * _MUL + h) & _MASK
+    state.waiting = (what, extra, site)
     sig = state.sig
-    sig[0], sig[1] = h, -h
-    state.comm.Allreduce(MPI.IN_PLACE, sig, MPI.MAX)
-    if sig[0] == h and sig[1] == -h:
-        return  # max == min == h on every rank
-    raise MismatchError(_describe_mismatch(state, text))
+    sig[0], sig[1] = fp, -fp
+    state.allreduce_max(sig)
+    if sig[0] == fp and sig[1] == -fp:
+        state.fp = fp
+        state.last = state.waiting
+        state.waiting = None
+        return
+    raise MismatchError(_describe_mismatch(state, _record(what, arrays, extra, site, state.seq)))
 
 
-def _describe_mismatch(state, text):
-    raw = text.encode()[:_SIG_BYTES].ljust(_SIG_BYTES, b"\0")
-    everyone = np.empty((state.nranks, _SIG_BYTES), np.uint8)
-    state.comm.Allgather(np.frombuffer(raw, np.uint8), everyone)
-    texts = [bytes(row).rstrip(b"\0").decode(errors="replace") for row in everyone]
+def _record(what, arrays, extra, site, seq, with_where=True):
+    paths = site.paths if site is not None else None
+    if paths is None or len(paths) != len(arrays):
+        paths = [f"leaf {i}" for i in range(len(arrays))] if len(arrays) > 1 else [""] * len(arrays)
+    return {"seq": seq, "what": what, "extra": extra,
+            "call": site.call if site is not None else "",
+            "where": (site.where if site is not None else "") if with_where else "",
+            "leaves": [[p, _short(x)] for p, x in zip(paths, arrays, strict=True)]}
+
+
+def _describe_mismatch(state, rec):
+    """Exchange every rank's record of the failing call (variable length) and build
+    the message, the same text on every rank."""
+    raw = json.dumps(rec).encode()
+    sizes = np.empty(state.nranks, np.int64)
+    state.comm.Allgather(np.array([len(raw)], np.int64), sizes)
+    buf = np.empty(int(sizes.sum()), np.uint8)
+    displs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    state.comm.Allgatherv(np.frombuffer(raw, np.uint8), [buf, sizes, displs, state.mpi.BYTE])
+    recs = [json.loads(bytes(buf[d:d + s]).decode()) for d, s in zip(displs, sizes, strict=True)]
+    return mismatch_message(recs, state.rank)
+
+
+def mismatch_message(recs, rank):
+    """The MismatchError text for the per-rank records ``recs`` (seen from ``rank``).
+
+    >>> a = {"seq": 3, "what": "allreduce[sum] over axis 'i'", "extra": "", "call": "psum()",
+    ...      "where": "t.py:5 (in f)", "leaves": [["['a']", "f64[3]"], ["['b']", "f64[2]"]]}
+    >>> b = dict(a, where="t.py:7 (in f)", leaves=[["['a']", "f64[3]"], ["['b']", "f32[2]"]])
+    >>> print(mismatch_message([a, b], 0).splitlines()[0])
+    ranks disagree about collective #3 (pmap over MPI):
+    """
     groups = {}
-    for r, t in enumerate(texts):
-        groups.setdefault(t, []).append(r)
-    lines = "\n".join(f"  rank(s) {_ranks(rs)}: {t}" for t, rs in groups.items())
-    return ("ranks disagree about the next collective operation (pmap over MPI):\n"
-            f"{lines}\n"
+    for r, rec in enumerate(recs):
+        groups.setdefault(json.dumps(rec, sort_keys=True), []).append(r)
+    lines = []
+    for text, rs in groups.items():
+        rec = json.loads(text)
+        lines.append(f"  rank(s) {_ranks(rs)}: {_one_line(rec)}")
+    first = recs[0]
+    other = next((rec for rec in recs if rec != first), first)
+    seq = max(rec["seq"] for rec in recs)
+    if len(groups) == 1:
+        diff = ("  every rank is about to make the same call, but their schedules differed "
+                "earlier (a collective made with checks off, or by another communicator)")
+    else:
+        diff = "  first difference: " + _first_difference(first, other, groups)
+    return (f"ranks disagree about collective #{seq} (pmap over MPI):\n"
+            + "\n".join(lines) + "\n" + diff + "\n"
             "Every rank must make the same pmap calls and collectives, in the same order, "
             "with the same number of local shards k, shapes, dtypes, axis names and "
             "grad reduce_axes. Look for rank-dependent control flow or data sizes. "
-            f"(This rank is {state.rank}; the check can be disabled with SPMDGRAD_CHECKS=0.)")
+            f"(This rank is {rank}. SPMDGRAD_CHECK_SITES=0 ignores file:line for ranks that "
+            "call the same collective from different lines; SPMDGRAD_CHECKS=0 disables the check.)")
+
+
+def _one_line(rec):
+    head = rec["what"] + (f" {rec['extra']}" if rec["extra"] else "")
+    leaves = rec["leaves"]
+    if len(leaves) <= 8:
+        args = ",".join(f"{p}: {d}" if p else d for p, d in leaves)
+    else:
+        args = f"{len(leaves)} arrays"
+    out = f"{head} ({args})" if leaves else head
+    if rec["call"]:
+        out += f" from {rec['call']}"
+    if rec["where"]:
+        out += f" at {rec['where']}"
+    return out
+
+
+def _first_difference(a, b, groups):
+    ra = next(rs for t, rs in groups.items() if json.loads(t) == a)
+    rb = next(rs for t, rs in groups.items() if json.loads(t) == b)
+    on = f"on rank(s) {_ranks(ra)} vs {_ranks(rb)}"
+    for field in ("what", "extra", "call"):
+        if a[field] != b[field]:
+            return f"{field} {a[field]!r} vs {b[field]!r} {on}"
+    la, lb = a["leaves"], b["leaves"]
+    if len(la) != len(lb):
+        return f"{len(la)} vs {len(lb)} arrays {on}"
+    for (pa, da), (pb, db) in zip(la, lb, strict=True):
+        if (pa, da) != (pb, db):
+            name = pa if pa == pb else f"{pa} vs {pb}"
+            return f"leaf {name}: {da} vs {db} {on}" if name else f"{da} vs {db} {on}"
+    return f"called from {a['where']} vs {b['where']} {on}"
 
 
 _SHORT = {}
 
 
+def _short(x):
+    dt = x.dtype
+    name = _SHORT.get(dt)
+    if name is None:
+        name = _SHORT[dt] = ShapedArray((), dt).str_short()[:-2]  # "f64[]" -> "f64"
+    return f"{name}[{','.join(map(str, x.shape))}]"
+
+
 def describe(arrays):
-    """A short, rank-independent description of a list of arrays for a signature:
-    each shape and dtype for a few arrays, a summary plus a hash of all shapes for many.
+    """A short, rank-independent description of a list of arrays: each shape and dtype.
 
     >>> describe([np.zeros((2, 3)), np.zeros(4, np.float32)])
     'f64[2,3],f32[4]'
     """
-    parts, totals = [], {}
-    for x in arrays:
-        dt = x.dtype
-        name = _SHORT.get(dt)
-        if name is None:
-            name = _SHORT[dt] = ShapedArray((), dt).str_short()[:-2]  # "f64[]" -> "f64"
-        if len(arrays) <= 8:
-            parts.append(f"{name}[{','.join(map(str, x.shape))}]")
-        count, size = totals.get(name, (0, 0))
-        totals[name] = (count + 1, size + x.size)
-    if len(arrays) <= 8:
-        return ",".join(parts)
-    # Hashes of tuples of ints do not depend on PYTHONHASHSEED, so all ranks agree.
-    shapes = hash(tuple(x.shape for x in arrays)) & 0xFFFFFFFF
-    kinds = ", ".join(f"{c} {n} ({s} elements)" for n, (c, s) in totals.items())
-    return f"{len(arrays)} arrays: {kinds}, shapes #{shapes:08x}"
+    return ",".join(_short(x) for x in arrays)
 
 
 def _ranks(rs):

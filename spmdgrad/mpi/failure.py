@@ -1,52 +1,148 @@
-"""Failure handling once a job spans several ranks: an uncaught exception on any
-rank aborts the whole job, and at exit the ranks check that none of them is still
-waiting in a collective."""
+"""Failure handling in a multi-rank job: nothing fails in silence.
+
+Installed when spmdgrad is imported in a process that an MPI launcher started
+(nothing happens in a plain single process):
+
+- An uncaught exception on any rank prints ``[spmdgrad] uncaught exception on rank
+  r`` and the traceback in one write, flushes, gives the launcher a moment
+  (``SPMDGRAD_ABORT_GRACE`` seconds, default 0.5) to forward the output, then ends
+  the whole job with ``MPI_Abort``. Once: a second failure while aborting prints
+  nothing more (in some MPICH builds ``Abort`` returns to the caller; the process
+  then leaves with ``os._exit(1)``).
+- At exit, one last schedule check meets whatever the other ranks do next: a rank
+  that leaves early (``sys.exit`` before or after its first pmap, or a different
+  number of collectives) makes every rank report it instead of hanging.
+- Under ``spmdrun``, a rank that finished cleanly leaves a completion marker, so
+  the launcher can tell a rank that vanished (``os._exit``, a signal) from one that
+  finished.
+"""
 from __future__ import annotations
 
 import atexit
+import os
+import signal
 import sys
+import threading
+import time
 import traceback
 
 from . import consistency
 
-_installed = []
+_state = {"installed": False, "aborting": False}
+GRACE = float(os.environ.get("SPMDGRAD_ABORT_GRACE", "0.5") or 0.5)
+_MARKER_DIR = "SPMDGRAD_MARKER_DIR"
 
 
-def install(state, MPI):
-    """On the first multi-rank use of a communicator: abort the job on an uncaught
-    exception, and check at exit that no rank is still waiting in a collective."""
-    if _installed:
+def _mpi_if_initialized():
+    MPI = sys.modules.get("mpi4py.MPI")
+    if MPI is None or not MPI.Is_initialized() or MPI.Is_finalized():
+        return None
+    return MPI
+
+
+def _world_rank():
+    MPI = _mpi_if_initialized()
+    if MPI is not None:
+        return MPI.COMM_WORLD.Get_rank()
+    for var in ("PMI_RANK", "PMIX_RANK", "OMPI_COMM_WORLD_RANK"):
+        if var in os.environ:
+            return int(os.environ[var])
+    return 0
+
+
+def abort(text, status=1):
+    """Print ``text`` (one write), flush, wait ``GRACE`` seconds so the launcher forwards
+    it, and end the whole job. Never returns; re-entrant calls only exit."""
+    if _state["aborting"]:
+        os._exit(status)
+    _state["aborting"] = True
+    try:
+        sys.stderr.write(text if text.endswith("\n") else text + "\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+    except Exception:   # a closed stream must not stop the abort
+        pass
+    time.sleep(GRACE)
+    MPI = _mpi_if_initialized()
+    # If Abort itself cannot reach the launcher (a cut network), leave anyway.
+    threading.Timer(5.0, os._exit, (status,)).start()
+    if MPI is not None:
+        MPI.COMM_WORLD.Abort(status)
+    os._exit(status)    # Abort returned (or MPI is not running): leave now, quietly
+
+
+def install():
+    """Install the exception hook and the exit check (once per process)."""
+    if _state["installed"]:
         return
-    _installed.append(state)
+    _state["installed"] = True
     previous = sys.excepthook
+    rank = _world_rank()
+    marker = os.environ.get(_MARKER_DIR)
+    if marker:
+        _touch(os.path.join(marker, f"started.{rank}"))
 
     def abort_on_exception(etype, value, tb):
-        try:
-            rank = MPI.COMM_WORLD.Get_rank()
-            head = f"[spmdgrad] uncaught exception on rank {rank}; aborting the MPI job\n"
-            if previous is sys.__excepthook__:
-                # One write, so tracebacks of several ranks do not interleave line by line.
-                sys.stderr.write(head + "".join(traceback.format_exception(etype, value, tb)))
-            else:
-                sys.stderr.write(head)
-                previous(etype, value, tb)
-            sys.stderr.flush()
-            sys.stdout.flush()
-        finally:
-            MPI.COMM_WORLD.Abort(1)
+        if _state["aborting"]:
+            return
+        MPI = _mpi_if_initialized()
+        if MPI is None or MPI.COMM_WORLD.Get_size() == 1:
+            previous(etype, value, tb)   # no job to end: the launcher sees the exit status
+            return
+        head = f"[spmdgrad] uncaught exception on rank {_world_rank()}; aborting the MPI job\n"
+        abort(head + "".join(traceback.format_exception(etype, value, tb)))
 
     sys.excepthook = abort_on_exception
-    atexit.register(_exit_check, state, MPI)
+    atexit.register(_at_exit, marker)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
 
 
-def _exit_check(state, MPI):
-    # A rank that finishes while another waits in a collective would leave that
-    # rank hanging; one last check turns this into an error on both sides.
-    if not consistency.checks_enabled() or MPI.Is_finalized():
+def _on_sigterm(signum, frame):
+    # The launcher ends the job, typically because another rank exited without
+    # finishing: say where this rank was, and leave with a non-zero status.
+    from .comm import _default
+    state = _default[0] if _default else None
+    where = ""
+    if state is not None:
+        from .watchdog import _text
+        where = " (" + _text(state, 0, "").split(": ", 1)[1] + ")"
+    try:
+        sys.stderr.write(f"[spmdgrad] rank {_world_rank()} was terminated by the launcher{where}; "
+                         "another rank probably ended without finishing\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(128 + signum)
+
+
+def _at_exit(marker):
+    if _state["aborting"]:
+        return
+    _exit_check()
+    if marker:
+        _touch(os.path.join(marker, f"done.{_world_rank()}"))
+
+
+def _exit_check():
+    # A rank that finishes while another waits in a collective (or in the creation of
+    # pmap's communicator) would leave it hanging: one last check meets it there.
+    if not consistency.checks_enabled():
+        return
+    from .comm import comm_state, launched_by_mpi
+    if not launched_by_mpi():
+        return
+    state = comm_state()
+    if state is None:
         return
     try:
-        state.check("end of program", "")
+        state.check("end of program", (), f"after {state.seq} checked calls", None)
     except consistency.MismatchError as e:
-        sys.stderr.write(f"[spmdgrad] rank {state.rank} is exiting, but {e}\n")
-        sys.stderr.flush()
-        MPI.COMM_WORLD.Abort(1)
+        abort(f"[spmdgrad] rank {state.rank} is exiting, but {e}")
+
+
+def _touch(path):
+    try:
+        with open(path, "w"):
+            pass
+    except OSError:
+        pass

@@ -7,7 +7,10 @@ import numpy as np
 from ..core import get_aval
 from ..primitives import structural as st
 from ..primitives.contraction import einsum2
+from ..primitives.indexing import gather
+from ..primitives.reductions import reduce_sum
 from ._core import asarray, normalize_axes, promote
+from ._math import check_out, conj, multiply
 from ._shape import ravel
 
 __all__ = ["matmul", "dot", "einsum", "tensordot", "outer", "inner", "vdot"]
@@ -76,12 +79,18 @@ def matmul(x, y):
     return einsum2(x, y, f"{sx},{sy}->{out}")
 
 
-def dot(x, y):
+def dot(a, b, out=None):
     """NumPy dot: sum over the last axis of ``x`` and the second-to-last of ``y``
-    (the only axis of a 1-d ``y``); a product for 0-d operands."""
+    (the only axis of a 1-d ``y``); a product for 0-d operands.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.dot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    array(11.)
+    """
+    check_out(out, "dot")
+    x, y = a, b
     x, y, xs, ys = _contract_operands(x, y, "dot")
     if not xs or not ys:
-        from ._math import multiply
         return multiply(x, y)
     ky = ys[0] if len(ys) == 1 else ys[-2]
     if xs[-1] != ky:
@@ -95,7 +104,12 @@ def dot(x, y):
 
 def tensordot(a, b, axes=2):
     """Sum products over ``axes``: an int N (last N of ``a`` with first N of ``b``) or a
-    pair of axis sequences."""
+    pair of axis sequences.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.tensordot(np.ones((2, 3)), np.ones((3, 4)), 1).shape
+    (2, 4)
+    """
     x, y, xs, ys = _contract_operands(a, b, "tensordot")
     if isinstance(axes, int | np.integer):
         n = int(axes)
@@ -126,17 +140,28 @@ def tensordot(a, b, axes=2):
     return einsum2(x, y, f"{''.join(sx)},{''.join(sy)}->{''.join(out)}")
 
 
-def outer(a, b):
-    """Outer product of the flattened inputs (no conjugation)."""
+def outer(a, b, out=None):
+    """Outer product of the flattened inputs (no conjugation).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.outer(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
+    array([[1., 0.],
+           [2., 0.]])
+    """
+    check_out(out, "outer")
     x, y = promote(ravel(a), ravel(b), broadcast=False)
     return einsum2(x, y, "i,j->ij")
 
 
 def inner(a, b):
-    """Sum over the last axes of ``a`` and ``b`` (a product for 0-d operands)."""
+    """Sum over the last axes of ``a`` and ``b`` (a product for 0-d operands).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.inner(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    array(11.)
+    """
     x, y, xs, ys = _contract_operands(a, b, "inner")
     if not xs or not ys:
-        from ._math import multiply
         return multiply(x, y)
     if xs[-1] != ys[-1]:
         raise ValueError(f"inner: last dimensions of {xs} and {ys} differ")
@@ -146,12 +171,16 @@ def inner(a, b):
 
 
 def vdot(a, b):
-    """Dot product of the flattened inputs, conjugating the first (as NumPy's vdot)."""
+    """Dot product of the flattened inputs, conjugating the first (as NumPy's vdot).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.vdot(np.array([1j, 1.0]), np.array([1j, 2.0]))
+    array(3.+0.j)
+    """
     x, y = promote(ravel(a), ravel(b), broadcast=False)
     if _shape(x) != _shape(y):
         raise ValueError(f"vdot: inputs have different sizes {_shape(x)[0]} and {_shape(y)[0]}")
     if np.issubdtype(get_aval(x).dtype, np.complexfloating):
-        from ._math import conj
         x = conj(x)
     return einsum2(x, y, "i,i->")
 
@@ -159,20 +188,31 @@ def vdot(a, b):
 
 # ---------------------------------------------------------------- einsum
 
-def einsum(subscripts, *operands, optimize=None):
+def einsum(subscripts, *operands, out=None, optimize=None, precision=None, preferred_element_type=None,
+           dtype=None, order="K", casting="safe"):
     """Einstein summation over any number of operands, reduced pairwise to ``einsum2``.
 
     Supports implicit and explicit output, ``...``, size-1 broadcasting, repeated
-    indices within an operand (diagonals) and indices summed within one operand.
+    indices within an operand (diagonals), indices summed within one operand, and the
+    interleaved form ``einsum(a, [0, 1], b, [1, 2])``. ``dtype`` casts the operands and
+    JAX's ``preferred_element_type`` the result; ``precision``, ``order`` and ``casting``
+    are accepted for compatibility (NumPy computes in the operands' dtype).
 
     >>> einsum("ii->i", np.arange(9.0).reshape(3, 3))
     array([0., 4., 8.])
     >>> einsum("ij,jk,k->i", np.ones((2, 3)), np.ones((3, 4)), np.arange(4.0))
     array([18., 18.])
     """
+    check_out(out, "einsum")
     if not isinstance(subscripts, str):
-        raise TypeError("einsum: the first argument must be a subscripts string such as "
-                        "'ij,jk->ik' (the interleaved operand form is not supported)")
+        subscripts, operands = _interleaved(subscripts, operands)
+    if dtype is not None:
+        operands = [asarray(o, dtype) for o in operands]
+    out = _einsum(subscripts, operands)
+    return out if preferred_element_type is None else asarray(out, preferred_element_type)
+
+
+def _einsum(subscripts, operands):
     if not operands:
         raise ValueError("einsum: needs at least one operand")
     ops = promote(*[asarray(o) for o in operands], broadcast=False)
@@ -214,6 +254,28 @@ def einsum(subscripts, *operands, optimize=None):
         x = st.reshape(x, _shape(x) + (1,) * len(missing))
         t = t + "".join(missing)
     return st.transpose(x, tuple(t.index(c) for c in out))
+
+
+def _interleaved(first, rest):
+    """``einsum(a, [0, 1], b, [1, 2], [0, 2])`` as ``einsum('ab,bc->ac', a, b)``."""
+    args, out = (first,) + tuple(rest), None
+    if len(args) % 2 == 1:  # a trailing output sublist
+        args, out = args[:-1], args[-1]
+    ops, subs = list(args[0::2]), list(args[1::2])
+
+    def letters(sub):
+        s = ""
+        for k in sub:
+            if k is Ellipsis:
+                s += "..."
+            elif isinstance(k, int | np.integer) and 0 <= k < len(_ALPHABET):
+                s += _ALPHABET[int(k)]
+            else:
+                raise ValueError(f"einsum: subscript {k!r} in the interleaved form must be an int "
+                                 f"in [0, {len(_ALPHABET)}) or Ellipsis")
+        return s
+    spec = ",".join(letters(s) for s in subs) + ("" if out is None else "->" + letters(out))
+    return spec, ops
 
 
 def _parse_einsum(spec, shapes):
@@ -263,7 +325,6 @@ def _parse_einsum(spec, shapes):
 def _diagonal(x, t, size, spec):
     """Take diagonals for indices repeated within one operand, and drop size-1 dims whose
     index is broadcast against a larger size elsewhere."""
-    from ..primitives.indexing import gather
     for c in dict.fromkeys(t):
         pos = tuple(i for i, e in enumerate(t) if e == c)
         if len(pos) > 1:
@@ -284,7 +345,6 @@ def _diagonal(x, t, size, spec):
 
 def _sum_out(x, t, needed):
     """Sum away indices no other operand or the output uses."""
-    from ..primitives.reductions import reduce_sum
     axes = tuple(i for i, c in enumerate(t) if c not in needed)
     if not axes:
         return x, t

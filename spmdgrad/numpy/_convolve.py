@@ -7,7 +7,10 @@ second array is the longer one; ``correlate`` conjugates its second argument.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..core import get_aval
+from ..primitives.conv import conv
 from ..primitives.elementwise import conj, convert_element_type
 from ..primitives.structural import reshape, rev
 from ._core import asarray, result_type
@@ -28,12 +31,15 @@ def _window(na, nv, mode, start_same, op):
 
 def _correlate_full_slice(a, v, start, n, preferred_element_type):
     """``out[j] = sum_m a[start + j + m - (len(v) - 1)] * v[m]`` (zero outside ``a``)."""
-    from ..lax.conv import conv_general_dilated
     na, nv = get_aval(a).shape[0], get_aval(v).shape[0]
     lo = nv - 1 - start
     hi = n + nv - 1 - na - lo
-    out = conv_general_dilated(reshape(a, (1, 1, na)), reshape(v, (1, 1, nv)), (1,), [(lo, hi)],
-                               preferred_element_type=preferred_element_type)
+    if preferred_element_type is not None:  # as lax.conv_general_dilated: compute in that dtype
+        dt = np.dtype(preferred_element_type)
+        a, v = convert_element_type(a, dt), convert_element_type(v, dt)
+    # The canonical-layout convolution primitive (lax.conv_general_dilated's NCH/OIH
+    # default), called directly: spmdgrad.lax imports this package, not the reverse.
+    out = conv(reshape(a, (1, 1, na)), reshape(v, (1, 1, nv)), (1,), [(lo, hi)], None, None)
     return reshape(out, (n,))
 
 

@@ -1,5 +1,6 @@
-"""Front-end plumbing: NumPy promotion and broadcasting, done once, over the strict
-primitives; array creation; and the operator methods installed on tracers."""
+"""Front-end plumbing, the bottom layer of ``spmdgrad.numpy``: conversion to arrays,
+NumPy promotion and broadcasting (done once, over the strict primitives), and axis
+normalisation. Every other front-end module imports this one; it imports none of them."""
 from __future__ import annotations
 
 import functools
@@ -9,25 +10,29 @@ import numpy as np
 from ..core import Tracer, get_aval
 from ..dtypes import check_not_float0
 from ..primitives.elementwise import convert_element_type
-from ..primitives.structural import broadcast_in_dim
-
-_SCALARS = (bool, int, float, complex)
+from ..primitives.structural import broadcast_in_dim, concatenate, reshape
 
 
 def is_array(x):
     return isinstance(x, Tracer | np.ndarray | np.generic)
 
 
-def shape(x):
-    return get_aval(x).shape
+def shape(a):
+    """The shape of an array or traced value.
+
+    >>> shape(np.zeros((2, 3)))
+    (2, 3)
+    """
+    return get_aval(a).shape
 
 
-def ndim(x):
-    return len(get_aval(x).shape)
+def ndim(a):
+    """The number of dimensions of an array or traced value.
 
-
-def dtype_of(x):
-    return get_aval(x).dtype
+    >>> ndim(np.zeros((2, 3)))
+    2
+    """
+    return len(get_aval(a).shape)
 
 
 def asarray(x, dtype=None):
@@ -35,14 +40,24 @@ def asarray(x, dtype=None):
     if isinstance(x, Tracer):
         return x if dtype is None else convert_element_type(x, dtype)
     if isinstance(x, list | tuple) and any(isinstance(e, Tracer) for e in _flat(x)):
-        from ._shape import stack
-        return stack([asarray(e, dtype) for e in x])
+        return _stack_nested(x, dtype)
     if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype == object):
         raise TypeError(f"{x!r} is not a valid array value")
     return np.asarray(x, dtype=dtype)
 
 
 array = asarray
+
+
+def _stack_nested(x, dtype):
+    """A nested list holding tracers as one array: elements promoted, then stacked."""
+    parts = promote(*[asarray(e, dtype) for e in x], broadcast=False)
+    shapes = {get_aval(p).shape for p in parts}
+    if len(shapes) != 1:
+        raise ValueError(f"asarray: a nested sequence holding traced values must be rectangular; "
+                         f"got elements of shapes {sorted(shapes)}")
+    s = shapes.pop()
+    return concatenate([reshape(p, (1,) + s) for p in parts], 0)
 
 
 def _flat(x):
@@ -123,14 +138,25 @@ def promote(*args, to_float=False, broadcast=True, op="spmdgrad.numpy"):
     return out
 
 
-def broadcast_to(x, shape):
-    """NumPy's broadcast_to: leading dims added, size-1 dims stretched."""
-    x = asarray(x)
+def broadcast_to(array, shape, subok=False):
+    """NumPy's broadcast_to: leading dims added, size-1 dims stretched.
+
+    >>> broadcast_to(np.array([1, 2]), (2, 2))
+    array([[1, 2],
+           [1, 2]])
+    """
+    x = asarray(array)
     s = get_aval(x).shape
     shape = tuple(shape)
     if len(shape) < len(s) or any(a not in (1, b) for a, b in zip(s[::-1], shape[::-1])):
         raise ValueError(f"broadcast_to: cannot broadcast shape {s} to {shape}")
     return broadcast_in_dim(x, shape, tuple(range(len(shape) - len(s), len(shape))))
+
+
+def doc_example(doc, expr, out):
+    """``doc`` with a doctest example appended (for functions made by factories)."""
+    out = "\n".join("    " + line for line in out.split("\n"))
+    return f"{doc}\n\n    >>> import spmdgrad.numpy as jnp\n    >>> {expr}\n{out}\n    "
 
 
 def normalize_axis(axis, nd, op):

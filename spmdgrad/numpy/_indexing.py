@@ -23,6 +23,7 @@ from ..core import Tracer, get_aval
 from ..primitives import structural as st
 from ..primitives.elementwise import convert_element_type
 from ..primitives.indexing import IndexOutOfBoundsError, gather, scatter_add, scatter_mul, scatter_set
+from . import _math
 from ._core import asarray, broadcast_to
 
 __all__ = ["take", "take_along_axis", "at"]
@@ -269,23 +270,74 @@ class _IndexUpdateRef:
     def __init__(self, x, key):
         self.x, self.key = x, key
 
-    def get(self):
+    def get(self, **options):
         """``x[idx]``."""
+        _check_options("get", options)
         return getitem(self.x, self.key)
 
-    def set(self, values):
+    def set(self, values, **options):
         """A copy of ``x`` with ``x[idx] = values`` (repeated indices: the last one wins)."""
+        _check_options("set", options)
         return _update(self.x, self.key, values, "set")
 
-    def add(self, values):
+    def add(self, values, **options):
         """A copy of ``x`` with ``x[idx] += values`` (repeated indices accumulate)."""
+        _check_options("add", options)
         return _update(self.x, self.key, values, "add")
 
-    def mul(self, values):
+    def mul(self, values, **options):
         """A copy of ``x`` with ``x[idx] *= values`` (repeated indices accumulate)."""
+        _check_options("mul", options)
         return _update(self.x, self.key, values, "mul")
 
     multiply = mul
+
+    def min(self, values, **options):  # noqa: A003
+        """A copy of ``x`` with ``x[idx] = minimum(x[idx], values)`` (repeated indices: the
+        smallest update wins; ties share the derivative evenly)."""
+        _check_options("min", options)
+        return _update(self.x, self.key, values, "min")
+
+    def max(self, values, **options):  # noqa: A003
+        """A copy of ``x`` with ``x[idx] = maximum(x[idx], values)``."""
+        _check_options("max", options)
+        return _update(self.x, self.key, values, "max")
+
+    def divide(self, values, **options):
+        """A copy of ``x`` with ``x[idx] /= values`` (repeated indices divide in turn)."""
+        _check_options("divide", options)
+        x = asarray(self.x)
+        a = get_aval(x)
+        if a.dtype.kind not in "fc":
+            raise TypeError(f"at[...].divide: the array must be inexact, got dtype {a.dtype}")
+        return _math.divide(x, _update(np.ones(a.shape, a.dtype), self.key, values, "mul"))
+
+    def power(self, values, **options):
+        """A copy of ``x`` with ``x[idx] **= values`` (repeated indices: exponents multiply)."""
+        _check_options("power", options)
+        x = asarray(self.x)
+        a = get_aval(x)
+        return _math.power(x, _update(np.ones(a.shape, a.dtype), self.key, values, "mul"))
+
+    def apply(self, func, **options):
+        """A copy of ``x`` with ``x[idx] = func(x[idx])`` (``func`` elementwise)."""
+        _check_options("apply", options)
+        return _update(self.x, self.key, func(getitem(self.x, self.key)), "set")
+
+
+_OPTIONS = {"indices_are_sorted", "unique_indices", "mode", "fill_value"}
+
+
+def _check_options(how, options):
+    """JAX's ``.at`` keywords: the hints are accepted; out-of-bounds modes other than
+    raising are not implemented and say so."""
+    unknown = set(options) - _OPTIONS
+    if unknown:
+        raise TypeError(f"at[...].{how}() got unexpected keyword arguments {sorted(unknown)}")
+    if options.get("mode") not in (None, "promise_in_bounds") or options.get("fill_value") is not None:
+        raise NotImplementedError(f"at[...].{how}: mode={options.get('mode')!r} / fill_value are not "
+                                  "supported; out-of-bounds indices raise IndexError (concrete) or are "
+                                  "checked when the program runs")
 
 
 def at(x):
@@ -326,15 +378,57 @@ def _update(x, key, values, how):
         v = st.reshape(v, vs[extra:])
     v = broadcast_to(v, rs)
     if not g.axes:  # every dimension is taken whole: an elementwise update
-        from . import _math
         v = st.reshape(v, a.shape)
-        if how == "set":
-            return v
-        return _math.add(x, v) if how == "add" else _math.multiply(x, v)
+        return _ELEMENTWISE[how](x, v)
     # Drop the None dimensions, then undo the transpose that getitem applies.
     v = st.reshape(v, tuple(rs[i] for i in g.kept))
     v = st.transpose(v, tuple(int(i) for i in np.argsort(g.perm)))
+    if how in ("min", "max"):
+        return _update_extremum(x, v, g, how)
     return _SCATTER[how](x, v, *g.idx, axes=g.axes)
+
+
+_ELEMENTWISE = {"set": lambda x, v: v, "add": _math.add, "mul": _math.multiply,
+                "min": _math.minimum, "max": _math.maximum}
+
+
+def _point_indices(g, shape, vshape):
+    """Every index array of plan ``g`` extended to all axes and flattened to 1-d: one
+    entry per element of the (gather-layout) update of shape ``vshape``."""
+    full = [d for d in range(len(shape)) if d not in g.axes]
+    k = len(vshape) - len(full)
+    idx = [i if isinstance(i, Tracer) else np.asarray(i) for i in g.idx]
+    idx = [_reshape_any(i, get_aval(i).shape + (1,) * len(full)) for i in idx]
+    for j, d in enumerate(full):
+        idx.append(np.arange(shape[d]).reshape((1,) * (k + j) + (shape[d],) + (1,) * (len(full) - j - 1)))
+    n = int(np.prod(vshape, dtype=np.int64))
+    return [_reshape_any(broadcast_to(i, vshape), (n,)) for i in idx], tuple(g.axes) + tuple(full)
+
+
+def _reshape_any(a, shape):
+    return a.reshape(shape) if isinstance(a, np.ndarray) else st.reshape(a, shape)
+
+
+def _update_extremum(x, v, g, how):
+    """``x.at[idx].min/max(v)``: point updates ordered so that the winning value comes
+    last (scatter_set keeps the last), combined with ``x`` by minimum/maximum."""
+    vshape = get_aval(v).shape
+    idx, axes = _point_indices(g, get_aval(x).shape, vshape)
+    n = int(np.prod(vshape, dtype=np.int64))
+    v = st.reshape(v, (n,))
+    order = _math.argsort(v, descending=(how == "min"))
+    v = gather(v, order, axes=(0,))
+    idx = [gather(i, order, axes=(0,)) for i in idx]
+    best = scatter_set(x, v, *idx, axes=axes)
+    return _ELEMENTWISE[how](x, best)
+
+
+def _update_points(x, v, idx, how):
+    """Point updates: ``x[idx[0][n], idx[1][n], ...] (how)= v[n]`` over every axis."""
+    x, v = asarray(x), asarray(v)
+    dt = get_aval(x).dtype
+    v = convert_element_type(v, dt) if get_aval(v).dtype != dt else v
+    return _SCATTER[how](x, v, *idx, axes=tuple(range(len(idx))))
 
 
 # ---------------------------------------------------------------- take, take_along_axis
@@ -354,11 +448,10 @@ def _mode(idx, n, mode, op):
         raise ValueError(f"{op}: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     if isinstance(idx, np.ndarray):
         return np.mod(idx, n) if mode == "wrap" else np.clip(idx, 0, n - 1)
-    from . import _math
     return _math.remainder(idx, n) if mode == "wrap" else _math.clip(idx, 0, n - 1)
 
 
-def take(a, indices, axis=None, mode=None):
+def take(a, indices, axis=None, out=None, mode=None):
     """Elements of ``a`` at integer ``indices`` along ``axis`` (the flattened array if None).
 
     >>> take(np.arange(6).reshape(2, 3), [[2, 0]], axis=1)
@@ -366,6 +459,7 @@ def take(a, indices, axis=None, mode=None):
     <BLANKLINE>
            [[5, 3]]])
     """
+    _math.check_out(out, "take")
     x = asarray(a)
     if axis is None:
         x, axis = st.reshape(x, (get_aval(x).size,)), 0

@@ -9,11 +9,13 @@ import numpy as np
 
 from ..core import Tracer, get_aval
 from ..primitives import structural as st
-from ._core import asarray, normalize_axes, normalize_axis, promote
+from ._core import asarray, broadcast_to, normalize_axes, normalize_axis, promote  # noqa: F401
+from ._indexing import take
+from ._math import add, check_out, multiply
 
 __all__ = ["reshape", "ravel", "transpose", "moveaxis", "swapaxes", "squeeze", "expand_dims",
            "atleast_1d", "atleast_2d", "atleast_3d", "concatenate", "stack", "hstack", "vstack",
-           "split", "array_split", "tile", "repeat", "flip", "fliplr", "flipud", "roll", "pad"]
+           "split", "array_split", "tile", "repeat", "flip", "fliplr", "flipud", "roll", "pad", "size"]
 
 
 def _axis(axis, nd, op):
@@ -28,9 +30,19 @@ def _shape(x):
     return get_aval(x).shape
 
 
+def size(a, axis=None):
+    """Number of elements (along ``axis`` if given).
+
+    >>> size(np.zeros((2, 3)), 1)
+    3
+    """
+    s = _shape(asarray(a))
+    return int(np.prod(s, dtype=np.int64)) if axis is None else s[_axis(axis, len(s), "size")]
+
+
 # ---------------------------------------------------------------- reshaping
 
-def reshape(x, newshape, order="C"):
+def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     """NumPy's reshape (one ``-1`` allowed, C order).
 
     >>> reshape(np.arange(6), (2, -1))
@@ -39,7 +51,10 @@ def reshape(x, newshape, order="C"):
     """
     if order != "C":
         raise NotImplementedError("reshape: only order='C' is supported")
-    x = asarray(x)
+    if (shape is None) == (newshape is None):
+        raise TypeError("reshape: give the new shape once (shape=, or the older newshape=)")
+    newshape = shape if newshape is None else newshape
+    x = asarray(a)
     size = get_aval(x).size
     newshape = (newshape,) if isinstance(newshape, int | np.integer) else tuple(newshape)
     if newshape.count(-1) > 1:
@@ -55,14 +70,24 @@ def reshape(x, newshape, order="C"):
     return st.reshape(x, newshape)
 
 
-def ravel(x, order="C"):
-    """The flattened array (C order)."""
-    return reshape(x, (-1,), order)
+def ravel(a, order="C"):
+    """The flattened array (C order).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.ravel(np.array([[1, 2], [3, 4]]))
+    array([1, 2, 3, 4])
+    """
+    return reshape(a, (-1,), order)
 
 
-def transpose(x, axes=None):
-    """Permute the axes (reverse them by default)."""
-    x = asarray(x)
+def transpose(a, axes=None):
+    """Permute the axes (reverse them by default).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.transpose(np.zeros((1, 2, 3))).shape
+    (3, 2, 1)
+    """
+    x = asarray(a)
     nd = get_aval(x).ndim
     if axes is None:
         return st.transpose(x, tuple(reversed(range(nd))))
@@ -72,9 +97,14 @@ def transpose(x, axes=None):
     return st.transpose(x, perm)
 
 
-def moveaxis(x, source, destination):
-    """Move axes ``source`` to positions ``destination`` (ints or sequences)."""
-    x = asarray(x)
+def moveaxis(a, source, destination):
+    """Move axes ``source`` to positions ``destination`` (ints or sequences).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.moveaxis(np.zeros((1, 2, 3)), 0, -1).shape
+    (2, 3, 1)
+    """
+    x = asarray(a)
     nd = get_aval(x).ndim
     src, dst = _axes(source, nd, "moveaxis"), _axes(destination, nd, "moveaxis")
     if len(src) != len(dst):
@@ -85,9 +115,14 @@ def moveaxis(x, source, destination):
     return st.transpose(x, perm)
 
 
-def swapaxes(x, axis1, axis2):
-    """Interchange two axes."""
-    x = asarray(x)
+def swapaxes(a, axis1, axis2):
+    """Interchange two axes.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.swapaxes(np.zeros((1, 2, 3)), 0, 2).shape
+    (3, 2, 1)
+    """
+    x = asarray(a)
     nd = get_aval(x).ndim
     a, b = _axis(axis1, nd, "swapaxes"), _axis(axis2, nd, "swapaxes")
     perm = list(range(nd))
@@ -95,9 +130,14 @@ def swapaxes(x, axis1, axis2):
     return st.transpose(x, perm)
 
 
-def squeeze(x, axis=None):
-    """Remove axes of length one (all of them, or the given ones)."""
-    x = asarray(x)
+def squeeze(a, axis=None):
+    """Remove axes of length one (all of them, or the given ones).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.squeeze(np.zeros((1, 2, 1))).shape
+    (2,)
+    """
+    x = asarray(a)
     s = _shape(x)
     if axis is None:
         axes = tuple(i for i, d in enumerate(s) if d == 1)
@@ -110,9 +150,14 @@ def squeeze(x, axis=None):
     return st.reshape(x, tuple(d for i, d in enumerate(s) if i not in axes))
 
 
-def expand_dims(x, axis):
-    """Insert length-one axes at positions ``axis`` of the result."""
-    x = asarray(x)
+def expand_dims(a, axis):
+    """Insert length-one axes at positions ``axis`` of the result.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.expand_dims(np.zeros(2), (0, 2)).shape
+    (1, 2, 1)
+    """
+    x = asarray(a)
     s = _shape(x)
     n = 1 if not isinstance(axis, tuple | list) else len(axis)
     axes = _axes(axis, len(s) + n, "expand_dims")
@@ -133,26 +178,41 @@ def _atleast(x, nd):
 
 
 def atleast_1d(*arys):
-    """Views with at least one dimension (a list for several arguments)."""
+    """Views with at least one dimension (a list for several arguments).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.atleast_1d(1.0)
+    array([1.])
+    """
     out = [_atleast(a, 1) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys):
-    """Views with at least two dimensions: (n,) becomes (1, n)."""
+    """Views with at least two dimensions: (n,) becomes (1, n).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.atleast_2d(np.zeros(3)).shape
+    (1, 3)
+    """
     out = [_atleast(a, 2) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_3d(*arys):
-    """Views with at least three dimensions: (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1)."""
+    """Views with at least three dimensions: (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.atleast_3d(np.zeros(3)).shape
+    (1, 3, 1)
+    """
     out = [_atleast(a, 3) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 # ---------------------------------------------------------------- joining and splitting
 
-def concatenate(arrays, axis=0, dtype=None):
+def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """Join arrays along an existing axis (``axis=None`` flattens them first).
 
     >>> concatenate([np.zeros((1, 2)), np.ones((2, 2))]).shape
@@ -162,8 +222,13 @@ def concatenate(arrays, axis=0, dtype=None):
         raise TypeError("concatenate: expects a sequence (list or tuple) of arrays")
     if not arrays:
         raise ValueError("concatenate: need at least one array to concatenate")
+    check_out(out, "concatenate")
     arrays = [asarray(a) for a in arrays]
     if dtype is not None:
+        for a in arrays:
+            if not np.can_cast(get_aval(a).dtype, dtype, casting):
+                raise TypeError(f"concatenate: cannot cast {get_aval(a).dtype} to {np.dtype(dtype)} "
+                                f"with casting={casting!r}")
         arrays = [asarray(a, dtype) for a in arrays]
     arrays = promote(*arrays, broadcast=False)
     if axis is None:
@@ -181,7 +246,7 @@ def concatenate(arrays, axis=0, dtype=None):
     return st.concatenate(arrays, ax)
 
 
-def stack(arrays, axis=0):
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """Join arrays of one shape along a new axis.
 
     >>> stack([np.zeros(3), np.ones(3)], axis=1).shape
@@ -198,18 +263,30 @@ def stack(arrays, axis=0):
                          f"{', '.join(str(_shape(a)) for a in arrays)}")
     s = shapes.pop()
     ax = _axis(axis, len(s) + 1, "stack")
-    return concatenate([st.reshape(a, s[:ax] + (1,) + s[ax:]) for a in arrays], ax)
+    check_out(out, "stack")
+    return concatenate([st.reshape(a, s[:ax] + (1,) + s[ax:]) for a in arrays], ax, dtype=dtype,
+                       casting=casting)
 
 
-def hstack(arrays):
-    """Stack along the second axis (the first for 1-d arrays)."""
-    arrays = [atleast_1d(a) for a in arrays]
-    return concatenate(arrays, 0 if get_aval(arrays[0]).ndim == 1 else 1)
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    """Stack along the second axis (the first for 1-d arrays).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.hstack([np.zeros(1), np.ones(2)])
+    array([0., 1., 1.])
+    """
+    arrays = [atleast_1d(a) for a in tup]
+    return concatenate(arrays, 0 if get_aval(arrays[0]).ndim == 1 else 1, dtype=dtype, casting=casting)
 
 
-def vstack(arrays):
-    """Stack along the first axis, after making the arrays at least 2-d."""
-    return concatenate([atleast_2d(a) for a in arrays], 0)
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    """Stack along the first axis, after making the arrays at least 2-d.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.vstack([np.zeros(2), np.ones(2)]).shape
+    (2, 2)
+    """
+    return concatenate([atleast_2d(a) for a in tup], 0, dtype=dtype, casting=casting)
 
 
 def _pieces(x, bounds, ax):
@@ -247,25 +324,35 @@ def _split(x, indices_or_sections, axis, op, equal):
 builtin_slice = slice
 
 
-def split(x, indices_or_sections, axis=0):
+def split(ary, indices_or_sections, axis=0):
     """A list of sub-arrays: ``k`` equal sections, or cut at the given indices.
 
     >>> [a.shape for a in split(np.zeros((6, 2)), [1, 4])]
     [(1, 2), (3, 2), (2, 2)]
     """
-    return _split(x, indices_or_sections, axis, "split", True)
+    return _split(ary, indices_or_sections, axis, "split", True)
 
 
-def array_split(x, indices_or_sections, axis=0):
-    """Like :func:`split`, but ``k`` sections need not divide the axis evenly."""
-    return _split(x, indices_or_sections, axis, "array_split", False)
+def array_split(ary, indices_or_sections, axis=0):
+    """Like :func:`split`, but ``k`` sections need not divide the axis evenly.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> [a.shape for a in jnp.array_split(np.arange(5), 2)]
+    [(3,), (2,)]
+    """
+    return _split(ary, indices_or_sections, axis, "array_split", False)
 
 
 # ---------------------------------------------------------------- repetition, flips, rolls
 
-def tile(a, reps):
-    """Repeat the whole array ``reps`` times along each axis (NumPy semantics)."""
-    x = asarray(a)
+def tile(A, reps):  # noqa: N803 - NumPy's name
+    """Repeat the whole array ``reps`` times along each axis (NumPy semantics).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.tile(np.array([1, 2]), 2)
+    array([1, 2, 1, 2])
+    """
+    x = asarray(A)
     reps = (reps,) if isinstance(reps, int | np.integer) else tuple(int(r) for r in reps)
     if any(r < 0 for r in reps):
         raise ValueError(f"tile: negative repetitions {reps}")
@@ -280,7 +367,12 @@ def tile(a, reps):
 
 
 def repeat(a, repeats, axis=None):
-    """Repeat each element ``repeats`` times (an int, or one count per element)."""
+    """Repeat each element ``repeats`` times (an int, or one count per element).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.repeat(np.array([1, 2]), [2, 1])
+    array([1, 1, 2])
+    """
     x = asarray(a)
     if axis is None:
         x, axis = ravel(x), 0
@@ -301,12 +393,16 @@ def repeat(a, repeats, axis=None):
     if reps.shape != (s[ax],):
         raise ValueError(f"repeat: repeats has shape {reps.shape} but axis {ax} has length "
                          f"{s[ax]}")
-    from ._indexing import take
     return take(x, np.repeat(np.arange(s[ax]), reps), axis=ax)
 
 
 def flip(m, axis=None):
-    """Reverse the order of elements along the given axes (all by default)."""
+    """Reverse the order of elements along the given axes (all by default).
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.flip(np.array([1, 2, 3]))
+    array([3, 2, 1])
+    """
     x = asarray(m)
     nd = get_aval(x).ndim
     axes = tuple(range(nd)) if axis is None else _axes(axis, nd, "flip")
@@ -314,12 +410,23 @@ def flip(m, axis=None):
 
 
 def fliplr(m):
-    """Reverse the second axis."""
+    """Reverse the second axis.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.fliplr(np.array([[1, 2]]))
+    array([[2, 1]])
+    """
     return flip(m, 1)
 
 
 def flipud(m):
-    """Reverse the first axis."""
+    """Reverse the first axis.
+
+    >>> import spmdgrad.numpy as jnp
+    >>> jnp.flipud(np.array([[1], [2]]))
+    array([[2],
+           [1]])
+    """
     return flip(m, 0)
 
 
@@ -383,20 +490,17 @@ def pad(array, pad_width, mode="constant", constant_values=0):
     if mode == "constant":
         out = st.pad(x, tuple((int(lo), int(hi), 0) for lo, hi in pw))
         if isinstance(constant_values, Tracer):
-            from ._math import add, multiply
             if constant_values.ndim:
                 raise ValueError("pad: a traced constant_values must be a scalar")
             mask = np.pad(np.zeros(s, get_aval(x).dtype), pw, constant_values=1)
             return add(out, multiply(constant_values, mask))
         fill = np.pad(np.zeros(s, get_aval(x).dtype), pw, constant_values=constant_values)
         if fill.any():
-            from ._math import add
             out = add(out, fill)
         return out
     if mode not in _INDEX_MODES:
         raise NotImplementedError(f"pad: mode {mode!r} is not supported; use one of "
                                   f"'constant', {', '.join(map(repr, _INDEX_MODES))}")
-    from ._indexing import take
     for ax, (lo, hi) in enumerate(pw):
         if lo or hi:
             if s[ax] == 0:

@@ -1,4 +1,4 @@
-"""Discrete draws: randint, bernoulli, rademacher, categorical, choice, permutation
+"""Discrete draws: randint, bernoulli, rademacher, categorical, choice, permutationarray([0, 0, 4, 4])
 and shuffle. ``randint``, ``bernoulli``, ``rademacher`` and ``permutation`` are
 bit-identical to JAX; ``categorical`` and ``choice`` are as exact as the float
 comparisons they rest on.
@@ -14,6 +14,7 @@ import numpy as np
 import spmdgrad.numpy as jnp
 
 from ..core import Tracer, get_aval
+from ..primitives.stop_gradient import stop_gradient
 from . import primitives as P
 from .distributions import (
     as_float,
@@ -307,6 +308,94 @@ def shuffle(key, x, axis=0):
     array([0, 1, 4, 3, 2])
     """
     return permutation(key, x, axis, independent=True)
+
+
+def poisson(key, lam, shape=None, dtype=None):
+    """Poisson draws with rates ``lam`` (computed in float32, as JAX does).
+
+    >>> from spmdgrad.random import PRNGKey
+    >>> poisson(PRNGKey(0), 3.0, (4,))
+    array([0, 0, 4, 4])
+    """
+    data, _ = check_key("poisson", key)
+    dtype = _int_dtype("poisson", dtype)
+    lam = jnp.asarray(lam)
+    shape = canonical_shape("poisson", shape)
+    if shape is None:
+        shape = get_aval(lam).shape
+    else:
+        check_shape("poisson", shape, get_aval(lam).shape)
+    lam = jnp.asarray(jnp.broadcast_to(lam, shape), np.float32)
+    return P.random_poisson(data, stop_gradient(lam), dtype)
+
+
+def binomial(key, n, p, shape=None, dtype=None):
+    """Binomial(n, p) draws, returned as floats of ``dtype`` (default float64), as JAX does.
+
+    >>> from spmdgrad.random import PRNGKey
+    >>> binomial(PRNGKey(0), 10.0, 0.3, (4,))
+    array([4., 1., 3., 4.])
+    """
+    data, _ = check_key("binomial", key)
+    dtype = np.dtype(np.float64 if dtype is None else dtype)
+    if dtype.kind != "f":
+        raise ValueError(f"spmdgrad.random.binomial: dtype must be a float dtype, got {dtype}")
+    return binomial_from(data, n, p, canonical_shape("binomial", shape), dtype)
+
+
+def binomial_from(data, n, p, shape, dtype):
+    n, p = jnp.asarray(n), jnp.asarray(p)
+    pdt = get_aval(p).dtype if get_aval(p).dtype.kind == "f" else np.dtype(np.float64)
+    if shape is None:
+        shape = np.broadcast_shapes(get_aval(n).shape, get_aval(p).shape)
+    else:
+        check_shape("binomial", shape, get_aval(n).shape, get_aval(p).shape)
+    n = jnp.broadcast_to(jnp.asarray(n, pdt), shape)
+    p = jnp.broadcast_to(jnp.asarray(p, pdt), shape)
+    return jnp.asarray(P.random_binomial(data, stop_gradient(n), stop_gradient(p)), dtype)
+
+
+def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1):
+    """Counts of ``n`` draws over the categories of ``p`` (last axis): a binomial draw per
+    category on what remains, as JAX does (``unroll`` is accepted and ignored).
+
+    >>> from spmdgrad.random import PRNGKey
+    >>> multinomial(PRNGKey(0), 10.0, np.array([0.2, 0.3, 0.5]))
+    array([1., 4., 5.])
+    """
+    data, _ = check_key("multinomial", key)
+    n, p = jnp.asarray(n), jnp.asarray(p)
+    dt = np.result_type(get_aval(n).dtype, get_aval(p).dtype)
+    dt = dt if dt.kind == "f" else np.dtype(np.float64)
+    n, p = jnp.asarray(n, dt), jnp.asarray(p, dt)
+    shape = get_aval(p).shape if shape is None else canonical_shape("multinomial", shape)
+    if len(shape) < 1:
+        raise ValueError("spmdgrad.random.multinomial: p needs a category axis (ndim >= 1)")
+    remainder = jnp.broadcast_to(n, shape[:-1])
+    p = jnp.moveaxis(jnp.broadcast_to(p, shape), -1, 0)
+    remaining = _suffix_sums(p)
+    ratios = p / jnp.where(remaining == 0, dt.type(1), remaining)
+    keys = P.random_split(data, (shape[-1],))
+    counts = []
+    for i in range(shape[-1]):
+        c = binomial_from(keys[i], remainder, jnp.clip(ratios[i], dt.type(0), dt.type(1)),
+                          tuple(shape[:-1]), dt)
+        remainder = remainder - c
+        counts.append(c)
+    out = jnp.stack(counts, axis=-1)
+    return out if dtype is None else jnp.asarray(out, dtype)
+
+
+def _suffix_sums(p):
+    """``p[i:].sum(0)`` for every ``i``, each summed left to right as XLA's reverse cumsum
+    does (so multinomial's ratios match JAX's bit for bit): one pass over the categories."""
+    n = get_aval(p).shape[0]
+    idx = np.arange(n).reshape((n,) + (1,) * (get_aval(p).ndim - 1))
+    acc = jnp.zeros_like(p)
+    zero = get_aval(p).dtype.type(0)
+    for j in range(n):
+        acc = acc + jnp.where(idx <= j, p[j], zero)
+    return acc
 
 
 def _concrete_int(v, name, arg):

@@ -238,7 +238,7 @@ def logistic(key, shape=(), dtype=None):
 
 def gumbel(key, shape=(), dtype=None, mode=None):
     """Standard Gumbel draws. ``mode='high'`` spends two uniforms per draw for more
-    resolution near 0 (JAX's ``'highest'`` is treated as ``'high'``).
+    resolution near 0 (``'highest'`` equals ``'high'`` except in float32, where it raises).
 
     >>> from spmdgrad.random import PRNGKey
     >>> gumbel(PRNGKey(0), (2,))
@@ -255,6 +255,10 @@ def gumbel_from(data, shape, dtype, mode=None):
     if mode not in ("low", "high", "highest"):
         raise ValueError(f"spmdgrad.random.gumbel: mode must be 'low', 'high' or 'highest', "
                          f"got {mode!r}")
+    if mode == "highest" and dtype == np.float32:
+        raise NotImplementedError(
+            "spmdgrad.random.gumbel: mode='highest' for float32 (JAX's bit-level construction) "
+            "is not implemented; use mode='high', or float64 where 'highest' equals 'high'")
     info = np.finfo(dtype)
     if mode == "low":
         u = uniform_from(data, shape, dtype, info.tiny, dtype.type(1))

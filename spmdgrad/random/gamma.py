@@ -45,7 +45,8 @@ def gamma_from(data, a, shape, dtype, log_space=False):
 
 
 def gamma(key, a, shape=None, dtype=None):
-    """Gamma(a, 1) draws (Marsaglia-Tsang). Not differentiable in ``a`` (yet).
+    """Gamma(a, 1) draws (Marsaglia-Tsang), differentiable in ``a`` (implicit
+    reparameterisation, as JAX).
 
     >>> from spmdgrad.random import PRNGKey
     >>> gamma(PRNGKey(0), np.array([0.5, 5.0]))

@@ -26,6 +26,8 @@ import operator
 
 import numpy as np
 
+import spmdgrad.numpy as jnp
+
 from .. import tree_util
 from ..core import Tracer, get_aval
 from . import primitives as P
@@ -95,7 +97,6 @@ class PRNGKeyArray:
 
     def reshape(self, *shape):
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
-        import spmdgrad.numpy as jnp
         return PRNGKeyArray(jnp.reshape(self._data, tuple(shape) + (2,)))
 
     def ravel(self):
@@ -112,13 +113,11 @@ class PRNGKeyArray:
         raise TypeError(_not_a_number(f"key array of shape {self.shape}"))
 
     def __eq__(self, other):
-        import spmdgrad.numpy as jnp
         if not isinstance(other, PRNGKeyArray):
             raise TypeError("a typed PRNG key can only be compared with another typed key")
         return jnp.all(self._data == other._data, axis=-1)
 
     def __ne__(self, other):
-        import spmdgrad.numpy as jnp
         return jnp.logical_not(self == other)
 
     __hash__ = None
@@ -162,6 +161,12 @@ def check_key(name, key, allow_batched=False):
     """``(data, typed)`` for a key argument of ``spmdgrad.random.<name>``, or a clear error."""
     if isinstance(key, PRNGKeyArray):
         data, typed = key._data, True
+        a = get_aval(data)
+        if a.dtype != _U32 or a.ndim < 1 or a.shape[-1] != 2:
+            raise TypeError(
+                f"spmdgrad.random.{name}: this typed key array holds data {a.str_short()}, not "
+                "uint32[..., 2]. A transformation mapped over the key's hidden data axis: map "
+                "typed keys with a non-negative in_axes/out_axes (their key axes).")
     else:
         typed = False
         ok = isinstance(key, Tracer | np.ndarray)
@@ -278,7 +283,6 @@ def fold_in(key, data):
     kdata, typed = check_key("fold_in", key)
     if isinstance(data, PRNGKeyArray):
         raise TypeError("spmdgrad.random.fold_in: data must be an integer, got a PRNG key")
-    import spmdgrad.numpy as jnp
     if not isinstance(data, Tracer):
         data = np.asarray(data)
     a = get_aval(data)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
-from ..primitives.elementwise import elementwise, exp, mul, neg
+from ..primitives.elementwise import div, elementwise, eq, exp, mul, neg, select_n
 from ..primitives.structural import broadcast_operands
 from . import samplers, special, threefry
 
@@ -193,10 +193,81 @@ batching.batch_rules[random_gamma_p] = (
     (random_gamma(*_keys_front(size, vals, batched), log_space=log_space), True))
 
 
+def _gamma_grad_impl(alpha, x):
+    alpha = np.asarray(alpha)
+    return special.gamma_sample_grad(alpha, x).astype(alpha.dtype)
+
+
+# d sample / d alpha at a fixed CDF level (implicit reparameterisation); not differentiable
+random_gamma_grad_p = elementwise("random_gamma_grad", _gamma_grad_impl)
+
+
+def _gamma_alpha_jvp(t, ans, keys, alpha, log_space):
+    if log_space:  # d log(x) / d alpha, with x = exp(ans) kept away from 0
+        x = exp(ans)
+        x = select_n(eq(x, _const(x, 0)), x, _const(x, np.finfo(get_aval(x).dtype).tiny))
+        return mul(t, div(random_gamma_grad_p.bind(alpha, x), x))
+    return mul(t, random_gamma_grad_p.bind(alpha, ans))
+
+
+ad.defjvp(random_gamma_p, None, _gamma_alpha_jvp)
+
+
 def random_gamma(keys, alpha, log_space=False):
     """Marsaglia-Tsang gamma draws, one per element of ``alpha`` with its own key
     (``keys`` is ``alpha.shape + (2,)``); log-space draws if ``log_space``."""
     return random_gamma_p.bind(keys, alpha, log_space=bool(log_space))
+
+
+# --------------------------------------------------------------------------- poisson
+random_poisson_p = Primitive("random_poisson")
+impl_rules[random_poisson_p] = lambda keys, lam, dtype: samplers.poisson(keys, lam, dtype)
+
+
+def _poisson_abstract(keys, lam, dtype):
+    kd = _key_dims("random_poisson", keys)
+    if lam.shape[:len(kd)] != kd or lam.dtype != np.float32:
+        raise ValueError(f"random_poisson: rates must be float32 with leading key dimensions "
+                         f"{kd}; keys {keys.str_short()}, rates {lam.str_short()}")
+    return lam.shape, dtype
+
+
+abstract_rules[random_poisson_p] = _poisson_abstract
+batching.batch_rules[random_poisson_p] = (
+    lambda size, vals, batched, dtype:
+    (random_poisson(*_keys_front(size, vals, batched), dtype=dtype), True))
+
+
+def random_poisson(keys, lam, dtype):
+    """Poisson draws of integer ``dtype`` with float32 rates ``lam`` (shape ``K + S``)
+    from ``K + (2,)`` keys. No JVP: the draws are integers."""
+    return random_poisson_p.bind(keys, lam, dtype=np.dtype(dtype))
+
+
+# --------------------------------------------------------------------------- binomial
+random_binomial_p = Primitive("random_binomial")
+impl_rules[random_binomial_p] = lambda keys, count, prob: samplers.binomial(keys, count, prob)
+
+
+def _binomial_abstract(keys, count, prob):
+    kd = _key_dims("random_binomial", keys)
+    if (count.shape != prob.shape or count.dtype != prob.dtype or prob.dtype.kind != "f"
+            or prob.shape[:len(kd)] != kd):
+        raise ValueError(f"random_binomial: counts and probabilities must be floats of one shape "
+                         f"with leading key dimensions {kd}; got {count.str_short()}, "
+                         f"{prob.str_short()}")
+    return prob.shape, prob.dtype
+
+
+abstract_rules[random_binomial_p] = _binomial_abstract
+batching.batch_rules[random_binomial_p] = (
+    lambda size, vals, batched: (random_binomial(*_keys_front(size, vals, batched)), True))
+
+
+def random_binomial(keys, count, prob):
+    """Binomial draws (as floats) with ``count`` trials of probability ``prob`` (shape
+    ``K + S``) from ``K + (2,)`` keys. No JVP: the draws are integer-valued."""
+    return random_binomial_p.bind(keys, count, prob)
 
 
 # --------------------------------------------------------------------------- shuffle

@@ -26,10 +26,6 @@ _ROT = ((13, 15, 26, 6), (17, 29, 16, 24))
 _PARITY = np.uint32(0x1BD11BDA)  # the Threefish key-schedule constant
 
 
-def _rotl(x, r):
-    return (x << _U32(r)) | (x >> _U32(32 - r))
-
-
 def hash2x32(k1, k2, x1, x2):
     """Threefry-2x32 with 20 rounds on broadcastable ``uint32`` arrays -> ``(y1, y2)``."""
     k1, k2, x1, x2 = np.broadcast_arrays(*(np.asarray(a, _U32) for a in (k1, k2, x1, x2)))
@@ -39,10 +35,13 @@ def hash2x32(k1, k2, x1, x2):
     ks = (k1, k2, k1 ^ k2 ^ _PARITY)
     x1 += ks[0]
     x2 += ks[1]
+    tmp = np.empty_like(x2)
     for i in range(5):
         for r in _ROT[i % 2]:
             x1 += x2
-            x2 = _rotl(x2, r)
+            np.left_shift(x2, _U32(r), out=tmp)   # x2 = rotl(x2, r), in place
+            x2 >>= _U32(32 - r)
+            x2 |= tmp
             x2 ^= x1
         x1 += ks[(i + 1) % 3]
         x2 += ks[(i + 2) % 3] + _U32(i + 1)

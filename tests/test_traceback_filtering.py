@@ -1,0 +1,44 @@
+"""Tracebacks leaving a public transformation show the user's code (issue 14, item 5)."""
+import os
+import subprocess
+import sys
+import textwrap
+
+PROGRAM = textwrap.dedent("""
+    import numpy as np
+    import spmdgrad, spmdgrad.numpy as jnp
+
+    def loss(w, x):
+        return jnp.sum(jnp.ones(3) @ w * x)
+
+    spmdgrad.vmap(spmdgrad.grad(loss), in_axes=(None, 0))(np.ones(2), np.ones(4))
+""")
+
+
+def _run(tmp_path, env_extra):
+    script = tmp_path / "prog.py"
+    script.write_text(PROGRAM)
+    env = dict(os.environ, **env_extra)
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def _spmdgrad_frames(stderr):
+    return [line for line in stderr.splitlines()
+            if line.strip().startswith("File") and os.sep + "spmdgrad" + os.sep in line]
+
+
+def test_internal_frames_are_filtered(tmp_path):
+    proc = _run(tmp_path, {})
+    assert proc.returncode != 0
+    assert "contraction dimension mismatch" in proc.stderr
+    assert 'prog.py", line 6, in loss' in proc.stderr       # the user's line is the last frame
+    assert len(_spmdgrad_frames(proc.stderr)) == 1           # only the re-raise remains
+    assert "SPMDGRAD_TRACEBACK_FILTERING=off" in proc.stderr
+
+
+def test_switch_shows_every_frame(tmp_path):
+    proc = _run(tmp_path, {"SPMDGRAD_TRACEBACK_FILTERING": "off"})
+    assert "contraction dimension mismatch" in proc.stderr
+    assert len(_spmdgrad_frames(proc.stderr)) > 5
+    assert "SPMDGRAD_TRACEBACK_FILTERING=off" not in proc.stderr
