@@ -168,5 +168,27 @@ def comm_state(comm=None):
     return entry[1]
 
 
+def _exit_check():
+    # A rank that finishes while another waits in a collective (or in the creation of
+    # pmap's communicator) would leave it hanging: one last check meets it there.
+    if not consistency.checks_enabled() or not launched_by_mpi():
+        return
+    state = comm_state()
+    if state is None:
+        return
+    try:
+        state.check("end of program", (), f"after {state.seq} checked calls", None)
+    except consistency.MismatchError as e:
+        failure.abort(f"[spmdgrad] rank {state.rank} is exiting, but {e}")
+
+
+def _where():
+    state = _default[0] if _default else None
+    if state is None:
+        return ""
+    return " (" + watchdog.position(state) + ")"
+
+
+failure.hooks.update(where=_where, exit_check=_exit_check)
 if launched_by_mpi():
     failure.install()

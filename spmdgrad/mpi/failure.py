@@ -26,7 +26,6 @@ import threading
 import time
 import traceback
 
-from . import consistency
 
 _state = {"installed": False, "aborting": False}
 GRACE = float(os.environ.get("SPMDGRAD_ABORT_GRACE", "0.5") or 0.5)
@@ -98,18 +97,17 @@ def install():
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+# What the communicator layer tells this module, so that it imports nothing of it:
+# where this rank is (for the SIGTERM message), and the last check at exit.
+hooks = {"where": lambda: "", "exit_check": lambda: None}
+
+
 def _on_sigterm(signum, frame):
     # The launcher ends the job, typically because another rank exited without
     # finishing: say where this rank was, and leave with a non-zero status.
-    from .comm import _default
-    state = _default[0] if _default else None
-    where = ""
-    if state is not None:
-        from .watchdog import _text
-        where = " (" + _text(state, 0, "").split(": ", 1)[1] + ")"
     try:
-        sys.stderr.write(f"[spmdgrad] rank {_world_rank()} was terminated by the launcher{where}; "
-                         "another rank probably ended without finishing\n")
+        sys.stderr.write(f"[spmdgrad] rank {_world_rank()} was terminated by the launcher"
+                         f"{hooks['where']()}; another rank probably ended without finishing\n")
         sys.stderr.flush()
     finally:
         os._exit(128 + signum)
@@ -118,26 +116,9 @@ def _on_sigterm(signum, frame):
 def _at_exit(marker):
     if _state["aborting"]:
         return
-    _exit_check()
+    hooks["exit_check"]()
     if marker:
         _touch(os.path.join(marker, f"done.{_world_rank()}"))
-
-
-def _exit_check():
-    # A rank that finishes while another waits in a collective (or in the creation of
-    # pmap's communicator) would leave it hanging: one last check meets it there.
-    if not consistency.checks_enabled():
-        return
-    from .comm import comm_state, launched_by_mpi
-    if not launched_by_mpi():
-        return
-    state = comm_state()
-    if state is None:
-        return
-    try:
-        state.check("end of program", (), f"after {state.seq} checked calls", None)
-    except consistency.MismatchError as e:
-        abort(f"[spmdgrad] rank {state.rank} is exiting, but {e}")
 
 
 def _touch(path):

@@ -24,6 +24,8 @@ from __future__ import annotations
 import os
 import sys
 
+from ..tree_util import tree_structure
+
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 # Public functions whose parameters change what the ranks exchange or compute,
@@ -126,7 +128,6 @@ def leaf_paths(tree):
     >>> leaf_paths({'b': (1, 2), 'a': [3]})
     ("['a'][0]", "['b'][0]", "['b'][1]")
     """
-    from ..tree_util import tree_structure
     td = tree_structure(tree)
     out = _paths.get(td)
     if out is None:

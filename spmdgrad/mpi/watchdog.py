@@ -24,6 +24,8 @@ import time
 
 import numpy as np
 
+from . import failure
+
 _OFF = ("0", "off", "none", "no", "false")
 _TAG = 7301
 
@@ -83,7 +85,6 @@ def wait(state, req):
                 _announce(state)
                 announced = True
         if stall_abort is not None and waited >= stall_abort:
-            from . import failure
             failure.abort(_text(state, waited, f"; stalled longer than SPMDGRAD_STALL_ABORT="
                                                f"{stall_abort:g} s: ending the whole job"))
         if next_warn is not None and waited >= next_warn:
@@ -107,6 +108,11 @@ def _drain(state):
         src = status.Get_source()
         state.side.Recv(buf, source=src, tag=_TAG)
         state.arrived[src] = int(buf[0])
+
+
+def position(state):
+    """Where ``state``'s rank is: the collective it waits in, or the last one it ran."""
+    return _text(state, 0, "").split(": ", 1)[1]
 
 
 def _text(state, waited, tail):
