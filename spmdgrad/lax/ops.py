@@ -27,9 +27,10 @@ import enum
 
 import numpy as np
 
-from .. import ad
 from ..core import Tracer, get_aval
 from ..primitives import elementwise as ew
+from ..primitives.lax_arith import bitwise as _bitwise
+from ..primitives.lax_arith import int_div_p, rem_p
 from ..primitives.elementwise import convert_element_type as _convert
 from ..primitives.stop_gradient import stop_gradient
 from ..primitives.structural import broadcast_in_dim, reshape
@@ -165,48 +166,6 @@ mul = _binary("mul", ew.mul, _NUMERIC + "b", _doc(
 atan2 = _binary("atan2", lambda x, y: ew.atan2_p.bind(x, y), _FLOAT, _doc(
     "Elementwise ``arctan(x / y)`` in the right quadrant.", "atan2(np.array([1.0]), np.array([1.0]))",
     "array([0.78539816])"))
-
-
-def _int_div_impl(x, y):
-    x, y = np.asarray(x), np.asarray(y)
-    with np.errstate(all="ignore"):
-        safe = np.where(y == 0, 1, y)
-        q = np.abs(x) // np.abs(safe)
-        q = np.where((x < 0) != (safe < 0), -q, q).astype(x.dtype)
-    return np.where(y == 0, np.asarray(-1, x.dtype), q)
-
-
-def _int_rem_impl(x, y):
-    x, y = np.asarray(x), np.asarray(y)
-    with np.errstate(all="ignore"):
-        return np.where(y == 0, x, np.fmod(x, np.where(y == 0, 1, y))).astype(x.dtype)
-
-
-def _rem_impl(x, y):
-    if np.asarray(x).dtype.kind in "iu":
-        return _int_rem_impl(x, y)
-    with np.errstate(all="ignore"):
-        return np.fmod(x, y)
-
-
-int_div_p = ew.elementwise("lax_int_div", _int_div_impl)
-rem_p = ew.elementwise("lax_rem", _rem_impl)
-
-
-def _fit(t, ans):
-    shape = get_aval(ans).shape
-    return t if get_aval(t).shape == shape else broadcast_in_dim(t, shape, ())
-
-
-def _trunc(x):
-    """Round toward zero, as a composition (piecewise constant: no tangent)."""
-    return ew.mul(ew.floor(ew.abs_p.bind(x)), ew.sign_p.bind(x))
-
-
-ad.defjvp(int_div_p, None, None)
-# d rem / dx = 1, d rem / dy = -trunc(x / y) (rem = x - trunc(x/y) * y)
-ad.defjvp(rem_p, lambda t, ans, x, y: _fit(t, ans),
-          lambda t, ans, x, y: _fit(ew.neg(ew.mul(t, _trunc(ew.div(x, y)))), ans))
 
 
 def div(x, y):
@@ -439,18 +398,6 @@ lt = _comparison("lt", ew.lt_p, np.less)
 le = _comparison("le", ew.le_p, np.less_equal)
 gt = _comparison("gt", ew.gt_p, np.greater)
 ge = _comparison("ge", ew.ge_p, np.greater_equal)
-
-
-def _bit_prim(name, fn):
-    prim = ew.elementwise(name, fn)
-    ad.defjvp(prim, *([None] * (1 if name == "bitwise_not" else 2)))
-    return prim
-
-
-_bitwise = {n: _bit_prim(n, f) for n, f in (
-    ("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_or), ("bitwise_xor", np.bitwise_xor),
-    ("bitwise_not", np.invert), ("shift_left", np.left_shift),
-    ("shift_right_arithmetic", np.right_shift))}
 
 
 def _bitwise_binary(name):
