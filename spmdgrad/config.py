@@ -83,6 +83,8 @@ def update(name, value):
     """
     entry = _entry(name)
     accepted = entry[1]
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # np.True_, np.int64(0)
+        value = value.item()
     if accepted is not None and not any(value is a or (value == a and type(value) is type(a))
                                         for a in accepted):
         why = _WHY.get(name, f"spmdgrad supports only {', '.join(map(repr, accepted))}")

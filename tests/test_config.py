@@ -10,11 +10,12 @@ from spmdgrad import config
 def test_x64_is_on_and_enabling_is_a_no_op():
     assert jax.config.jax_enable_x64 is True and config.read("jax_enable_x64") is True
     config.update("jax_enable_x64", True)
+    config.update("jax_enable_x64", np.True_)
     assert jnp.zeros(2).dtype == np.float64 and jnp.arange(3).dtype == np.int64
     assert jax.config.x64_enabled
 
 
-@pytest.mark.parametrize("value", [False, 0])
+@pytest.mark.parametrize("value", [False, 0, np.False_])
 def test_disabling_x64_raises_and_changes_nothing(value):
     with pytest.raises(NotImplementedError, match="jax_enable_x64=.*64-bit defaults.*astype"):
         config.update("jax_enable_x64", value)
