@@ -284,3 +284,26 @@ def test_numpy_contractions_take_precision():
     check_grads(lambda a, b: jnp.dot(a, b, precision=lax.Precision.HIGHEST), (m, v), order=2)
     with pytest.raises(ValueError, match="unknown precision 'bogus'"):
         jnp.dot(v, v, precision="bogus")
+
+
+def test_complex_parts_conversion_and_full():
+    z = X + 1j * Y
+    np.testing.assert_array_equal(lax.complex(X, Y), z)
+    np.testing.assert_array_equal(lax.real(z), X)
+    np.testing.assert_array_equal(lax.imag(z), Y)
+    np.testing.assert_array_equal(lax.conj(z), np.conj(z))
+    check_grads(lambda a, b: lax.real(lax.conj(lax.complex(a, b)) * lax.complex(b, a)), (X, Y), order=2)
+    with pytest.raises(TypeError, match="lax.real does not accept dtype float64"):
+        lax.real(X)
+    # inexact conversions differentiate; float -> int carries no tangent
+    grad32 = jax.grad(lambda a: jax.numpy.sum(lax.convert_element_type(a, np.float32) ** 2))(X)
+    np.testing.assert_allclose(grad32, 2 * X.astype(np.float32), rtol=1e-6)
+    assert jax.grad(lambda a: lax.convert_element_type(a, np.int32).astype(np.float64) + a)(1.5) == 1.0
+    f = lambda a: lax.convert_element_type(a * 1e10, np.int32)  # noqa: E731
+    np.testing.assert_array_equal(jax.vmap(f)(X - 0.5), loop_vmap(f, 0, X - 0.5))
+    np.testing.assert_array_equal(jax.jit(f)(X - 0.5), f(X - 0.5))
+    g = lambda s: jax.numpy.sum(lax.full((2, 3), s) * X[:2, :3])  # noqa: E731
+    check_grads(g, (np.float64(0.7),), order=1)
+    np.testing.assert_allclose(jax.vmap(g)(X[0]), loop_vmap(g, 0, X[0]))
+    h = lambda a, lo: lax.clamp(lo, a, 0.6)  # noqa: E731
+    np.testing.assert_allclose(jax.vmap(h)(X, Y[:, 0]), loop_vmap(h, 0, X, Y[:, 0]))
