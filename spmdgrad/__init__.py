@@ -15,6 +15,7 @@ from .devices import (Device, block_until_ready, default_backend, device_count, 
 from .autodiff import grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp  # noqa: F401
 from .core import ConcretizationTypeError, ShapedArray  # noqa: F401
 from .custom_derivatives import custom_jvp, custom_vjp  # noqa: F401
+from .dp import clipped_grad, per_example_norms, privacy  # noqa: F401
 from .jit import jit  # noqa: F401
 from .make_jaxpr import make_jaxpr  # noqa: F401
 from .pmap import pmap  # noqa: F401

@@ -7,7 +7,7 @@ VENV=${VENV:-.venv}
 if [ ! -x "$VENV/bin/mpiexec" ] || ! "$VENV/bin/python" -c "import spmdgrad, pytest, mpi4py.MPI" 2>/dev/null; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e ".[mpi,test,demo]"
+  "$VENV/bin/pip" install -q -e ".[mpi,test,demo,dp]"
 fi
 [ -x "$VENV/bin/ruff" ] || "$VENV/bin/pip" install -q ruff
 PY="$VENV/bin/python"
