@@ -75,6 +75,10 @@ class JaxprTrace(core.Trace):
             outvars = [Var(a) for a in out]
             self.eqns.append(Eqn(prim, invars, outvars, params))
             return [JaxprTracer(self, v) for v in outvars]
+        for v in invars:
+            if v.aval.weak_type:
+                out = _weak_result(self, args, out)
+                break
         outvar = Var(out)
         self.eqns.append(Eqn(prim, invars, [outvar], params))
         return JaxprTracer(self, outvar)
@@ -91,6 +95,18 @@ class JaxprTrace(core.Trace):
         constvars = [v for v, _ in self._consts.values()]
         consts = [x for _, x in self._consts.values()]
         return Jaxpr(invars, constvars, consts, self.eqns, outvars)
+
+
+def _weak_result(trace, args, out):
+    """A result stays weakly typed (a traced Python scalar, see jit) when its operands
+    are weak tracers or 0-d constants (Python literals) of the same dtype."""
+    for a in args:
+        if type(a) is JaxprTracer and a._trace is trace:
+            if not a.var.aval.weak_type or a.var.aval.dtype != out.dtype:
+                return out
+        elif isinstance(a, Tracer) or np.ndim(a) != 0:
+            return out
+    return core.ShapedArray(out.shape, out.dtype, out.vma, weak_type=True)
 
 
 # --------------------------------------------------------------------------- linearize trace

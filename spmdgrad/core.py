@@ -51,13 +51,18 @@ def _short_dtype(dtype):
 
 
 class ShapedArray:
-    """Abstract value: shape, dtype and the named axes the value varies over."""
-    __slots__ = ("shape", "dtype", "vma", "_hash")
+    """Abstract value: shape, dtype and the named axes the value varies over.
 
-    def __init__(self, shape, dtype, vma=_EMPTY):
+    ``weak_type``: the value stands for a Python scalar (a scalar argument traced by
+    jit), so it promotes like one (NumPy's NEP 50, JAX's weak types). It is a hint to
+    the front end's promotion and not part of equality."""
+    __slots__ = ("shape", "dtype", "vma", "_hash", "weak_type")
+
+    def __init__(self, shape, dtype, vma=_EMPTY, weak_type=False):
         self.shape = shape if type(shape) is tuple else tuple(shape)
         self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.vma = vma if type(vma) is frozenset else frozenset(vma)
+        self.weak_type = weak_type
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
@@ -97,7 +102,13 @@ def get_aval(x):
         return a
     if isinstance(x, Tracer):
         return x.aval
-    if isinstance(x, np.ndarray | np.generic):
+    if isinstance(x, np.generic):  # NumPy scalars are interned like arrays
+        key = ((), x.dtype)
+        a = _interned.get(key)
+        if a is None:
+            a = _interned[key] = ShapedArray((), x.dtype)
+        return a
+    if isinstance(x, np.ndarray):
         return ShapedArray(x.shape, x.dtype)
     return ShapedArray(np.shape(x), np.result_type(x))
 
@@ -109,12 +120,17 @@ def vma_of(x):
 # --------------------------------------------------------------------------- primitives
 
 class Primitive:
-    """A named operation. Its meaning lives in the rule tables."""
-    __slots__ = ("name", "multiple_results")
+    """A named operation. Its meaning lives in the rule tables.
 
-    def __init__(self, name, multiple_results=False):
+    ``effectful``: running it does more than compute its result (it communicates, and
+    every rank must run it the same number of times in the same order). Program
+    transformations (jit's optimizer) never remove, merge, fold or reorder it."""
+    __slots__ = ("name", "multiple_results", "effectful")
+
+    def __init__(self, name, multiple_results=False, effectful=False):
         self.name = name
         self.multiple_results = multiple_results
+        self.effectful = effectful
 
     def bind(self, *args, **params):
         return _state.trace.process_primitive(self, args, params)
@@ -148,7 +164,7 @@ def abstract_eval(prim, avals, params):
     """Output aval(s) of ``prim`` on ``avals``: shape/dtype rule plus the vma rule.
     Memoized when the params are hashable (a bounded cache)."""
     try:
-        key = (prim, tuple(avals), tuple(params.items()))
+        key = (prim, *avals, *params.items()) if params else (prim, *avals)
         out = _aval_cache.get(key)
     except TypeError:
         return _abstract_eval(prim, avals, params)
@@ -276,7 +292,9 @@ class ConcretizationError(TypeError, SpmdgradError):
                    f"is abstract under a transformation ({type(tracer).__name__}). Python "
                    "control flow (if/while/bool/int) on a batched or staged value is not "
                    "supported; use spmdgrad.numpy.where, or pass the value as a "
-                   "non-differentiated argument.")
+                   "non-differentiated argument. Under jit, Python scalars are traced too: "
+                   "mark such an argument static (jit(f, static_argnums=...) or "
+                   "static_argnames=...).")
         super().__init__(msg)
 
 
@@ -295,12 +313,28 @@ class Trace:
 
     def forward(self, prim, args, params):
         """Bind ``prim`` on the parent trace, with the parent current."""
+        parent = self.parent
+        if type(parent) is EvalTrace and not params:
+            # Fast path: a ufunc on concrete arrays binds nothing, so no trace switch.
+            ufunc = _ufunc_impls.get(prim, False)
+            if ufunc is False:
+                ufunc = _ufunc_impls[prim] = impl_rules.get(prim) if isinstance(
+                    impl_rules.get(prim), np.ufunc) else None
+            if ufunc is not None:
+                for a in args:
+                    if type(a) is not np.ndarray and isinstance(a, Tracer):
+                        break
+                else:
+                    return ufunc(*args)
         prev = _state.trace
         _state.trace = self.parent
         try:
             return self.parent.process_primitive(prim, args, params)
         finally:
             _state.trace = prev
+
+
+_ufunc_impls = {}  # prim -> its impl if that is a NumPy ufunc, else None
 
 
 class EvalTrace(Trace):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 
 from . import ad, core
+from . import compile as _compile
 from .api_util import as_leaf
 from .core import ShapedArray, get_aval
 from .tree_util import tree_flatten, tree_unflatten
@@ -21,10 +22,11 @@ class _AxisFrame(core.Trace):
         return self.forward(prim, args, params)
 
 
-def make_jaxpr(fun, axis_env=()):
+def make_jaxpr(fun, axis_env=(), optimize=False):
     """Trace ``fun`` to its typed program. Arguments may be arrays or
     :class:`ShapedArray` (whose ``vma`` says which named axes it varies over, for
-    axes bound through ``axis_env=[(name, size), ...]``).
+    axes bound through ``axis_env=[(name, size), ...]``). ``optimize=True`` shows the
+    program jit compiles (after :func:`spmdgrad.compile.optimize`).
 
     >>> import spmdgrad, spmdgrad.numpy as jnp
     >>> from spmdgrad.core import ShapedArray
@@ -48,5 +50,8 @@ def make_jaxpr(fun, axis_env=()):
         with core.use_trace(trace):
             out = fun(*tree_unflatten(tree, tracers), **kwargs)
         outs, _ = tree_flatten(out)
-        return trace.to_jaxpr([t.var for t in tracers], outs)
+        jaxpr = trace.to_jaxpr([t.var for t in tracers], outs)
+        if optimize:
+            jaxpr = _compile.optimize(jaxpr)
+        return jaxpr
     return make

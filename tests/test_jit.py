@@ -1,10 +1,23 @@
-"""jit: the replayed program equals the interpreted one; caching and retracing."""
+"""jit: the replayed program equals the interpreted one; caching and retracing.
+
+Every test runs in the three replay modes: compiled, interpreted (the reference) and
+'check' (both, compared bit for bit)."""
+import importlib
+
 import numpy as np
 import pytest
 
 import spmdgrad as sg
 import spmdgrad.numpy as jnp
 from spmdgrad import lax
+
+jit_module = importlib.import_module("spmdgrad.jit")
+
+
+@pytest.fixture(autouse=True, params=["compile", "interpret", "check"])
+def mode(request):
+    with jit_module.jit_mode(request.param):
+        yield request.param
 
 
 def loss(w, x):

@@ -34,7 +34,7 @@ GROUPS = [
     ("numpy", ["spmdgrad.numpy"]),
     ("lax", ["spmdgrad.lax"]),
     ("transformations", ["spmdgrad.api_util", "spmdgrad.autodiff", "spmdgrad.vmap", "spmdgrad.pmap",
-                         "spmdgrad.jit", "spmdgrad.make_jaxpr", "spmdgrad.custom"]),
+                         "spmdgrad.jit", "spmdgrad.compile", "spmdgrad.make_jaxpr", "spmdgrad.custom"]),
     ("libraries", ["spmdgrad.nn", "spmdgrad.random", "spmdgrad.scipy", "spmdgrad.example_libraries",
                    "spmdgrad.dp", "spmdgrad.privacy", "spmdgrad.test_util", "spmdgrad.testing",
                    "spmdgrad.examples", "spmdgrad.sharding", "spmdgrad.devices", "spmdgrad.launcher",

@@ -111,7 +111,7 @@ def _all_gather_owner(frame, vals, batched, axes, axis, axis_size):
 def_owner(all_gather_p, _all_gather_owner)
 
 # ---------------------------------------------------------------- MPI: Allgather
-mpi_allgather_p = Primitive("mpi_allgather")
+mpi_allgather_p = Primitive("mpi_allgather", effectful=True)
 
 
 def _allgather_impl(x, dim, comm, axis):

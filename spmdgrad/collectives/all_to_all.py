@@ -114,7 +114,7 @@ def _all_to_all_owner(frame, vals, batched, axes, split_axis, concat_axis, axis_
 def_owner(all_to_all_p, _all_to_all_owner)
 
 # ---------------------------------------------------------------- MPI: Alltoall
-mpi_alltoall_p = Primitive("mpi_alltoall")
+mpi_alltoall_p = Primitive("mpi_alltoall", effectful=True)
 
 
 def _mpi_all_to_all(frame, x, batched, split_axis, concat_axis):

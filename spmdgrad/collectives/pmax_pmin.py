@@ -70,7 +70,7 @@ def _extremum(name, local_reduce, op):
 
 
 # ---------------------------------------------------------------- MPI: Allgather, reduce locally
-mpi_pextremum_p = Primitive("mpi_pextremum")
+mpi_pextremum_p = Primitive("mpi_pextremum", effectful=True)
 _LOCAL = {"max": reduce_max_p, "min": reduce_min_p}
 
 

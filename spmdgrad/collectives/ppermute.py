@@ -131,7 +131,7 @@ batching.batch_rules[ppermute_p] = lambda size, vals, batched, axes, perm: (
 def_owner(ppermute_p, _ppermute_owner)
 
 # ---------------------------------------------------------------- MPI: Isend/Irecv
-mpi_permute_p = Primitive("mpi_permute")
+mpi_permute_p = Primitive("mpi_permute", effectful=True)
 
 
 def _permute_impl(x, perm, dim, comm, axis):

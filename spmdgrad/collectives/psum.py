@@ -128,7 +128,7 @@ def _psum_owner(frame, vals, batched, axes):
 def_owner(psum_p, _psum_owner)
 
 # ---------------------------------------------------------------- MPI: Allreduce
-allreduce_p = Primitive("allreduce", multiple_results=True)
+allreduce_p = Primitive("allreduce", multiple_results=True, effectful=True)
 _OPS = ("sum", "max", "min")
 
 

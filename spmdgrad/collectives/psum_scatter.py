@@ -108,7 +108,7 @@ def _psum_scatter_owner(frame, vals, batched, axes, scatter_dimension, axis_size
 def_owner(psum_scatter_p, _psum_scatter_owner)
 
 # ---------------------------------------------------------------- MPI: Reduce_scatter_block
-mpi_reduce_scatter_p = Primitive("mpi_reduce_scatter")
+mpi_reduce_scatter_p = Primitive("mpi_reduce_scatter", effectful=True)
 
 
 def _reduce_scatter_impl(x, dim, comm, axis):

@@ -69,6 +69,7 @@ def _flat(x):
 
 
 _WEAK = {bool: False, int: 0, float: 0.0, complex: 0j}
+_WEAK_KIND = {"b": bool, "i": int, "f": float, "c": complex}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -86,6 +87,8 @@ def _key_and_shape(x):
         return t, ()
     if isinstance(x, Tracer):
         a = x.aval
+        if a.weak_type:  # a traced Python scalar (jit) promotes like one
+            return _WEAK_KIND.get(a.dtype.kind, a.dtype), a.shape
         return a.dtype, a.shape
     if isinstance(x, np.ndarray | np.generic):
         return x.dtype, x.shape

@@ -66,9 +66,22 @@ def _einsum2_impl(x, y, spec):
     ym = y.transpose(yperm).reshape(ys)
     if xs[2] == 1:  # no contraction: an outer product, cheaper as a broadcast multiply
         res = xm * ym
+    elif _swapped(spec):  # the output wants y's free dims first (x.T @ d): no transposed result
+        return np.matmul(ym.transpose(0, 2, 1), xm.transpose(0, 2, 1)).reshape(
+            tuple(mid_shape[i] for i in operm))
     else:
         res = np.matmul(xm, ym)
     return res.reshape(mid_shape).transpose(operm)
+
+
+@functools.lru_cache(maxsize=4096)
+def _swapped(spec):
+    """Is the output ``batch + yfree + xfree``, in that order (a weight gradient)?"""
+    a, b, out = parse(spec)
+    batch = "".join(c for c in out if c in a and c in b)
+    xfree = "".join(c for c in a if c in out and c not in b)
+    yfree = "".join(c for c in b if c in out and c not in a)
+    return bool(xfree and yfree) and out == batch + yfree + xfree
 
 
 def _einsum2_abstract(x, y, spec):

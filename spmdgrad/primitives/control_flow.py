@@ -47,7 +47,11 @@ def avals_of(vs):
 
 
 def eval_impl(jaxpr, args):
-    """Evaluate a program on concrete arrays, calling the implementations directly."""
+    """Evaluate a program on concrete arrays, calling the implementations directly
+    (through its compiled form when jit compiled it: ``compile.CompiledJaxpr``)."""
+    run = getattr(jaxpr, "run", None)
+    if run is not None:
+        return run(*args)
     return core.eval_jaxpr(jaxpr, args, _apply_impl)
 
 
