@@ -17,6 +17,7 @@ import numpy as np
 
 from . import ad, batching, core
 from .batching import BatchTrace
+from .collectives import buckets  # noqa: F401 - registers the gradient bucketer (ad.input_sinks)
 from .collectives.pbroadcast import mpi_pbroadcast
 from .collectives.psum import allreduce
 from .mpi.comm import comm_state, tagged
