@@ -42,7 +42,7 @@ from .. import ad, core
 from ..batching import BatchTracer
 from ..mpi import consistency, wire
 from ..primitives.named_axes import scale
-from .psum import _local_sum
+from .psum import _local_sum, _pack_buffer
 
 
 
@@ -136,7 +136,7 @@ class Bucketer:
         parts = []
         for dtype, idx in by_dtype.items():
             wire_dtype, wire_op = wire.reduce_wire(dtype, "sum")
-            buf = np.empty(sum(xs[i].size for i in idx), wire_dtype)
+            buf = _pack_buffer(wire_dtype, sum(xs[i].size for i in idx))  # reused, as fused
             np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
             req = _iallreduce(self.state.comm, MPI, buf, wire.mpi_op(MPI, wire_op))
             parts.append((idx, dtype, buf, req, [xs[i].shape for i in idx]))
