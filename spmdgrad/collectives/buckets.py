@@ -166,6 +166,16 @@ class Bucketer:
             g[ad._EMPTY] = ad._add(g.get(ad._EMPTY), r)
 
 
+    def __del__(self):
+        # A pass that raised with buckets in flight: MPI may still write into their
+        # buffers, so they must never return to the pool or be freed.
+        if self.inflight:
+            _abandoned.append(self.inflight)
+
+
+_abandoned = []
+
+
 def _make_sink(jaxpr, types, defer_axes):
     """A :class:`Bucketer` for this backward pass, or None (fused path)."""
     if _sizes[0] <= 0 or len(defer_axes) != 1:
