@@ -152,3 +152,34 @@ def test_mismatch_raises_on_every_rank():
     finally:
         buckets.set_bucket_sizes(*old)
     comm.Barrier()
+
+
+def test_unused_shared_and_invariant_inputs(k, counts):
+    """An input no equation reads, one read twice, and one whose cotangent is invariant
+    (scaled locally, no wire): bucketed equals fused, bitwise."""
+    _, _, n = world()
+    p = params(False)
+    p["unused"] = np.ones((8, 8))
+    p["scale"] = np.asarray(0.5)
+    x = data(k, n)
+
+    def f(p, x):
+        h = x @ p["w00"] + p["b00"]
+        h = h @ p["w00"] + p["b01"]           # w00 used twice
+        return jnp.sum(h * x) + p["scale"] * 3.0  # scale's cotangent does not vary
+
+    def run_f(first, size):
+        old = buckets.set_bucket_sizes(first, size)
+        try:
+            return pmap(grad(f, reduce_axes=("i",)), axis_name="i", in_axes=(None, 0),
+                        out_axes=None)(p, x)
+        finally:
+            buckets.set_bucket_sizes(*old)
+    fused = run_f(0, 1)
+    bucketed = run_f(1, 1)
+    if n > 1:
+        assert counts["bucket"] >= 2, counts
+    for name in p:
+        assert bucketed[name].tobytes() == fused[name].tobytes(), name
+    np.testing.assert_array_equal(bucketed["unused"], np.zeros((8, 8)))
+    assert float(bucketed["scale"]) == 3.0 * n * k
