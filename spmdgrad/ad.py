@@ -385,15 +385,16 @@ def _input_sink(jaxpr, types, defer_axes):
 
 
 def _final_at(jaxpr):
-    """Per equation index, the invars whose last use (in program order) it is: after
-    transposing it, their cotangents are final. Invars no equation reads: key -1."""
-    last = {v: -1 for v in jaxpr.invars}
-    for j, e in enumerate(jaxpr.eqns):
-        for v in e.invars:
-            if v in last and last[v] < j:
-                last[v] = j
+    """Per equation index, the invars it is the first reader of (in program order),
+    hence the last transposed: after transposing it, their cotangents are final.
+    Invars no equation reads: key -1."""
+    first = dict.fromkeys(jaxpr.invars, -1)
+    for j in range(len(jaxpr.eqns) - 1, -1, -1):
+        for v in jaxpr.eqns[j].invars:
+            if v in first:
+                first[v] = j
     out = {}
-    for v, j in last.items():
+    for v, j in first.items():
         out.setdefault(j, []).append(v)
     return out
 
