@@ -3,8 +3,9 @@
 In ``pmap(grad(f, reduce_axes=(axis,)))`` over MPI, the psums the backward pass
 carries to the inputs (:func:`spmdgrad.ad.defer_over_ranks`) would all leave in one
 fused Allreduce after the last equation. Here each input's cotangent is handed to a
-:class:`Bucketer` as soon as it is final (the last equation that reads the input has
-been transposed; :func:`spmdgrad.ad.backward_pass` calls the sink). The bucketer packs
+:class:`Bucketer` as soon as it is final: once the last equation transposed among those
+that read the input (its first reader in program order) has been transposed
+(:func:`spmdgrad.ad.backward_pass` calls the sink). The bucketer packs
 cotangents in that order (reverse program order, like DDP) into buckets, the first
 one small (``first`` bytes, default 1 MB) so communication starts early, the others
 ``size`` bytes (default 25 MB); it starts a non-blocking ``Iallreduce`` per bucket and
@@ -28,7 +29,8 @@ the end (with the stall watchdog).
 - Used in eager execution only (the pmap frame directly above evaluation): under
   ``jit``, or inside another transformation, the fused path runs.
 
->>> set_bucket_sizes() == (1 << 20, 25 << 20)
+>>> first, size = set_bucket_sizes()   # defaults: 1 MB, then 25 MB
+>>> size > 0
 True
 """
 from __future__ import annotations
