@@ -12,6 +12,7 @@ work on flat lists, and unflatten the results.
 from __future__ import annotations
 
 import collections
+import functools
 
 _registry = {}
 
@@ -65,6 +66,14 @@ class PyTreeDef:
     def __hash__(self):
         return hash((self.kind, str(self.aux), tuple(self.children)))
 
+    def unflatten(self, leaves):
+        """Rebuild a tree of this structure from ``leaves``."""
+        return tree_unflatten(self, leaves)
+
+    def flatten_up_to(self, tree):
+        """The subtrees of ``tree`` at this structure's leaves."""
+        return flatten_up_to(self, tree)
+
     def __repr__(self):
         if self.kind is None:
             return "*"
@@ -100,7 +109,11 @@ def _flatten(x, is_leaf, leaves):
 def tree_unflatten(treedef, leaves):
     """Rebuild a tree of ``treedef``'s structure from ``leaves``."""
     it = iter(leaves)
-    out = _unflatten(treedef, it)
+    try:
+        out = _unflatten(treedef, it)
+    except StopIteration:
+        raise ValueError(f"too few leaves ({len(leaves)}) for tree structure {treedef}, which has "
+                         f"{treedef.num_leaves}") from None
     if next(it, _sentinel) is not _sentinel:
         raise ValueError(f"too many leaves for tree structure {treedef}")
     return out
@@ -116,23 +129,256 @@ _sentinel = object()
 
 
 def tree_leaves(tree, is_leaf=None):
+    """The leaves of ``tree``, in flattening order.
+
+    >>> tree_leaves({"a": [1, 2], "b": None})
+    [1, 2]
+    """
     return tree_flatten(tree, is_leaf)[0]
 
 
 def tree_structure(tree, is_leaf=None):
+    """The :class:`PyTreeDef` of ``tree``.
+
+    >>> tree_structure((1, [2, 3]))
+    tuple(*, list(*, *))
+    """
     return tree_flatten(tree, is_leaf)[1]
 
 
 def tree_map(f, tree, *rest, is_leaf=None):
-    """Apply ``f`` leafwise over ``tree`` and the trees in ``rest`` (same structure)."""
+    """Apply ``f`` leafwise over ``tree``; each tree in ``rest`` has ``tree``'s structure
+    as a prefix (its subtree at a leaf of ``tree`` is passed whole), as in JAX.
+
+    >>> tree_map(lambda x, y: x + y, {"a": 1, "b": (2, 3)}, {"a": 10, "b": (20, 30)})
+    {'a': 11, 'b': (22, 33)}
+    """
     leaves, treedef = tree_flatten(tree, is_leaf)
-    others = []
-    for r in rest:
-        rl, rd = tree_flatten(r, is_leaf)
-        if rd != treedef:
-            raise ValueError(f"tree_map: structures differ: {treedef} vs {rd}")
-        others.append(rl)
+    if not rest:
+        return tree_unflatten(treedef, [f(x) for x in leaves])
+    others = [flatten_up_to(treedef, r, what="tree_map") for r in rest]
     return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others, strict=True)])
+
+
+def tree_reduce(function, tree, initializer=_sentinel, is_leaf=None):
+    """``functools.reduce`` over the leaves of ``tree``.
+
+    >>> tree_reduce(lambda a, b: a + b, {"x": 1, "y": [2, 3]})
+    6
+    """
+    leaves = tree_leaves(tree, is_leaf)
+    if initializer is _sentinel:
+        if not leaves:
+            raise TypeError("tree_reduce: empty tree and no initializer")
+        return functools.reduce(function, leaves)
+    return functools.reduce(function, leaves, initializer)
+
+
+def tree_all(tree, is_leaf=None):
+    """True when every leaf is truthy.
+
+    >>> tree_all([True, {"a": 1}]), tree_all([True, 0])
+    (True, False)
+    """
+    return all(tree_leaves(tree, is_leaf))
+
+
+def flatten_up_to(treedef, tree, what="tree"):
+    """The subtrees of ``tree`` at the leaves of ``treedef`` (a prefix of ``tree``'s structure).
+
+    A mismatch raises ``ValueError`` naming the key path and the missing or extra keys.
+
+    >>> flatten_up_to(tree_structure([0, 0]), [(1, 2), 3])
+    [(1, 2), 3]
+    """
+    out = []
+    _up_to(treedef, tree, (), what, out)
+    return out
+
+
+def _up_to(td, t, path, what, out):
+    if td.kind is None:
+        out.append(t)
+        return
+    where = keystr(path) or "the root"
+    node = _node_of(t)
+    if node is None or type(t) is not td.kind:
+        raise ValueError(f"{what}: at {where}, expected a {td.kind.__name__} node, got {_describe(t)}")
+    children, aux = node[0](t)
+    if aux != td.aux or len(children) != len(td.children):
+        raise ValueError(f"{what}: at {where}, {_mismatch(td, aux, children)}")
+    for key, c, ctd in zip(_keys(td.kind, td.aux, len(children), t), children, td.children, strict=True):
+        _up_to(ctd, c, path + (key,), what, out)
+
+
+def _describe(t):
+    return "None" if t is None else f"a {type(t).__name__}" + (
+        f" of length {len(t)}" if isinstance(t, list | tuple) else "")
+
+
+def _mismatch(td, aux, children):
+    if isinstance(td.aux, list) and isinstance(aux, list):  # dict keys
+        missing = [k for k in td.aux if k not in aux]
+        extra = [k for k in aux if k not in td.aux]
+        parts = []
+        if missing:
+            parts.append(f"missing key(s) {', '.join(map(repr, missing))}")
+        if extra:
+            parts.append(f"extra key(s) {', '.join(map(repr, extra))}")
+        return (" and ".join(parts) or f"keys in another order: {aux} vs {td.aux}") + (
+            f" (expected keys {td.aux})")
+    if len(children) != len(td.children):
+        return (f"a {td.kind.__name__} of {len(children)} children where the structure has "
+                f"{len(td.children)}")
+    return f"node data {aux!r} differs from the structure's {td.aux!r}"
+
+
+# ---------------------------------------------------------------- key paths
+
+class DictKey(collections.namedtuple("DictKey", ["key"])):
+    """Path entry for a dict's key: ``['key']``."""
+    def __str__(self):
+        return f"[{self.key!r}]"
+
+
+class SequenceKey(collections.namedtuple("SequenceKey", ["idx"])):
+    """Path entry for a tuple's or list's index: ``[0]``."""
+    def __str__(self):
+        return f"[{self.idx!r}]"
+
+
+class GetAttrKey(collections.namedtuple("GetAttrKey", ["name"])):
+    """Path entry for a namedtuple's field: ``.name``."""
+    def __str__(self):
+        return f".{self.name}"
+
+
+class FlattenedIndexKey(collections.namedtuple("FlattenedIndexKey", ["key"])):
+    """Path entry for the i-th child of a registered node: ``[<flat index i>]``."""
+    def __str__(self):
+        return f"[<flat index {self.key}>]"
+
+
+def keystr(path):
+    """A key path as a string.
+
+    >>> keystr((DictKey("a"), SequenceKey(0)))
+    "['a'][0]"
+    """
+    return "".join(str(k) for k in path)
+
+
+def _keys(kind, aux, n, node=None):
+    if kind in (dict, collections.OrderedDict):
+        return [DictKey(k) for k in aux]
+    if kind in (tuple, list):
+        return [SequenceKey(i) for i in range(n)]
+    fields = getattr(kind, "_fields", None)
+    if fields is not None and issubclass(kind, tuple):
+        return [GetAttrKey(f) for f in fields]
+    return [FlattenedIndexKey(i) for i in range(n)]
+
+
+def tree_flatten_with_path(tree, is_leaf=None):
+    """``([(key_path, leaf), ...], treedef)``.
+
+    >>> tree_flatten_with_path({"a": (1, 2)})[0]
+    [((DictKey(key='a'), SequenceKey(idx=0)), 1), ((DictKey(key='a'), SequenceKey(idx=1)), 2)]
+    """
+    leaves, treedef = tree_flatten(tree, is_leaf)
+    return list(zip(_paths(treedef, ()), leaves, strict=True)), treedef
+
+
+def _paths(td, path):
+    if td.kind is None:
+        return [path]
+    out = []
+    for key, c in zip(_keys(td.kind, td.aux, len(td.children)), td.children, strict=True):
+        out.extend(_paths(c, path + (key,)))
+    return out
+
+
+def tree_leaves_with_path(tree, is_leaf=None):
+    """``[(key_path, leaf), ...]``.
+
+    >>> [keystr(p) for p, _ in tree_leaves_with_path([1, {"b": 2}])]
+    ['[0]', "[1]['b']"]
+    """
+    return tree_flatten_with_path(tree, is_leaf)[0]
+
+
+def tree_map_with_path(f, tree, *rest, is_leaf=None):
+    """Like :func:`tree_map`, with the leaf's key path as ``f``'s first argument.
+
+    >>> tree_map_with_path(lambda p, x: keystr(p), {"a": [0]})
+    {'a': ["['a'][0]"]}
+    """
+    pairs, treedef = tree_flatten_with_path(tree, is_leaf)
+    others = [flatten_up_to(treedef, r, what="tree_map_with_path") for r in rest]
+    return tree_unflatten(treedef, [f(p, x, *xs) for (p, x), *xs in zip(pairs, *others, strict=True)])
+
+
+def tree_transpose(outer_treedef, inner_treedef, pytree_to_transpose):
+    """Turn a tree of structure outer-of-inner into one of inner-of-outer.
+
+    ``inner_treedef=None`` takes the inner structure from the first outer leaf.
+
+    >>> tree_transpose(tree_structure([0, 0]), tree_structure((0, 0)), [(1, 2), (3, 4)])
+    ([1, 3], [2, 4])
+    """
+    subtrees = flatten_up_to(outer_treedef, pytree_to_transpose, what="tree_transpose")
+    if inner_treedef is None:
+        if not subtrees:
+            raise ValueError("tree_transpose: inner_treedef=None needs at least one outer leaf")
+        inner_treedef = tree_structure(subtrees[0])
+    columns = [flatten_up_to(inner_treedef, s, what="tree_transpose (inner)") for s in subtrees]
+    rows = [tree_unflatten(outer_treedef, [col[i] for col in columns])
+            for i in range(inner_treedef.num_leaves)]
+    return tree_unflatten(inner_treedef, rows)
+
+
+def register_pytree_node_class(cls):
+    """Class decorator: register ``cls`` with its ``tree_flatten`` method and
+    ``tree_unflatten`` classmethod.
+
+    >>> @register_pytree_node_class
+    ... class Pair:
+    ...     def __init__(self, a, b): self.a, self.b = a, b
+    ...     def tree_flatten(self): return (self.a, self.b), None
+    ...     @classmethod
+    ...     def tree_unflatten(cls, aux, children): return cls(*children)
+    >>> tree_leaves(Pair(1, [2]))
+    [1, 2]
+    """
+    register_pytree_node(cls, lambda x: x.tree_flatten(), cls.tree_unflatten)
+    return cls
+
+
+class Partial(functools.partial):
+    """``functools.partial`` as a pytree: the bound arguments are its leaves.
+
+    >>> tree_leaves(Partial(max, 1, 2))
+    [1, 2]
+    """
+
+
+register_pytree_node(
+    Partial,
+    lambda p: ((p.args, p.keywords), p.func),
+    lambda func, c: Partial(func, *c[0], **c[1]))
+
+
+def all_leaves(iterable, is_leaf=None):
+    """True when every element of ``iterable`` is a leaf.
+
+    >>> all_leaves([1, 2.0]), all_leaves([1, (2,)])
+    (True, False)
+    """
+    return all(tree_structure(x, is_leaf).kind is None for x in iterable)
+
+
+# ravel_pytree (spmdgrad.flatten_util) is also exported here by spmdgrad/__init__.py: it needs
+# spmdgrad.numpy, which sits above this module.
 
 
 def broadcast_prefix(prefix, tree, is_leaf=None, what="in_axes"):

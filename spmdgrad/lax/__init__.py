@@ -33,3 +33,5 @@ from .control_flow import (  # noqa: F401
     switch,
     while_loop,
 )
+from .ops import *  # noqa: F401,F403,E402
+from .shape_ops import *  # noqa: F401,F403,E402

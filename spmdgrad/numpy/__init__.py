@@ -75,3 +75,10 @@ _linalg_extra.extend(linalg)
 linalg.__getattr__ = _linalg_getattr
 _install(globals())
 del _install, _mod, _name, _f
+
+from ._jax_keywords import accept_precision as _accept_precision  # noqa: E402
+
+# jnp.dot(x, y, precision=lax.Precision.HIGH), as in JAX (einsum takes them itself)
+for _name in ("dot", "matmul", "tensordot", "inner", "vdot"):
+    globals()[_name] = _accept_precision(globals()[_name])
+del _accept_precision, _name

@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     elementwise,
     fft,
     indexing,
+    lax_arith,
     linalg,
     loops,
     numpy_call,
