@@ -367,16 +367,60 @@ def backward_pass(jaxpr, cts_out, reduced=None, bound=_EMPTY, in_types=None):
         _running.pop()
 
 
+# Input sinks: factories ``f(jaxpr, types, defer_axes) -> sink or None`` that may take
+# over the top-level pass's deferred input psums (spmdgrad.collectives.buckets). A
+# sink's ``final(v, groups)`` is called once per input as soon as its cotangent is
+# final, ``progress()`` between equations, and ``finish(groups_by_invar)`` at the end.
+input_sinks = []
+
+
+def _input_sink(jaxpr, types, defer_axes):
+    if not defer_axes or len(_running) != 1:
+        return None
+    for make in input_sinks:
+        sink = make(jaxpr, types, defer_axes)
+        if sink is not None:
+            return sink
+    return None
+
+
+def _final_at(jaxpr):
+    """Per equation index, the invars it is the first reader of (in program order),
+    hence the last transposed: after transposing it, their cotangents are final.
+    Invars no equation reads: key -1."""
+    first = dict.fromkeys(jaxpr.invars, -1)
+    for j in range(len(jaxpr.eqns) - 1, -1, -1):
+        for v in jaxpr.eqns[j].invars:
+            if v in first:
+                first[v] = j
+    out = {}
+    for v, j in first.items():
+        out.setdefault(j, []).append(v)
+    return out
+
+
 def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
     env = dict(zip(jaxpr.constvars, jaxpr.consts))
     named = reduced is not None and bool(bound)
     types = tangent_types(jaxpr, bound - reduced, in_types) if named else None
     acc = _Cotangents(defer_over_ranks(bound) if named else _EMPTY)
+    sink = _input_sink(jaxpr, types, acc.defer_axes) if named else None
+    if sink is not None:
+        final_at = _final_at(jaxpr)
 
     for v, ct in zip(jaxpr.outvars, cts_out):
         if v is not None and ct is not None and v not in env:
             acc.add(v, (vma_of(ct) - types[v]) & bound if named else _EMPTY, ct)
-    for eqn in reversed(jaxpr.eqns):
+    if sink is not None:
+        for v in final_at.get(-1, ()):
+            sink.final(v, acc.groups.get(v))
+    for j in range(len(jaxpr.eqns) - 1, -1, -1):
+        if sink is not None:
+            # The equation after this one (in program order) was just transposed.
+            for v in final_at.get(j + 1, ()) if j + 1 < len(jaxpr.eqns) else ():
+                sink.final(v, acc.groups.get(v))
+            sink.progress()
+        eqn = jaxpr.eqns[j]
         prim = eqn.prim
         collective = named and prim in collective_prims
         opaque = named and prim in opaque_prims
@@ -426,6 +470,11 @@ def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
                 else:
                     key = u.psum_axes
                 acc.add(v, key | extra, c)
+    if sink is not None:
+        if jaxpr.eqns:
+            for v in final_at.get(0, ()):
+                sink.final(v, acc.groups.get(v))
+        sink.finish(acc.groups)
     return [acc.groups.get(v, {}) for v in jaxpr.invars]
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import ad, batching, core
 from .batching import BatchTrace
+from .collectives import buckets  # noqa: F401 - registers the gradient bucketer (ad.input_sinks)
 from .collectives.pbroadcast import mpi_pbroadcast
 from .collectives.psum import allreduce
 from .mpi.comm import comm_state, tagged
@@ -44,6 +45,12 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
     if axis_name is not None and not isinstance(axis_name, str):
         raise TypeError(f"pmap: axis_name must be a str, got {axis_name!r}")
 
+    # The entry check's texts, built once per pmapped function (only k varies per call).
+    what = f"pmap(axis_name={axis_name!r})"
+    tail = (f" fun={getattr(fun, '__qualname__', type(fun).__name__)} in_axes={in_axes!r} "
+            f"out_axes={out_axes!r}")
+    extras = {}
+
     @functools.wraps(fun)
     def pmapped(*args, **kwargs):
         state = comm_state(comm)
@@ -52,7 +59,10 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
                             lambda parent, k: BatchTrace(parent, axis_name, k))
         def make_trace(parent, k):
             _check_not_nested(parent, axis_name)
-            _entry_check(tagged(state), fun, args, kwargs, in_axes, out_axes, k, axis_name)
+            extra = extras.get(k)
+            if extra is None:
+                extra = extras[k] = f"k={k}{tail}"
+            _entry_check(tagged(state), args, kwargs, what, extra)
             return BatchTrace(parent, axis_name, state.nranks * k, MPIBackend(state, k, axis_name))
         return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap", make_trace)
     return pmapped
@@ -73,14 +83,11 @@ def _check_not_nested(t, axis_name):
 pmap_entry_p = core.Primitive("pmap_entry", multiple_results=True)
 
 
-def _entry_check(comm, fun, args, kwargs, in_axes, out_axes, k, axis_name):
+def _entry_check(comm, args, kwargs, what, extra):
     """What every rank must agree on at a pmap call: the function, the argument
-    shapes and dtypes (which include k), and in_axes/out_axes."""
-    leaves = tree_flatten(args)[0] + tree_flatten(kwargs)[0]
+    shapes and dtypes (which include k), and in_axes/out_axes (``extra``)."""
+    leaves = tree_flatten(args)[0] + tree_flatten(kwargs)[0] if kwargs else tree_flatten(args)[0]
     leaves = [x if isinstance(x, core.Tracer | np.ndarray) else np.asarray(x) for x in leaves]
-    name = getattr(fun, "__qualname__", type(fun).__name__)
-    what = f"pmap(axis_name={axis_name!r})"
-    extra = f"k={k} fun={name} in_axes={in_axes!r} out_axes={out_axes!r}"
     pmap_entry_p.bind(*leaves, comm=comm, what=what, extra=extra)
 
 

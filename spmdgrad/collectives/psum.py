@@ -141,17 +141,17 @@ def allreduce(xs, op, comm, axis):
 
 def _allreduce_impl(*xs, op, comm, axis):
     MPI = comm.mpi
-    xs = [np.asarray(x) for x in xs]
-    comm.check(f"allreduce[{op}] over axis {axis!r}", xs)
+    xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
+    key = (op, axis, tuple([(x.dtype, x.size) for x in xs]))
+    plan = _plans.get(key)
+    if plan is None:
+        plan = _plan(op, axis, xs, key)
+    what, groups = plan
+    comm.check(what, xs)
+    if isinstance(groups, Exception):
+        raise groups
     outs = [None] * len(xs)
-    by_dtype = {}
-    for i, x in enumerate(xs):
-        by_dtype.setdefault(x.dtype, []).append(i)
-    for dtype, idx in by_dtype.items():
-        if op != "sum" and np.issubdtype(dtype, np.complexfloating):
-            raise TypeError(f"p{op} (allreduce {op}): complex values ({dtype}) have no order")
-        wire_dtype, wire_op = wire.reduce_wire(dtype, op)  # e.g. half as float32, bool as uint8
-        total = sum(xs[i].size for i in idx)
+    for dtype, idx, wire_dtype, wire_op, total in groups:
         buf = _pack_buffer(wire_dtype, total)  # pack: one copy of each value into one buffer
         np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
         comm.wait(comm.comm.Iallreduce(MPI.IN_PLACE, buf, wire.mpi_op(MPI, wire_op)))
@@ -163,6 +163,29 @@ def _allreduce_impl(*xs, op, comm, axis):
             outs[i] = buf[off:off + n].reshape(xs[i].shape)
             off += n
     return outs
+
+
+# Per signature (op, axis, dtypes and sizes): the check's text and the per-dtype
+# grouping, computed once rather than on every call.
+_plans = {}
+
+
+def _plan(op, axis, xs, key):
+    by_dtype = {}
+    for i, x in enumerate(xs):
+        by_dtype.setdefault(x.dtype, []).append(i)
+    groups = []
+    for dtype, idx in by_dtype.items():
+        if op != "sum" and np.issubdtype(dtype, np.complexfloating):
+            # raised after the consistency check, so that every rank reaches the check
+            return (f"allreduce[{op}] over axis {axis!r}",
+                    TypeError(f"p{op} (allreduce {op}): complex values ({dtype}) have no order"))
+        wire_dtype, wire_op = wire.reduce_wire(dtype, op)  # e.g. half as float32, bool as uint8
+        groups.append((dtype, idx, wire_dtype, wire_op, sum(xs[i].size for i in idx)))
+    if len(_plans) > 4096:
+        _plans.clear()
+    plan = _plans[key] = (f"allreduce[{op}] over axis {axis!r}", groups)
+    return plan
 
 
 # Reusable pack buffers. A fresh multi-MB buffer costs page faults comparable to the

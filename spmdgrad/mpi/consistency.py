@@ -81,15 +81,7 @@ def check(state, what, arrays=(), extra="", site=None, MPI=None):
     if not _checks:
         return
     state.seq += 1
-    key = (what, extra, site, tuple([(x.shape, x.dtype) for x in arrays]), _sites)
-    h = _hashes.get(key)
-    if h is None:
-        if len(_hashes) > _CACHE_LIMIT:
-            _hashes.clear()
-        text = json.dumps(_record(what, arrays, extra, site, 0, with_where=_sites))
-        h = _hashes[key] = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=7).digest(),
-                                          "little")
-    fp = (state.fp * _MUL + h) & _MASK
+    fp = (state.fp * _MUL + _hash(what, arrays, extra, site)) & _MASK
     state.waiting = (what, extra, site)
     sig = state.sig
     sig[0], sig[1] = fp, -fp
@@ -100,6 +92,28 @@ def check(state, what, arrays=(), extra="", site=None, MPI=None):
         state.waiting = None
         return
     raise MismatchError(_describe_mismatch(state, _record(what, arrays, extra, site, state.seq)))
+
+
+def fold(state, what, arrays=(), extra="", site=None):
+    """Add a collective to the schedule fingerprint without a message: the next
+    :func:`check` compares it. For a collective whose agreement already follows from
+    a checked one just before it (the later buckets of one gradient reduction)."""
+    if not _checks:
+        return
+    state.seq += 1
+    state.fp = (state.fp * _MUL + _hash(what, arrays, extra, site)) & _MASK
+
+
+def _hash(what, arrays, extra, site):
+    key = (what, extra, site, tuple([(x.shape, x.dtype) for x in arrays]), _sites)
+    h = _hashes.get(key)
+    if h is None:
+        if len(_hashes) > _CACHE_LIMIT:
+            _hashes.clear()
+        text = json.dumps(_record(what, arrays, extra, site, 0, with_where=_sites))
+        h = _hashes[key] = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=7).digest(),
+                                          "little")
+    return h
 
 
 def _record(what, arrays, extra, site, seq, with_where=True):
