@@ -46,6 +46,7 @@ from . import ad, core
 from .api_util import as_out_leaf
 from .compile import lower, optimize
 from .core import ShapedArray, Tracer, impl_rules
+from .traceback_util import api_boundary
 from .tree_util import tree_flatten, tree_unflatten
 
 _MAX_ENTRIES = 64
@@ -226,6 +227,7 @@ def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=N
         return entry, dyn
 
     @functools.wraps(fun)
+    @api_boundary
     def jitted(*args, **kwargs):
         if not isinstance(core.current_trace(), core.EvalTrace):
             return fun(*args, **kwargs)

@@ -21,6 +21,7 @@ from .collectives import buckets  # noqa: F401 - registers the gradient bucketer
 from .collectives.pbroadcast import mpi_pbroadcast
 from .collectives.psum import allreduce
 from .mpi.comm import comm_state, tagged
+from .traceback_util import api_boundary
 from .tree_util import tree_flatten
 from .vmap import map_call
 
@@ -52,6 +53,7 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
     extras = {}
 
     @functools.wraps(fun)
+    @api_boundary
     def pmapped(*args, **kwargs):
         state = comm_state(comm)
         if state is None:                  # one process: single-host pmap over k shards

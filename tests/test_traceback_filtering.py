@@ -4,6 +4,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 PROGRAM = textwrap.dedent("""
     import numpy as np
     import spmdgrad, spmdgrad.numpy as jnp
@@ -13,11 +15,14 @@ PROGRAM = textwrap.dedent("""
 
     spmdgrad.vmap(spmdgrad.grad(loss), in_axes=(None, 0))(np.ones(2), np.ones(4))
 """)
+ENTRY = {"vmap": "spmdgrad.vmap(spmdgrad.grad(loss), in_axes=(None, 0))(np.ones(2), np.ones(4))",
+         "jit": "spmdgrad.jit(spmdgrad.grad(loss))(np.ones(2), 1.0)",
+         "pmap": "spmdgrad.pmap(spmdgrad.grad(loss), in_axes=(None, 0))(np.ones(2), np.ones(4))"}
 
 
-def _run(tmp_path, env_extra):
+def _run(tmp_path, env_extra, entry="vmap"):
     script = tmp_path / "prog.py"
-    script.write_text(PROGRAM)
+    script.write_text(PROGRAM.replace(ENTRY["vmap"], ENTRY[entry]))
     env = dict(os.environ, **env_extra)
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
                           timeout=120)
@@ -28,8 +33,9 @@ def _spmdgrad_frames(stderr):
             if line.strip().startswith("File") and os.sep + "spmdgrad" + os.sep in line]
 
 
-def test_internal_frames_are_filtered(tmp_path):
-    proc = _run(tmp_path, {})
+@pytest.mark.parametrize("entry", sorted(ENTRY))
+def test_internal_frames_are_filtered(tmp_path, entry):
+    proc = _run(tmp_path, {}, entry)
     assert proc.returncode != 0
     assert "contraction dimension mismatch" in proc.stderr
     assert 'prog.py", line 6, in loss' in proc.stderr       # the user's line is the last frame
