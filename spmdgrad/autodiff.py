@@ -8,6 +8,8 @@ live here, so every error names the transformation, the argument and the fix.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -77,8 +79,15 @@ def _bound_reduce_axes(reduce_axes, fname):
 # --------------------------------------------------------------------------- the shared VJP core
 
 class _VJPResult:
-    __slots__ = ("out_leaves", "out_tree", "aux", "jaxpr", "in_leaves", "in_tree", "diff_mask",
-                 "bound")
+    """What linearize hands to the pullback and push-forward of one call."""
+    out_leaves: Any
+    out_tree: Any
+    aux: Any
+    jaxpr: Any
+    in_leaves: list
+    in_tree: Any
+    diff_mask: list
+    bound: frozenset
 
 
 def _linearize(fun, args, kwargs, argnums, has_aux, fname, dtype_check=None):
@@ -151,7 +160,9 @@ def _pullback(res, cts, reduced):
 
 # --------------------------------------------------------------------------- grad
 
-def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, reduce_axes=()):
+def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         holomorphic: bool = False, allow_int: bool = False,
+         reduce_axes: Sequence[str] = ()) -> Callable[..., Any]:
     """Gradient of a scalar-output ``fun`` with respect to positional ``argnums``.
 
     ``reduce_axes`` names map axes over which the gradient of values that do not
@@ -175,8 +186,9 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, redu
     return grad_fun
 
 
-def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False,
-                   reduce_axes=()):
+def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
+                   holomorphic: bool = False, allow_int: bool = False,
+                   reduce_axes: Sequence[str] = ()) -> Callable[..., Any]:
     """Like :func:`grad`, but returns ``(value, gradient)`` (``((value, aux), gradient)``
     with ``has_aux``).
 
@@ -244,7 +256,7 @@ def _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, reduce_axes, 
 # --------------------------------------------------------------------------- vjp / jvp
 
 @api_boundary
-def vjp(fun, *primals, has_aux=False, reduce_axes=()):
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False, reduce_axes: Sequence[str] = ()) -> tuple:
     """Return ``(fun(*primals), f_vjp)`` (plus ``aux``) where ``f_vjp(ct)`` pulls an
     output cotangent back to a tuple of input cotangents.
 
@@ -280,7 +292,7 @@ def _push_forward(res, tangents):
 
 
 @api_boundary
-def jvp(fun, primals, tangents, has_aux=False):
+def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False) -> tuple:
     """Forward mode: ``(fun(*primals), J @ tangents)``.
 
     >>> import spmdgrad, spmdgrad.numpy as jnp
@@ -310,7 +322,7 @@ def jvp(fun, primals, tangents, has_aux=False):
 
 
 @api_boundary
-def linearize(fun, *primals):
+def linearize(fun: Callable[..., Any], *primals: Any) -> tuple:
     """Return ``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` is the linear map."""
     res = _linearize(fun, primals, {}, list(range(len(primals))), False, "linearize")
 
@@ -359,13 +371,14 @@ def _result_dtype(leaves):
     return dt if is_inexact(dt) else np.dtype(np.float64)
 
 
-def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
+def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False, allow_int: bool = False) -> Callable[..., Any]:
     """Jacobian by reverse mode: one VJP per output element, vectorized with vmap."""
     def blocks(res):
         outs = res.out_leaves
         basis = _std_basis(outs, _result_dtype(outs))
         rows = vmap(lambda *cts: _pullback(res, list(cts), frozenset()))(*basis)
-        per_out = [[] for _ in outs]
+        per_out: list[list] = [[] for _ in outs]
         for r in rows:
             for i, piece in enumerate(_split_rows(r, outs, True)):
                 per_out[i].append(piece)
@@ -373,7 +386,8 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     return _jacobian(fun, argnums, has_aux, holomorphic, allow_int, "jacrev", blocks)
 
 
-def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
+def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False) -> Callable[..., Any]:
     """Jacobian by forward mode: one JVP per input element, vectorized with vmap."""
     def blocks(res):
         ins = res.in_leaves
@@ -418,7 +432,8 @@ def _assemble(res, per_out, single):
     return tree_unflatten(res.out_tree, blocks)
 
 
-def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
+def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
+            holomorphic: bool = False) -> Callable[..., Any]:
     """``jacfwd(jacrev(fun))``: the dense Hessian.
 
     >>> import spmdgrad, spmdgrad.numpy as jnp

@@ -114,7 +114,7 @@ def local_device_count():
     return 1
 
 
-_warned = []
+_warned: list = []
 
 
 def _warn_xla_ignored():

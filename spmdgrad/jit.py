@@ -39,6 +39,8 @@ import inspect
 import os
 import struct
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,11 +57,12 @@ _SCALARS = (bool, int, float, complex)
 
 # Called as hook(entry, args) before each replay at the top level; the MPI layer
 # registers its entry check here (every rank must replay the same program).
-replay_hooks = []
+replay_hooks: list = []
 
 
 class _Config:
-    __slots__ = ("mode", "debug")
+    mode: str
+    debug: bool
 
 
 config = _Config()
@@ -96,7 +99,7 @@ class jit_mode:
 
 _WEAK_AVALS = {t: ShapedArray((), np.result_type(t(0)), weak_type=True) for t in _SCALARS}
 _WEAK_CAST = {bool: np.bool_, int: np.int64, float: np.float64, complex: np.complex128}
-_scalar_avals = {}
+_scalar_avals: dict = {}
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1  # larger Python ints stay static
 
 
@@ -178,19 +181,19 @@ def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=N
         raise TypeError(f"jit expects a callable, got {fun!r}")
     static_nums, static_names = _static_spec(fun, static_argnums, static_argnames, "static")
     _static_spec(fun, donate_argnums, donate_argnames, "donate")
-    cache = {}
+    cache: dict = {}
 
     def _signature(args, kwargs):
-        statics = ()
+        statics: tuple = ()
         if static_nums:
             n = len(args)  # an index past the call's arguments (passed by keyword) is ignored
             idx = sorted({i % n for i in static_nums if -n <= i < n})
             statics = tuple((i, _static_key(args[i], f"argument {i}")) for i in idx)
             args = tuple(a for i, a in enumerate(args) if i not in idx)
-            static_pos = idx
+            static_pos: Sequence[int] = idx
         else:
             static_pos = ()
-        skw = ()
+        skw: tuple = ()
         if static_names and kwargs:
             skw = tuple(sorted((k, _static_key(v, f"argument {k!r}")) for k, v in kwargs.items()
                                if k in static_names))
@@ -244,11 +247,12 @@ def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=N
         """The program as traced (before optimization) for these arguments."""
         return _lookup(args, kwargs)[0].jaxpr
 
-    jitted.clear_cache = cache.clear
-    jitted.lower = lower_
-    jitted.trace = trace_
-    jitted._cache_size = lambda: len(cache)
-    return jitted
+    out: Any = jitted      # a function with inspection methods attached
+    out.clear_cache = cache.clear
+    out.lower = lower_
+    out.trace = trace_
+    out._cache_size = lambda: len(cache)
+    return out
 
 
 def _as_tuple(x):

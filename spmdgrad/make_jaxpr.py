@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import ad, core
 from . import compile as _compile
@@ -22,7 +24,8 @@ class _AxisFrame(core.Trace):
         return self.forward(prim, args, params)
 
 
-def make_jaxpr(fun, axis_env=(), optimize=False):
+def make_jaxpr(fun: Callable[..., Any], axis_env: Sequence[tuple[str, int]] = (),
+               optimize: bool = False) -> Callable[..., Any]:
     """Trace ``fun`` to its typed program. Arguments may be arrays or
     :class:`ShapedArray` (whose ``vma`` says which named axes it varies over, for
     axes bound through ``axis_env=[(name, size), ...]``). ``optimize=True`` shows the

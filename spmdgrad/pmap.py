@@ -12,6 +12,8 @@ single-host pmap over k shards and never touches MPI.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +28,8 @@ from .tree_util import tree_flatten
 from .vmap import map_call
 
 
-def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
+def pmap(fun: Callable[..., Any], axis_name: str | None = None, in_axes: Any = 0, out_axes: Any = 0,
+         comm: Any = None) -> Callable[..., Any]:
     """Map ``fun`` over a named axis split across the ranks of ``comm``.
 
     ``comm``: an mpi4py communicator; default a private clone of
@@ -50,7 +53,7 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, comm=None):
     what = f"pmap(axis_name={axis_name!r})"
     tail = (f" fun={getattr(fun, '__qualname__', type(fun).__name__)} in_axes={in_axes!r} "
             f"out_axes={out_axes!r}")
-    extras = {}
+    extras: dict = {}
 
     @functools.wraps(fun)
     @api_boundary

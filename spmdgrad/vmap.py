@@ -8,6 +8,8 @@ backend.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 from . import core
 from .api_util import as_leaf, as_out_leaf
@@ -24,7 +26,8 @@ from .traceback_util import api_boundary
 from .tree_util import broadcast_prefix, tree_flatten, tree_unflatten
 
 
-def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None):
+def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0, axis_name: str | None = None,
+         axis_size: int | None = None) -> Callable[..., Any]:
     """Vectorize ``fun`` over an axis of its arguments, optionally naming the axis.
 
     ``in_axes``/``out_axes``: int, None, or pytrees matching arguments/outputs.
