@@ -33,33 +33,9 @@ from ..dtypes import is_complex, real_dtype
 from .contraction import einsum2
 from .elementwise import abs_p, add, conj, convert_element_type, div, eq, imag, mul, neg, real, sub
 from .elementwise import complex as make_complex
-from .linalg import solve
+from .linalg import lead, mH, mm, mT, solve
 from .reductions import argmax
-from .structural import broadcast_batch, broadcast_in_dim, concatenate, pad, reduce_sum, slice, transpose
-
-_LEAD = "abcdefghlmnopqrstuvwxyz"
-
-
-def lead(nd):
-    """Letters for the ``nd - 2`` leading axes of a stack of matrices."""
-    if nd - 2 > len(_LEAD):
-        raise ValueError(f"linalg: at most {len(_LEAD)} leading axes are supported, got {nd - 2}")
-    return _LEAD[:nd - 2]
-
-
-def mm(x, y):
-    """``x @ y`` over equal leading axes."""
-    b = lead(get_aval(x).ndim)
-    return einsum2(x, y, f"{b}ij,{b}jk->{b}ik")
-
-
-def mT(x):
-    nd = get_aval(x).ndim
-    return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
-
-
-def mH(x):
-    return conj(mT(x)) if is_complex(get_aval(x).dtype) else mT(x)
+from .structural import broadcast_batch, broadcast_in_dim, concatenate, pad, reduce_sum, slice
 
 
 def diagonal(x):

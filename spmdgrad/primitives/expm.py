@@ -17,7 +17,8 @@ import scipy.linalg as sl
 
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
-from .structural import broadcast_in_dim, concatenate, slice, transpose
+from .linalg import mT
+from .structural import broadcast_in_dim, concatenate, slice
 
 
 def _check_square(op, a):
@@ -26,11 +27,6 @@ def _check_square(op, a):
                          f"got shape {a.shape}")
     if not np.issubdtype(a.dtype, np.inexact):
         raise TypeError(f"{op}: expected a float or complex matrix, got dtype {a.dtype.name}")
-
-
-def _mT(x):
-    nd = get_aval(x).ndim
-    return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
 
 def _add_batch(x, size):
@@ -114,7 +110,7 @@ def _frechet_transpose(ct, a, e):
     if ad.is_undefined(a):
         raise NotImplementedError("expm_frechet is linear only in its direction e; a transpose "
                                   "with respect to the matrix a was requested")
-    return [None, expm_frechet(_mT(a), ct)]
+    return [None, expm_frechet(mT(a), ct)]
 
 
 def _frechet_batch(size, vals, batched):

@@ -36,33 +36,35 @@ from .structural import broadcast_batch, reshape, transpose
 _LEAD = "abcdefghlmnopqrstuvwxyz"
 
 
-def _lead(nd):
+def lead(nd):
+    """Letters for the ``nd - 2`` leading axes of a stack of matrices (shared by the
+    linalg primitive modules)."""
     if nd - 2 > len(_LEAD):
         raise ValueError(f"linalg: at most {len(_LEAD)} leading axes are supported, got {nd - 2}")
     return _LEAD[:nd - 2]
 
 
-def _matmul(x, y):
+def mm(x, y):
     """``x @ y`` over equal leading axes."""
-    b = _lead(get_aval(x).ndim)
+    b = lead(get_aval(x).ndim)
     return einsum2(x, y, f"{b}ij,{b}jk->{b}ik")
 
 
 def _trace_of_product(x, y):
     """``trace(x @ y)`` over equal leading axes, without forming the product."""
-    b = _lead(get_aval(x).ndim)
+    b = lead(get_aval(x).ndim)
     return einsum2(x, y, f"{b}ij,{b}ji->{b}")
 
 
-def _mT(x):
+def mT(x):
     """Swap the last two axes."""
     nd = get_aval(x).ndim
     return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
 
-def _mH(x):
+def mH(x):
     """Conjugate transpose over the last two axes (plain transpose for real dtypes)."""
-    return conj(_mT(x)) if is_complex(get_aval(x).dtype) else _mT(x)
+    return conj(mT(x)) if is_complex(get_aval(x).dtype) else mT(x)
 
 
 # --------------------------------------------------------------------------- shape checks
@@ -126,7 +128,7 @@ def _inv_jvp(primals, tangents):
     a, = primals
     t, = tangents
     ans = inv(a)
-    return ans, neg(_matmul(_matmul(ans, t), ans))
+    return ans, neg(mm(mm(ans, t), ans))
 
 
 ad.jvp_rules[inv_p] = _inv_jvp
@@ -162,7 +164,7 @@ def _solve_jvp(primals, tangents):
     x = solve(a, b)
     rhs = tb
     if ta is not None:
-        da_x = _matmul(ta, x)
+        da_x = mm(ta, x)
         rhs = neg(da_x) if tb is None else sub(tb, da_x)
     return x, solve(a, rhs)
 
@@ -171,7 +173,7 @@ def _solve_transpose(ct, a, b):
     if ad.is_undefined(a):
         raise NotImplementedError("solve is linear only in its right-hand side b; a transpose "
                                   "with respect to the matrix a was requested")
-    return [None, solve(_mT(a), ct)]
+    return [None, solve(mT(a), ct)]
 
 
 ad.jvp_rules[solve_p] = _solve_jvp
@@ -283,15 +285,15 @@ def _adjugate_jvp(primals, tangents):
     a, = primals
     t, = tangents
     av = get_aval(a)
-    b = _lead(av.ndim)
+    b = lead(av.ndim)
     eye = np.eye(av.shape[-1], dtype=av.dtype)
     v, uh, cuh, q, pairs = adjugate_parts_p.bind(a)
     q, pairs = convert_element_type(q, av.dtype), convert_element_type(pairs, av.dtype)
-    ans = _matmul(v, einsum2(q, cuh, f"{b}i,{b}ij->{b}ij"))  # the same SVD gives the value
-    e = _matmul(_matmul(uh, t), v)
+    ans = mm(v, einsum2(q, cuh, f"{b}i,{b}ij->{b}ij"))  # the same SVD gives the value
+    e = mm(mm(uh, t), v)
     diag_e = einsum2(e, eye, f"{b}ij,ij->{b}i")
     on_diag = einsum2(einsum2(pairs, diag_e, f"{b}ij,{b}j->{b}i"), eye, f"{b}i,ij->{b}ij")
-    return ans, _matmul(_matmul(v, sub(on_diag, mul(pairs, e))), cuh)
+    return ans, mm(mm(v, sub(on_diag, mul(pairs, e))), cuh)
 
 
 def _no_third_order(primals, tangents):
@@ -368,8 +370,8 @@ def _cholesky_jvp(primals, tangents):
     t, = tangents
     L = cholesky(a)
     Linv = inv(L)
-    inner = _matmul(_matmul(Linv, t), _mH(Linv))
-    return L, _matmul(L, mul(inner, _phi_mask(get_aval(L))))
+    inner = mm(mm(Linv, t), mH(Linv))
+    return L, mm(L, mul(inner, _phi_mask(get_aval(L))))
 
 
 ad.jvp_rules[cholesky_p] = _cholesky_jvp

@@ -23,22 +23,9 @@ import scipy.linalg as sl
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules
 from ..dtypes import is_complex
-from .contraction import einsum2
 from .elementwise import add, conj, mul, neg, sub
+from .linalg import mm, mT
 from .structural import broadcast_in_dim, pad, reshape, slice, transpose
-
-_LEAD = "abcdefghlmnopqrstuvwxyz"
-
-
-def _matmul(x, y):
-    nd = get_aval(x).ndim
-    b = _LEAD[:nd - 2]
-    return einsum2(x, y, f"{b}ij,{b}jk->{b}ik")
-
-
-def _mT(x):
-    nd = get_aval(x).ndim
-    return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
 
 def _const(mask, aval):
@@ -108,7 +95,7 @@ abstract_rules[triangular_solve_p] = _ts_abstract
 def _op(x, trans):
     if trans == 0:
         return x
-    xt = _mT(x)
+    xt = mT(x)
     return conj(xt) if trans == 2 and is_complex(get_aval(x).dtype) else xt
 
 
@@ -127,7 +114,7 @@ def _ts_jvp(primals, tangents, lower, trans, unit_diagonal):
     rhs = tb
     if ta is not None:
         dt = mul(ta, _tri_mask(get_aval(a), lower, unit_diagonal))
-        dtx = _matmul(_op(dt, trans), x)
+        dtx = mm(_op(dt, trans), x)
         rhs = neg(dtx) if tb is None else sub(tb, dtx)
     return x, triangular_solve(a, rhs, **params)
 
@@ -208,14 +195,14 @@ def _lu_jvp(primals, tangents):
     k = min(m, n)
     L = _complete(lo, m, m, aval.dtype, lead)     # (m, m) unit lower
     U = _complete(up, n, n, aval.dtype, lead)     # (n, n) upper, invertible
-    x = _matmul(_mT(p), ta)                      # p^T dA (p is real: no conjugate)
+    x = mm(mT(p), ta)                      # p^T dA (p is real: no conjugate)
     la = triangular_solve(L, x, lower=True, trans=0, unit_diagonal=True)
-    F = _mT(triangular_solve(U, _mT(la), lower=False, trans=1))   # L^-1 p^T dA U^-1
+    F = mT(triangular_solve(U, mT(la), lower=False, trans=1))   # L^-1 p^T dA U^-1
     strict_lower = _const(np.tril(np.ones((m, n)), -1), get_aval(F))
     upper = _const(np.triu(np.ones((m, n))), get_aval(F))
     nd = aval.ndim
-    dl = _matmul(L, mul(F, strict_lower))        # (m, n)
-    du = _matmul(mul(F, upper), U)               # (m, n)
+    dl = mm(L, mul(F, strict_lower))        # (m, n)
+    du = mm(mul(F, upper), U)               # (m, n)
     dl = slice(dl, (0,) * nd, lead + (m, k))
     du = slice(du, (0,) * nd, lead + (k, n))
     return [p, lo, up], [None, dl, du]
