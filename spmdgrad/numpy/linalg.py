@@ -31,7 +31,7 @@ from . import _math as m
 from ._core import asarray, broadcast_to, ndim, normalize_axes, promote
 from ._contract import matmul
 from ._indexing import take_along_axis
-from ._shape import expand_dims, moveaxis, swapaxes
+from ._shape import expand_dims, moveaxis
 
 __all__ = ["inv", "solve", "det", "slogdet", "cholesky", "norm", "LinAlgError", "SlogdetResult",
            "svd", "eigh", "eigvalsh", "eig", "eigvals", "qr", "pinv", "lstsq", "matrix_power",
@@ -143,13 +143,8 @@ def cholesky(a, upper=False):
            [1., 2.]])
     """
     a = _square("cholesky", a)
-    L = la.cholesky(m.multiply(m.add(a, _mH(a)), 0.5))
-    return _mH(L) if upper else L
-
-
-def _mH(x):
-    xt = swapaxes(x, -1, -2)
-    return m.conj(xt) if is_complex(get_aval(x).dtype) else xt
+    L = la.cholesky(m.multiply(m.add(a, la.mH(a)), 0.5))
+    return la.mH(L) if upper else L
 
 
 # --------------------------------------------------------------------------- norm
@@ -284,7 +279,7 @@ def _matrix(op, a, square=False):
 
 
 def _hermitian_part(a):
-    return m.multiply(m.add(a, _mH(a)), 0.5)
+    return m.multiply(m.add(a, la.mH(a)), 0.5)
 
 
 def _triangle_hermitian(a, uplo):
@@ -292,7 +287,7 @@ def _triangle_hermitian(a, uplo):
     n = get_aval(a).shape[-1]
     keep = np.tril(np.ones((n, n)), -1) if uplo == "L" else np.triu(np.ones((n, n)), 1)
     half = m.multiply(a, (keep + 0.5 * np.eye(n)).astype(get_aval(a).dtype))
-    return m.add(half, _mH(half))
+    return m.add(half, la.mH(half))
 
 
 def _hermitian_input(op, a, UPLO, symmetrize_input):
@@ -369,7 +364,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
             return s
         u = _sorted_take(v, broadcast_to(order[..., None, :], sq))
         sign = _sorted_take(m.sign(stop_gradient(w)), order)
-        vh = _mH(m.multiply(u, convert_element_type(sign, get_aval(u).dtype)[..., None, :]))
+        vh = la.mH(m.multiply(u, convert_element_type(sign, get_aval(u).dtype)[..., None, :]))
         return SVDResult(u, s, vh)
     if not compute_uv:
         return _dec.svd(a, False, False)[0]

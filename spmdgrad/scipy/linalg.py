@@ -42,11 +42,6 @@ def _matrix(op, a, square=True):
     return a
 
 
-def _mH(x):
-    xt = jnp.swapaxes(x, -1, -2)
-    return jnp.conj(xt) if np.issubdtype(get_aval(x).dtype, np.complexfloating) else xt
-
-
 def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
     """Cholesky factor of a Hermitian positive-definite matrix: upper ``U`` with
     ``a = U^H U`` by default, lower ``L`` with ``a = L L^H`` if ``lower``.
@@ -62,8 +57,8 @@ def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
            [1., 2.]])
     """
     a = _matrix("cholesky", a)
-    L = _la.cholesky(a if lower else _mH(a))
-    return L if lower else _mH(L)
+    L = _la.cholesky(a if lower else _la.mH(a))
+    return L if lower else _la.mH(L)
 
 
 def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
