@@ -19,8 +19,8 @@ from ..core import Primitive, abstract_rules, find_axis, get_aval, impl_rules, v
 from ..mpi import wire
 from ..primitives.contraction import einsum2
 from ..primitives.elementwise import convert_element_type, eq
-from ..primitives.named_axes import as_array, axes_tuple, def_owner, no_groups, normalize_axis, unvary_transpose
-from ..primitives.structural import bdim_from_front, broadcast_batch, reshape
+from ..primitives.named_axes import as_array, axes_tuple, def_owner, no_groups, unvary_transpose
+from ..primitives.structural import bdim_from_front, broadcast_batch, normalize_axis, reshape
 from ..primitives.structural import slice as slice_
 from ..tree_util import tree_map
 from ._lowering import def_shifted_batching, front

@@ -15,8 +15,8 @@ import numpy as np
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
 from ..mpi import wire
-from ..primitives.named_axes import as_array, def_owner, no_groups, normalize_axis, single_axis, unvary_transpose
-from ..primitives.structural import bdim_to_front, broadcast_batch, reshape, transpose
+from ..primitives.named_axes import as_array, def_owner, no_groups, single_axis, unvary_transpose
+from ..primitives.structural import bdim_to_front, broadcast_batch, normalize_axis, reshape, transpose
 from ..tree_util import tree_map
 from ._lowering import def_shifted_batching, front
 from .pbroadcast import local_block

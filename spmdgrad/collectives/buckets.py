@@ -47,7 +47,6 @@ from ..primitives.named_axes import scale
 from .psum import _local_sum, _pack_buffer
 
 
-
 def _env_sizes():
     v = os.environ.get("SPMDGRAD_BUCKET_BYTES", "").strip()
     if not v:

@@ -15,8 +15,8 @@ import numpy as np
 from .. import ad, batching
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
 from ..mpi import wire
-from ..primitives.named_axes import as_array, def_owner, no_groups, normalize_axis, scale, single_axis, unvary_transpose
-from ..primitives.structural import bdim_to_front, reduce_sum, reshape
+from ..primitives.named_axes import as_array, def_owner, no_groups, scale, single_axis, unvary_transpose
+from ..primitives.structural import bdim_to_front, normalize_axis, reduce_sum, reshape
 from ..primitives.structural import slice as slice_
 from ..tree_util import tree_map
 from ._lowering import def_shifted_batching, front

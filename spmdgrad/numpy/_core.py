@@ -10,7 +10,7 @@ import numpy as np
 from ..core import Tracer, get_aval
 from ..dtypes import check_not_float0
 from ..primitives.elementwise import convert_element_type
-from ..primitives.structural import broadcast_in_dim, concatenate, reshape
+from ..primitives.structural import broadcast_in_dim, concatenate, normalize_axis, reshape
 
 
 def is_array(x):
@@ -160,15 +160,6 @@ def doc_example(doc, expr, out):
     """``doc`` with a doctest example appended (for functions made by factories)."""
     out = "\n".join("    " + line for line in out.split("\n"))
     return f"{doc}\n\n    >>> import spmdgrad.numpy as jnp\n    >>> {expr}\n{out}\n    "
-
-
-def normalize_axis(axis, nd, op):
-    """A non-negative axis in ``[0, nd)``; clear errors otherwise."""
-    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
-        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
-    if not -nd <= axis < max(nd, 1):
-        raise ValueError(f"{op}: axis {axis} is out of bounds for an array of rank {nd}")
-    return int(axis) % max(nd, 1)
 
 
 def normalize_axes(axis, nd, op):

@@ -37,15 +37,6 @@ def axis_sizes(axes):
     return int(np.prod([find_axis(a).axis_size for a in axes], dtype=np.int64))
 
 
-def normalize_axis(axis, nd, op):
-    """A non-negative axis in ``[0, nd)``; clear errors otherwise."""
-    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
-        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
-    if not -nd <= axis < max(nd, 1):
-        raise ValueError(f"{op}: axis {axis} is out of bounds for an array of rank {nd}")
-    return int(axis) % max(nd, 1)
-
-
 def check_real(x, op):
     if np.issubdtype(get_aval(x).dtype, np.complexfloating):
         raise TypeError(f"{op}: complex values have no order; got {get_aval(x).str_short()}. "

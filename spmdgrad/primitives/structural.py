@@ -12,6 +12,20 @@ from ..core import Primitive, abstract_rules, get_aval, impl_rules
 broadcast_in_dim_p = Primitive("broadcast_in_dim")
 
 
+def normalize_axis(axis, nd, op):
+    """A non-negative axis in ``[0, nd)``; clear errors otherwise (shared by the front ends
+    and the collectives).
+
+    >>> normalize_axis(-1, 3, "op")
+    2
+    """
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if not -nd <= axis < max(nd, 1):
+        raise ValueError(f"{op}: axis {axis} is out of bounds for an array of rank {nd}")
+    return int(axis) % max(nd, 1)
+
+
 def broadcast_in_dim(x, shape, broadcast_dimensions):
     """Operand dim ``i`` becomes output dim ``broadcast_dimensions[i]`` (size 1 or equal)."""
     shape, bd = tuple(shape), tuple(broadcast_dimensions)
