@@ -8,7 +8,8 @@ suite checks):
   ``broadcast_in_dim`` to the operand's own shape, a ``convert_element_type`` to
   the operand's own dtype;
 - a ``broadcast_in_dim`` feeding an elementwise ufunc is dropped when NumPy's own
-  broadcasting does the same thing (the ufunc reads the small operand in place);
+  broadcasting does the same thing (the ufunc reads the small operand in place), or
+  replaced by a keepdims view (``(B,)`` -> ``(B, 1)``) that NumPy then broadcasts;
 - constant folding: a pure equation whose operands are all constants runs once, at
   compile time (small results only, so no large array is baked into the program);
 - common subexpressions of pure equations are computed once;
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Eqn, Jaxpr, Var, impl_rules
+from .core import Eqn, Jaxpr, ShapedArray, Var, impl_rules
 
 FOLD_LIMIT = 1 << 12  # largest constant-folded result, in elements
 
@@ -144,9 +145,17 @@ def optimize(jaxpr):
                     continue
                 seen[key] = e.outvars
         if name == "broadcast_in_dim" and not effectful:
-            src = invars[0]
-            if _numpy_broadcastable(src.aval.shape, params["shape"], params["broadcast_dimensions"]):
+            src, dims, shape = invars[0], params["broadcast_dimensions"], params["shape"]
+            if _numpy_broadcastable(src.aval.shape, shape, dims):
                 bcast[e.outvars[0]] = src
+            elif list(dims) == sorted(dims):
+                # Elementwise consumers read a keepdims view instead ((B,) -> (B, 1)).
+                kept = [1] * len(shape)
+                for i, d in enumerate(dims):
+                    kept[d] = src.aval.shape[i]
+                view = Var(ShapedArray(tuple(kept), src.aval.dtype, src.aval.vma))
+                eqns.append(Eqn(e.prim, [src], [view], {"shape": tuple(kept), "broadcast_dimensions": dims}))
+                bcast[e.outvars[0]] = view
         eqns.append(Eqn(e.prim, invars, e.outvars, params))
     outvars = [None if v is None else get(v) for v in jaxpr.outvars]
     # Dead code: walk backwards from the outputs; effectful equations always stay.

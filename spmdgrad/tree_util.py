@@ -14,6 +14,8 @@ from __future__ import annotations
 import collections
 import functools
 
+import numpy as np
+
 _registry = {}
 
 
@@ -52,19 +54,23 @@ def _node_of(x):
 
 class PyTreeDef:
     """The structure of a pytree: node type, aux data and children, or a leaf."""
-    __slots__ = ("kind", "aux", "children", "num_leaves", "_unflatten")
+    __slots__ = ("kind", "aux", "children", "num_leaves", "_unflatten", "_hash")
 
     def __init__(self, kind, aux, children, unflatten=None):
         self.kind, self.aux, self.children = kind, aux, children
         self._unflatten = unflatten
         self.num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
+        self._hash = None
 
     def __eq__(self, other):
-        return (isinstance(other, PyTreeDef) and self.kind == other.kind
-                and self.aux == other.aux and self.children == other.children)
+        return self is other or (isinstance(other, PyTreeDef) and self.kind == other.kind
+                                 and self.aux == other.aux and self.children == other.children)
 
     def __hash__(self):
-        return hash((self.kind, str(self.aux), tuple(self.children)))
+        h = self._hash
+        if h is None:
+            h = self._hash = hash((self.kind, str(self.aux), self.children))
+        return h
 
     def unflatten(self, leaves):
         """Rebuild a tree of this structure from ``leaves``."""
@@ -82,6 +88,7 @@ class PyTreeDef:
 
 
 _LEAF = PyTreeDef(None, None, ())
+_PLAIN_LEAVES = frozenset({np.ndarray, float, int, bool, complex, np.float64, np.float32})
 
 
 # The recursions below are module-level functions with explicit accumulators: a
@@ -95,6 +102,9 @@ def tree_flatten(tree, is_leaf=None):
 
 
 def _flatten(x, is_leaf, leaves):
+    if type(x) in _PLAIN_LEAVES and is_leaf is None:  # the common case, without the registry walk
+        leaves.append(x)
+        return _LEAF
     if is_leaf is not None and is_leaf(x):
         leaves.append(x)
         return _LEAF
@@ -103,7 +113,25 @@ def _flatten(x, is_leaf, leaves):
         leaves.append(x)
         return _LEAF
     children, aux = node[0](x)
-    return PyTreeDef(type(x), aux, tuple(_flatten(c, is_leaf, leaves) for c in children), node[1])
+    return _treedef(type(x), aux, tuple(_flatten(c, is_leaf, leaves) for c in children), node[1])
+
+
+# Structures are interned (one object per distinct structure), so comparing the
+# structure of a call with a cached one (jit, pmap) is mostly an identity test.
+_interned: dict = {}
+
+
+def _treedef(kind, aux, children, unflatten):
+    try:
+        key = (kind, tuple(aux) if type(aux) is list else aux, children)
+        td = _interned.get(key)
+    except TypeError:  # unhashable aux data: not interned
+        return PyTreeDef(kind, aux, children, unflatten)
+    if td is None:
+        if len(_interned) > 4096:
+            _interned.clear()
+        td = _interned[key] = PyTreeDef(kind, aux, children, unflatten)
+    return td
 
 
 def tree_unflatten(treedef, leaves):

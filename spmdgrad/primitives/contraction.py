@@ -62,12 +62,14 @@ def _einsum2_impl(x, y, spec):
         x = x.sum(axis=xsum)
     if ysum:
         y = y.sum(axis=ysum)
+    if xs[0] == 1:  # no batch dims: 2-D matmul, which skips the stacked loop (~4% at these sizes)
+        xs, ys = xs[1:], ys[1:]
     xm = x.transpose(xperm).reshape(xs)
     ym = y.transpose(yperm).reshape(ys)
-    if xs[2] == 1:  # no contraction: an outer product, cheaper as a broadcast multiply
+    if xs[-1] == 1:  # no contraction: an outer product, cheaper as a broadcast multiply
         res = xm * ym
     elif _swapped(spec):  # the output wants y's free dims first (x.T @ d): no transposed result
-        return np.matmul(ym.transpose(0, 2, 1), xm.transpose(0, 2, 1)).reshape(
+        return np.matmul(ym.swapaxes(-1, -2), xm.swapaxes(-1, -2)).reshape(
             tuple(mid_shape[i] for i in operm))
     else:
         res = np.matmul(xm, ym)

@@ -265,8 +265,17 @@ def unary(name, impl, factor, divide=False):
     return prim
 
 
+_ONES: dict = {}
+
+
 def _one(x):
-    return np.ones((), get_aval(x).dtype)
+    # One read-only 0-d constant per dtype: derivative factors need it on every call.
+    dt = get_aval(x).dtype
+    one = _ONES.get(dt)
+    if one is None:
+        one = _ONES[dt] = np.ones((), dt)
+        one.flags.writeable = False
+    return one
 
 
 def _sq(x):
