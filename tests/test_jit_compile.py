@@ -78,6 +78,19 @@ def test_identities_and_numpy_broadcasts_vanish():
     assert bitwise_equal(jg(w, xs), g(w, xs))
 
 
+def test_inner_broadcasts_become_keepdims_views():
+    # (B,) -> (B, 10) along axis 0 is not NumPy's trailing broadcast: the elementwise
+    # consumer reads a (B, 1) view instead of a materialised (B, 10) array.
+    f = sg.vmap(lambda z: z - jnp.max(z), axis_name="b")
+    z = np.random.default_rng(0).standard_normal((6, 10))
+    jf = sg.jit(f)
+    shapes = [e.params["shape"] for e in jf.lower(z).jaxpr.eqns if e.prim.name == "broadcast_in_dim"]
+    assert shapes == [(6, 1)]
+    assert bitwise_equal(jf(z), z - z.max(axis=1, keepdims=True))
+    g = sg.jit(sg.grad(lambda z: jnp.sum(f(z) ** 2)))
+    assert bitwise_equal(g(z), sg.grad(lambda z: jnp.sum(f(z) ** 2))(z))
+
+
 def test_constant_folding_on_a_handmade_program():
     from spmdgrad.primitives.elementwise import mul_p, sin_p
     c, x, s, out = (core.Var(core.ShapedArray((3,), np.float64)) for _ in range(4))
