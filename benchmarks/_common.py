@@ -12,6 +12,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -19,11 +20,25 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Peer venvs live outside the checkout: $SPMDGRAD_PEERS, or a "peers" folder beside it.
 PEERS = os.environ.get("SPMDGRAD_PEERS", os.path.join(os.path.dirname(ROOT), "peers"))
+
+
+def _venv(*names):
+    """The first of ``PEERS/<name>`` that exists (the first name if none does)."""
+    for name in names:
+        if os.path.isdir(os.path.join(PEERS, name)):
+            return os.path.join(PEERS, name)
+    return os.path.join(PEERS, names[0])
+
+
+# Each peer's venv, by the names it is looked up under (benchmarks/README.md says how to build them).
 PEER_VENVS = {
-    "autograd": os.path.join(PEERS, "autograd-venv"),
-    "torch": os.path.join(PEERS, "torch-venv"),
-    "jax": os.path.join(PEERS, "jax-venv"),
+    "autograd": _venv("autograd", "autograd-venv", "jit-autograd"),
+    "torch": _venv("torch", "torch-venv"),
+    "jax": _venv("jax", "jax-venv"),
 }
+# One BLAS / intra-op thread for the peers, as for the NumPy side when a script asks for it.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
 
 
 def median_time(fn, repeat=9, number=1, warmup=2):
@@ -177,6 +192,79 @@ def run_peer(name, script, args=(), timeout=900):
             return f"not installed ({tail})"
         return f"failed: {tail}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def peer_env(threads_one=True):
+    """The environment of a peer subprocess: no PYTHONPATH (the peer must not import this
+    checkout's spmdgrad), and one thread per BLAS / XLA / torch pool unless asked otherwise."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if threads_one:
+        env.update(ONE_THREAD)
+    return env
+
+
+def best_of(fn, number, tries=3):
+    """Seconds per call of ``fn()``: the best of ``tries`` batches of ``number`` calls."""
+    best = float("inf")
+    for _ in range(tries):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / number)
+    return best
+
+
+class PeerServer:
+    """A peer kept alive in its own process and timed one round at a time.
+
+    ``benchmarks/_peers/<script>`` runs under peer ``name``'s interpreter, checks its
+    results, prints one JSON line (its version and checks), then times one round of its
+    variants per line it reads and answers with one JSON line of seconds per call. It
+    blocks on its input between rounds, so it loads the machine only during its turn:
+    peers interleave round by round with the caller's own variants.
+    """
+
+    def __init__(self, name, script, args=()):
+        exe = peer_python(name)
+        if exe is None:
+            raise FileNotFoundError(f"{name}: not installed (no {PEER_VENVS[name]})")
+        self.name = name
+        self._err = tempfile.TemporaryFile("w+")  # a file, so a chatty peer cannot block on a full pipe
+        self._proc = subprocess.Popen(
+            [exe, os.path.join(ROOT, "benchmarks", "_peers", script), *map(str, args)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, text=True,
+            env=peer_env())
+        self.info = self._read()
+
+    def _read(self):
+        line = self._proc.stdout.readline()
+        if not line:
+            self._proc.wait()
+            self._err.seek(0)
+            tail = self._err.read().strip().splitlines()[-3:]
+            raise RuntimeError(f"{self.name} peer failed (exit {self._proc.returncode}): "
+                               + " | ".join(tail))
+        return json.loads(line)
+
+    def round(self):
+        """Seconds per call of each variant, timed now."""
+        self._proc.stdin.write("round\n")
+        self._proc.stdin.flush()
+        return self._read()
+
+    def close(self):
+        if self._proc.poll() is None:
+            self._proc.stdin.close()
+            self._proc.wait(timeout=60)
+        self._err.close()
+
+
+def serve(info, variants):
+    """The peer half of ``PeerServer``: print ``info``, then time ``variants``
+    (name -> (fn, number)) once per input line, in order, best of three batches each."""
+    print(json.dumps({**info, "variants": list(variants)}), flush=True)
+    while sys.stdin.readline():
+        print(json.dumps({k: best_of(fn, number) for k, (fn, number) in variants.items()}), flush=True)
 
 
 def fmt_us(seconds):
