@@ -112,7 +112,7 @@ def mpi_timed_rounds(comm, fns, repeat, warmup=2):
 def environment():
     """What the numbers depend on: date, versions, threads and OPENBLAS_CORETYPE."""
     commit = ""
-    if os.path.isdir(os.path.join(ROOT, ".git")):
+    if os.path.exists(os.path.join(ROOT, ".git")):  # a folder, or a file in a git worktree
         try:
             commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                     capture_output=True, text=True, check=False).stdout.strip()
