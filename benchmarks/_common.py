@@ -246,9 +246,9 @@ class PeerServer:
                                + " | ".join(tail))
         return json.loads(line)
 
-    def round(self):
-        """Seconds per call of each variant, timed now."""
-        self._proc.stdin.write("round\n")
+    def round(self, names=None):
+        """Seconds per call of each variant in ``names`` (default: all), timed now."""
+        self._proc.stdin.write(" ".join(["round", *(names or ())]) + "\n")
         self._proc.stdin.flush()
         return self._read()
 
@@ -261,10 +261,19 @@ class PeerServer:
 
 def serve(info, variants):
     """The peer half of ``PeerServer``: print ``info``, then time ``variants``
-    (name -> (fn, number)) once per input line, in order, best of three batches each."""
+    (name -> (fn, number)) once per input line ``round [name ...]`` (all if none is
+    named), in order, best of three batches each."""
     print(json.dumps({**info, "variants": list(variants)}), flush=True)
-    while sys.stdin.readline():
-        print(json.dumps({k: best_of(fn, number) for k, (fn, number) in variants.items()}), flush=True)
+    while line := sys.stdin.readline():
+        names = line.split()[1:] or list(variants)
+        print(json.dumps({k: best_of(*variants[k]) for k in names}), flush=True)
+
+
+def round_ratios(num, den):
+    """Median, first and third quartile of the per-round ratios ``num[i] / den[i]``."""
+    ratios = [a / b for a, b in zip(num, den, strict=True)]
+    q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return statistics.median(ratios), q1, q3
 
 
 def fmt_us(seconds):

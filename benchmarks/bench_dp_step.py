@@ -46,7 +46,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from _common import fmt_ms, mpi_timed_rounds, peer_env, peer_python, print_environment  # noqa: E402
+from _common import fmt_ms, mpi_timed_rounds, peer_env, peer_python, print_environment, round_ratios  # noqa: E402
 from _mlp import make_problem, numpy_batch_grads  # noqa: E402
 from _turns import drive, job_rounds  # noqa: E402
 
@@ -181,25 +181,27 @@ def scaling(repeat, peers=True):
     def series(tag, variant):
         return [r[variant] for r in rounds[tag]]
 
-    def ratio(a, b):  # median of per-round ratios
-        return statistics.median(x / y for x, y in zip(series(*a), series(*b), strict=True))
+    def ratio(a, b):  # median and quartiles of per-round ratios
+        return round_ratios(series(*a), series(*b))
 
     print(f"# {repeat} rounds; every job timed once per round, in a shuffled order; "
           "ratios are medians of per-round ratios")
     for n, rows in ROWS.items():
         ref = rows[0][1:]
-        print(f"\n{n} rank(s){'':22s} {'median':>10s} {'min':>10s} {'/ NumPy+MPI':>12s}")
+        print(f"\n{n} rank(s){'':22s} {'median':>10s} {'min':>10s} {'/ NumPy+MPI':>12s}  quartiles")
         for label, tag, variant in rows:
             if tag not in rounds:
                 continue
             ts = series(tag, variant)
-            print(f"  {label:<28s} {fmt_ms(statistics.median(ts))} {fmt_ms(min(ts))} "
-                  f"{ratio((tag, variant), ref):11.2f}x")
-    print(f"\n{'weak-scaling efficiency t(1)/t(2)':<36s} {'per-round':>10s} {'of medians':>11s}")
+            med, q1, q3 = ratio((tag, variant), ref)
+            print(f"  {label:<28s} {fmt_ms(statistics.median(ts))} {fmt_ms(min(ts))} {med:11.2f}x  "
+                  f"{q1:.2f}-{q3:.2f}")
+    print(f"\n{'weak-scaling efficiency t(1)/t(2)':<36s} {'per-round':>10s}  quartiles  {'of medians':>10s}")
     for label, one, two in SCALING:
         if one[0] in rounds and two[0] in rounds:
             of_medians = statistics.median(series(*one)) / statistics.median(series(*two))
-            print(f"  {label:<34s} {ratio(one, two):10.2f} {of_medians:11.2f}")
+            med, q1, q3 = ratio(one, two)
+            print(f"  {label:<34s} {med:10.2f}  {q1:.2f}-{q3:.2f}  {of_medians:10.2f}")
 
 
 def main():

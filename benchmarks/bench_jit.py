@@ -22,7 +22,7 @@ one intra-op thread for every peer. Variants:
 Peers (dev-only, each in its own venv under ``$SPMDGRAD_PEERS``, see README.md), on the
 same problems and data: torch eager (``backward()``; per-example gradients with
 ``torch.func.vmap(grad)``) and JAX ``jit``. Each runs in one long-lived subprocess that
-times one round of its variants when asked, inside every round (``_common.PeerServer``).
+times its variants of a row right after spmdgrad's, in every round (``_common.PeerServer``).
 
 Results, the peers' included, are checked against the NumPy references before anything
 is timed.
@@ -48,7 +48,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import _deep  # noqa: E402
 from _chain import chain  # noqa: E402
-from _common import PeerServer, best_of, peer_env, peer_python, print_environment  # noqa: E402
+from _common import PeerServer, best_of, peer_env, peer_python, print_environment, round_ratios  # noqa: E402
 from _mlp import make_problem, numpy_batch_grads, numpy_per_example_grads  # noqa: E402
 
 import spmdgrad  # noqa: E402
@@ -112,22 +112,24 @@ def peer_ref(name):
 
 
 def rounds(groups, repeat, autograd, servers):
-    """Per-round ratios: ``groups`` maps a row to (variant fns, number, reference name);
-    the autograd subprocess and every peer server time one round inside each round."""
+    """Per-round ratios: ``groups`` maps a row to (variant fns, number, reference name).
+    In each round, right after a row's own variants, the peers time theirs of that row
+    (the autograd subprocess and every peer server), so a ratio's two sides are timed
+    seconds apart."""
     times = {}
     for _ in range(repeat):
-        for fns, number, _ref in groups.values():
+        for fns, number, ref in groups.values():
             for name, fn in fns.items():
                 times.setdefault(name, []).append(best_of(fn, number))
-        if autograd:
-            times.setdefault("autograd_chain", []).append(autograd_round(20)["grad_chain"])
-        for server in servers:
-            for name, t in server.round().items():
-                times.setdefault(name, []).append(t)
+            if autograd and ref == "autograd_chain":
+                times.setdefault(ref, []).append(autograd_round(20)["grad_chain"])
+            for server in servers:
+                names = [v for v in server.variants if peer_ref(v) == ref]
+                for name, t in server.round(names).items():
+                    times.setdefault(name, []).append(t)
     pairs = [(name, ref) for fns, _number, ref in groups.values() for name in fns if name != ref]
     pairs += [(name, peer_ref(name)) for server in servers for name in server.variants]
-    ratios = {f"{name} / {ref}": statistics.median(a / b for a, b in zip(times[name], times[ref], strict=True))
-              for name, ref in pairs if ref in times}
+    ratios = {f"{name} / {ref}": round_ratios(times[name], times[ref]) for name, ref in pairs if ref in times}
     return times, ratios
 
 
@@ -147,7 +149,7 @@ def ratio_table(ratios, servers):
         for col, pattern in cols:
             name = special.get(col, pattern.format(key if key != "chain" else "grad_chain"))
             value = ratios.get(f"{name} / {ref}")
-            cells.append(f"{value:13.3f}" if value is not None else f"{'-':>13}")
+            cells.append(f"{value[0]:13.3f}" if value is not None else f"{'-':>13}")
         print(f"{label:<42}" + "".join(cells))
 
 
@@ -234,9 +236,9 @@ def main():
         per = " per op" if "chain" in name else ""
         div = N_OPS if "chain" in name else 1
         print(f"{name:<26} {statistics.median(ts) / div * 1e6:10.2f} us{per}")
-    print(f"\n{'ratio (median of per-round ratios)':<40} {'value':>8}")
-    for k, v in ratios.items():
-        print(f"{k:<40} {v:8.3f}")
+    print(f"\n{'ratio (median of per-round ratios)':<40} {'value':>8}  quartiles")
+    for k, (med, q1, q3) in ratios.items():
+        print(f"{k:<40} {med:8.3f}  {q1:.3f}-{q3:.3f}")
     ratio_table(ratios, servers)
     pn = peak_bytes(lambda: _deep.numpy_grads(dp, dx, dy))
     pj = peak_bytes(lambda: jdeep(dp, dx, dy))
