@@ -166,7 +166,11 @@ def start_peers(which, chain_grad):
         if peer_python(name) is None:
             print(f"# {label}: not installed (no venv '{name}' under $SPMDGRAD_PEERS)")
             continue
-        server = PeerServer(name, script, [N_OPS])
+        try:
+            server = PeerServer(name, script, [N_OPS])
+        except RuntimeError as e:  # its check failed, or it could not start: no rows for it
+            print(f"# {label}: FAILED, left out: {e}")
+            continue
         np.testing.assert_allclose(server.info["check_chain"], chain_grad, rtol=1e-12)
         server.label, server.prefix, server.variants = label, prefix, server.info["variants"]
         print(f"# {label}: {name} {server.info['version']}, gradients checked against NumPy")
