@@ -36,7 +36,8 @@ PEER_VENVS = {
     "torch": _venv("torch", "torch-venv"),
     "jax": _venv("jax", "jax-venv"),
 }
-# One BLAS / intra-op thread for the peers, as for the NumPy side when a script asks for it.
+# One BLAS / intra-op thread for the peers (JAX also needs one_thread_pools; torch scripts call
+# torch.set_num_threads(1)), as for the NumPy side when a script asks for it.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
 
@@ -203,6 +204,23 @@ def peer_env(threads_one=True):
     return env
 
 
+def one_thread_pools(start):
+    """``start()`` (which creates a library's thread pools, e.g. JAX's CPU client) while the
+    process may use one CPU only, then every thread gets all CPUs back; returns its result.
+
+    XLA sizes its compute pool from the CPU affinity at start and ignores
+    ``intra_op_parallelism_threads`` (JAX 0.10.2 kept 1.95 cores busy with it). This way its
+    pool has one thread, which still runs on whichever core is free, like the NumPy side.
+    """
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        return start()
+    finally:
+        for tid in os.listdir("/proc/self/task"):
+            os.sched_setaffinity(int(tid), cpus)
+
+
 def best_of(fn, number, tries=3):
     """Seconds per call of ``fn()``: the best of ``tries`` batches of ``number`` calls."""
     best = float("inf")
@@ -262,11 +280,16 @@ class PeerServer:
 def serve(info, variants):
     """The peer half of ``PeerServer``: print ``info``, then time ``variants``
     (name -> (fn, number)) once per input line ``round [name ...]`` (all if none is
-    named), in order, best of three batches each."""
+    named), in order, best of three batches each. Each answer also says how many cores the
+    process kept busy meanwhile (``cores_busy``: CPU time over wall time, at most 1 on one
+    thread), so a peer that uses more threads than it should shows."""
     print(json.dumps({**info, "variants": list(variants)}), flush=True)
     while line := sys.stdin.readline():
         names = line.split()[1:] or list(variants)
-        print(json.dumps({k: best_of(*variants[k]) for k in names}), flush=True)
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = {k: best_of(*variants[k]) for k in names}
+        out["cores_busy"] = (time.process_time() - c0) / (time.perf_counter() - t0)  # 1 thread: <= 1
+        print(json.dumps(out), flush=True)
 
 
 def round_ratios(num, den):

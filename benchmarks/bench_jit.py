@@ -126,7 +126,10 @@ def rounds(groups, repeat, autograd, servers):
             for server in servers:
                 names = [v for v in server.variants if peer_ref(v) == ref]
                 for name, t in server.round(names).items():
-                    times.setdefault(name, []).append(t)
+                    if name == "cores_busy":
+                        server.cores_busy = max(server.cores_busy, t)
+                    else:
+                        times.setdefault(name, []).append(t)
     pairs = [(name, ref) for fns, _number, ref in groups.values() for name in fns if name != ref]
     pairs += [(name, peer_ref(name)) for server in servers for name in server.variants]
     ratios = {f"{name} / {ref}": round_ratios(times[name], times[ref]) for name, ref in pairs if ref in times}
@@ -173,6 +176,7 @@ def start_peers(which, chain_grad):
             continue
         np.testing.assert_allclose(server.info["check_chain"], chain_grad, rtol=1e-12)
         server.label, server.prefix, server.variants = label, prefix, server.info["variants"]
+        server.cores_busy = 0.0
         print(f"# {label}: {name} {server.info['version']}, gradients checked against NumPy")
         servers.append(server)
     return servers
@@ -244,6 +248,8 @@ def main():
     for k, (med, q1, q3) in ratios.items():
         print(f"{k:<40} {med:8.3f}  {q1:.3f}-{q3:.3f}")
     ratio_table(ratios, servers)
+    for server in servers:
+        print(f"{server.label}: at most {server.cores_busy:.2f} cores busy during a row (one thread: <= 1)")
     pn = peak_bytes(lambda: _deep.numpy_grads(dp, dx, dy))
     pj = peak_bytes(lambda: jdeep(dp, dx, dy))
     pi = peak_bytes(lambda: deep_grad(dp, dx, dy))

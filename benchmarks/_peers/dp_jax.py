@@ -3,18 +3,21 @@
 ``<jax python> dp_jax.py FOLDER TAG REPEAT``: a job run by ``_turns.drive``. The same MLP
 step as spmdgrad's 1-rank rows (benchmarks/_mlp.py, float32, 256 examples from seed 100):
 ``jit`` of grad of the mean loss and ``p - lr * g`` for every parameter, XLA on one thread
-(``XLA_FLAGS`` from the driver). The gradient is checked against hand NumPy before timing.
+(``_common.one_thread_pools``). The gradient is checked against hand NumPy before timing.
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
+from _common import one_thread_pools  # noqa: E402
 from _mlp import make_problem, numpy_batch_grads  # noqa: E402
 from _turns import job_rounds  # noqa: E402
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+
+one_thread_pools(lambda: jax.block_until_ready(jnp.zeros(1) + 1))  # XLA's CPU client, one compute thread
 
 folder, tag, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
 BATCH, LR = 256, np.float32(0.1)

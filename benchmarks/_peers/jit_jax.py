@@ -1,7 +1,7 @@
 """Peer half of bench_jit.py: ``<jax python> jit_jax.py N_OPS`` (a ``PeerServer``).
 
-JAX ``jit`` (XLA on one thread) on the same problems and data as spmdgrad's rows:
-``jit(grad)`` of the N_OPS scalar chain (float64, size 3), of the batch-summed MLP
+JAX ``jit`` (XLA with one compute thread: ``_common.one_thread_pools``) on the same problems
+and data as spmdgrad's rows: ``jit(grad)`` of the N_OPS scalar chain (float64, size 3), of the batch-summed MLP
 784-128-10 loss at B=64 and B=256 and of the 8x256 MLP's loss at B=1024 (float32), and
 ``jit(vmap(grad))`` per-example gradients at B=256. Results are checked against the
 hand-written NumPy gradients before anything is timed; the chain's gradient is sent
@@ -14,11 +14,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import _deep  # noqa: E402
 import numpy as np  # noqa: E402
 from _chain import chain  # noqa: E402
-from _common import serve  # noqa: E402
+from _common import one_thread_pools, serve  # noqa: E402
 from _mlp import make_problem, numpy_batch_grads, numpy_per_example_grads  # noqa: E402
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+
+one_thread_pools(lambda: jax.block_until_ready(jnp.zeros(1) + 1))  # XLA's CPU client, one compute thread
 
 jax.config.update("jax_enable_x64", True)  # the chain is float64; the MLPs stay float32
 n_ops = int(sys.argv[1])
