@@ -16,7 +16,7 @@ import subprocess
 import time
 
 POLL = 0.002  # seconds between looks for a turn
-NUMBER = 5  # calls in a row per variant per turn
+NUMBER, TRIES = 3, 3  # a variant's time per turn: best of TRIES batches of NUMBER calls
 
 
 def _write(path, payload):
@@ -37,12 +37,12 @@ def _wait_for(path, timeout, alive=None):
 
 
 def job_rounds(folder, tag, rank, fns, repeat, barrier=lambda: None, slowest=lambda t: t,
-               warmup=2, info=None, number=NUMBER):
+               warmup=2, info=None, number=NUMBER, tries=TRIES):
     """Time ``fns`` (name -> callable) once each per round, ``repeat`` rounds, each round
-    when the driver says so. A variant's time is the mean of ``number`` calls in a row that
-    start after ``barrier()``, then ``slowest(own seconds)`` (the slowest rank's). Variants
-    run in an order shuffled with the same seed on every rank. Rank 0 reports each round;
-    returns the list of rounds."""
+    when the driver says so. A variant's time in a round is the best of ``tries`` batches;
+    a batch is ``number`` calls in a row that start after ``barrier()``, its time per call
+    the slowest rank's (``slowest(own seconds)``). Variants run in an order shuffled with
+    the same seed on every rank. Rank 0 reports each round; returns the list of rounds."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -56,11 +56,14 @@ def job_rounds(folder, tag, rank, fns, repeat, barrier=lambda: None, slowest=lam
         shuffle.shuffle(order)
         times = {}
         for name in order:
-            barrier()
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fns[name]()
-            times[name] = slowest((time.perf_counter() - t0) / number)
+            best = float("inf")
+            for _ in range(tries):
+                barrier()
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    fns[name]()
+                best = min(best, slowest((time.perf_counter() - t0) / number))
+            times[name] = best
         rounds.append(times)
         if rank == 0:
             _write(os.path.join(folder, f"done.{tag}.{r}"), times)

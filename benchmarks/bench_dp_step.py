@@ -21,7 +21,7 @@ is the slowest rank's):
 (dev-only, each from its own venv under ``$SPMDGRAD_PEERS``, see README.md): torch eager at
 1 rank, torch ``DistributedDataParallel`` over gloo at 2 ranks (2 processes on localhost,
 its own launch) and JAX ``jit`` of the whole step in one process. All these jobs run at
-once but take turns (``_turns.py``): each round times every job once (5 calls in a row), in a shuffled
+once but take turns (``_turns.py``): each round times every job once (best of 3 batches of 3 calls), in a shuffled
 order, while the others sleep. It reports, as medians of per-round ratios, every step
 against the NumPy+MPI reference at the same rank count, and the weak-scaling efficiency
 t(1 rank) / t(2 ranks) of each (torch: eager at 1 rank, DDP at 2). It sets
