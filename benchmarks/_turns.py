@@ -74,21 +74,22 @@ def drive(folder, jobs, repeat, seed=0, timeout=600):
     """Start ``jobs`` (tag -> list of argv, one process each, or (argv, env) pairs), wait
     until all are ready, then give turns: in every round each job once, in a shuffled
     order. Returns ``(rounds, infos)``: rounds[tag] is a list of {variant: seconds}; infos[tag]
-    is what the job reported when ready. Ends the jobs' process groups on failure."""
+    is what the job reported when ready, infos["warnings"] lists jobs that failed after their
+    last round. Ends the jobs' process groups on failure."""
     procs = []
     try:
         for tag, commands in jobs.items():
             for i, (argv, env) in enumerate(commands):
-                err = open(os.path.join(folder, f"stderr.{tag}.{i}"), "w")
-                procs.append((tag, subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err,
-                                                    start_new_session=True)))
+                with open(os.path.join(folder, f"stderr.{tag}.{i}"), "w") as err:
+                    procs.append((f"{tag}.{i}", subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                                                                 stderr=err, start_new_session=True)))
 
         def alive():
-            for tag, p in procs:
+            for name, p in procs:
                 if p.poll() not in (None, 0):
-                    with open(os.path.join(folder, f"stderr.{tag}.0")) as f:
-                        tail = f.read().strip().splitlines()[-5:]
-                    raise RuntimeError(f"job {tag} failed (exit {p.returncode}): " + " | ".join(tail))
+                    with open(os.path.join(folder, f"stderr.{name}")) as f:
+                        tail = f.read().strip().splitlines()[-8:]
+                    raise RuntimeError(f"job {name} failed (exit {p.returncode}): " + " | ".join(tail))
             return True
 
         infos = {}
@@ -108,9 +109,13 @@ def drive(folder, jobs, repeat, seed=0, timeout=600):
                 _wait_for(path, timeout, alive)
                 with open(path) as f:
                     rounds[tag].append(json.load(f))
-        for _tag, p in procs:
-            p.wait(timeout=timeout)
-        alive()
+        warnings = []
+        for name, p in procs:  # every round is in; a failure now is reported, not fatal
+            if p.wait(timeout=timeout) != 0:
+                with open(os.path.join(folder, f"stderr.{name}")) as f:
+                    tail = " | ".join(f.read().strip().splitlines()[-3:])
+                warnings.append(f"job {name} exited with {p.returncode} after its last round: {tail}")
+        infos["warnings"] = warnings
         return rounds, infos
     finally:
         for _tag, p in procs:

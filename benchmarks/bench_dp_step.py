@@ -177,6 +177,8 @@ def scaling(repeat, peers=True):
     for tag in ("torch1", "ddp2", "jax1"):
         if tag in infos:
             print(f"# {tag}: " + ", ".join(f"{k}={v}" for k, v in infos[tag].items()))
+    for warning in infos["warnings"]:
+        print(f"# WARNING: {warning}")
 
     def series(tag, variant):
         return [r[variant] for r in rounds[tag]]

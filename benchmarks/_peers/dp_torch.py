@@ -78,6 +78,7 @@ if world > 1:
         return buf.item()
     job_rounds(folder, tag, rank, {"torch": step}, repeat, barrier=dist.barrier, slowest=slowest,
                info={"version": torch.__version__, "backend": "gloo", "threads": torch.get_num_threads()})
+    dist.barrier()  # both ranks are done before either closes its connections
     dist.destroy_process_group()
 else:
     job_rounds(folder, tag, rank, {"torch": step}, repeat,
