@@ -12,6 +12,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -19,11 +20,26 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Peer venvs live outside the checkout: $SPMDGRAD_PEERS, or a "peers" folder beside it.
 PEERS = os.environ.get("SPMDGRAD_PEERS", os.path.join(os.path.dirname(ROOT), "peers"))
+
+
+def _venv(*names):
+    """The first of ``PEERS/<name>`` that exists (the first name if none does)."""
+    for name in names:
+        if os.path.isdir(os.path.join(PEERS, name)):
+            return os.path.join(PEERS, name)
+    return os.path.join(PEERS, names[0])
+
+
+# Each peer's venv, by the names it is looked up under (benchmarks/README.md says how to build them).
 PEER_VENVS = {
-    "autograd": os.path.join(PEERS, "autograd-venv"),
-    "torch": os.path.join(PEERS, "torch-venv"),
-    "jax": os.path.join(PEERS, "jax-venv"),
+    "autograd": _venv("autograd", "autograd-venv", "jit-autograd"),
+    "torch": _venv("torch", "torch-venv"),
+    "jax": _venv("jax", "jax-venv"),
 }
+# One BLAS / intra-op thread for the peers (JAX also needs one_thread_pools; torch scripts call
+# torch.set_num_threads(1)), as for the NumPy side when a script asks for it.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
 
 
 def median_time(fn, repeat=9, number=1, warmup=2):
@@ -97,7 +113,7 @@ def mpi_timed_rounds(comm, fns, repeat, warmup=2):
 def environment():
     """What the numbers depend on: date, versions, threads and OPENBLAS_CORETYPE."""
     commit = ""
-    if os.path.isdir(os.path.join(ROOT, ".git")):
+    if os.path.exists(os.path.join(ROOT, ".git")):  # a folder, or a file in a git worktree
         try:
             commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                     capture_output=True, text=True, check=False).stdout.strip()
@@ -177,6 +193,110 @@ def run_peer(name, script, args=(), timeout=900):
             return f"not installed ({tail})"
         return f"failed: {tail}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def peer_env(threads_one=True):
+    """The environment of a peer subprocess: no PYTHONPATH (the peer must not import this
+    checkout's spmdgrad), and one thread per BLAS / XLA / torch pool unless asked otherwise."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if threads_one:
+        env.update(ONE_THREAD)
+    return env
+
+
+def one_thread_pools(start):
+    """``start()`` (which creates a library's thread pools, e.g. JAX's CPU client) while the
+    process may use one CPU only, then every thread gets all CPUs back; returns its result.
+
+    XLA sizes its compute pool from the CPU affinity at start and ignores
+    ``intra_op_parallelism_threads`` (JAX 0.10.2 kept 1.95 cores busy with it). This way its
+    pool has one thread, which still runs on whichever core is free, like the NumPy side.
+    """
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        return start()
+    finally:
+        for tid in os.listdir("/proc/self/task"):
+            os.sched_setaffinity(int(tid), cpus)
+
+
+def best_of(fn, number, tries=3):
+    """Seconds per call of ``fn()``: the best of ``tries`` batches of ``number`` calls."""
+    best = float("inf")
+    for _ in range(tries):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / number)
+    return best
+
+
+class PeerServer:
+    """A peer kept alive in its own process and timed one round at a time.
+
+    ``benchmarks/_peers/<script>`` runs under peer ``name``'s interpreter, checks its
+    results, prints one JSON line (its version and checks), then times one round of its
+    variants per line it reads and answers with one JSON line of seconds per call. It
+    blocks on its input between rounds, so it loads the machine only during its turn:
+    peers interleave round by round with the caller's own variants.
+    """
+
+    def __init__(self, name, script, args=()):
+        exe = peer_python(name)
+        if exe is None:
+            raise FileNotFoundError(f"{name}: not installed (no {PEER_VENVS[name]})")
+        self.name = name
+        self._err = tempfile.TemporaryFile("w+")  # a file, so a chatty peer cannot block on a full pipe
+        self._proc = subprocess.Popen(
+            [exe, os.path.join(ROOT, "benchmarks", "_peers", script), *map(str, args)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, text=True,
+            env=peer_env())
+        self.info = self._read()
+
+    def _read(self):
+        line = self._proc.stdout.readline()
+        if not line:
+            self._proc.wait()
+            self._err.seek(0)
+            tail = self._err.read().strip().splitlines()[-3:]
+            raise RuntimeError(f"{self.name} peer failed (exit {self._proc.returncode}): "
+                               + " | ".join(tail))
+        return json.loads(line)
+
+    def round(self, names=None):
+        """Seconds per call of each variant in ``names`` (default: all), timed now."""
+        self._proc.stdin.write(" ".join(["round", *(names or ())]) + "\n")
+        self._proc.stdin.flush()
+        return self._read()
+
+    def close(self):
+        if self._proc.poll() is None:
+            self._proc.stdin.close()
+            self._proc.wait(timeout=60)
+        self._err.close()
+
+
+def serve(info, variants):
+    """The peer half of ``PeerServer``: print ``info``, then time ``variants``
+    (name -> (fn, number)) once per input line ``round [name ...]`` (all if none is
+    named), in order, best of three batches each. Each answer also says how many cores the
+    process kept busy meanwhile (``cores_busy``: CPU time over wall time, at most 1 on one
+    thread), so a peer that uses more threads than it should shows."""
+    print(json.dumps({**info, "variants": list(variants)}), flush=True)
+    while line := sys.stdin.readline():
+        names = line.split()[1:] or list(variants)
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = {k: best_of(*variants[k]) for k in names}
+        out["cores_busy"] = (time.process_time() - c0) / (time.perf_counter() - t0)  # 1 thread: <= 1
+        print(json.dumps(out), flush=True)
+
+
+def round_ratios(num, den):
+    """Median, first and third quartile of the per-round ratios ``num[i] / den[i]``."""
+    ratios = [a / b for a, b in zip(num, den, strict=True)]
+    q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return statistics.median(ratios), q1, q3
 
 
 def fmt_us(seconds):

@@ -17,18 +17,27 @@ is the slowest rank's):
 - reference: hand-written NumPy batch gradient + one packed ``comm.Allreduce`` + the
   same update (what a careful hand-written data-parallel step costs).
 
-``--scaling`` launches this script under ``mpiexec -n 1`` and ``-n 2`` and reports the
-weak-scaling efficiency t(1 rank) / t(2 ranks) of both. It sets
+``--scaling`` launches this script under ``mpiexec -n 1`` and ``-n 2``, and the peers
+(dev-only, each from its own venv under ``$SPMDGRAD_PEERS``, see README.md): torch eager at
+1 rank, torch ``DistributedDataParallel`` over gloo at 2 ranks (2 processes on localhost,
+its own launch) and JAX ``jit`` of the whole step in one process. All these jobs run at
+once but take turns (``_turns.py``): each round times every job once (best of 3 batches of 3 calls), in a shuffled
+order, while the others sleep. It reports, as medians of per-round ratios, every step
+against the NumPy+MPI reference at the same rank count, and the weak-scaling efficiency
+t(1 rank) / t(2 ranks) of each (torch: eager at 1 rank, DDP at 2). It sets
 ``OPENBLAS_NUM_THREADS=1`` for the children unless it is already set, so two ranks on
-two cores do not oversubscribe; the value used is printed.
+two cores do not oversubscribe (the peers get one intra-op thread); the value used is
+printed.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import subprocess
+import socket
+import statistics
 import sys
+import tempfile
 
 import numpy as np
 
@@ -37,14 +46,15 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from _common import fmt_ms, mpi_timed_rounds, print_environment  # noqa: E402
+from _common import fmt_ms, mpi_timed_rounds, peer_env, peer_python, print_environment, round_ratios  # noqa: E402
 from _mlp import make_problem, numpy_batch_grads  # noqa: E402
+from _turns import drive, job_rounds  # noqa: E402
 
 BATCH = 256
 LR = np.float32(0.1)
 
 
-def measure(repeat):
+def measure(repeat, turns=None):
     from mpi4py import MPI
 
     import spmdgrad
@@ -99,51 +109,117 @@ def measure(repeat):
         assert np.allclose(a, b, rtol=1e-4, atol=1e-6), np.abs(a - b).max()
     fns = {"spmdgrad": lambda: spmd_step(params), "spmdgrad_jit": lambda: spmd_jit_step(params),
            "numpy_mpi": lambda: numpy_step(params)}
+    if turns is not None:  # a job of --scaling: one round per turn the driver gives
+        job_rounds(*turns, rank, fns, repeat, barrier=comm.Barrier,
+                   slowest=lambda t: comm.allreduce(t, op=MPI.MAX), info={"ranks": size})
+        return rank, None
     med, mins = mpi_timed_rounds(comm, fns, repeat)
     res = {"ranks": size, **med, **{k + "_min": v for k, v in mins.items()}}
     return rank, res
 
 
-def scaling(repeat):
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scaling_jobs(folder, repeat, env, peers):
+    """tag -> [(argv, env)], one entry per process the driver starts."""
+    mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    jobs = {f"mpi{n}": [(["timeout", "900", mpiexec, "-n", str(n), sys.executable, "-m", "mpi4py",
+                          os.path.abspath(__file__), "--turns", folder, f"mpi{n}", "--repeat", str(repeat)],
+                         env)] for n in (1, 2)}
+    if not peers:
+        return jobs
+    penv = {**peer_env(), "OPENBLAS_NUM_THREADS": env["OPENBLAS_NUM_THREADS"]}
+    torch_py, jax_py = peer_python("torch"), peer_python("jax")
+    if torch_py is None:
+        print("# torch: not installed (no venv 'torch' under $SPMDGRAD_PEERS)")
+    else:
+        script = os.path.join(HERE, "_peers", "dp_torch.py")
+        port = free_port()
+        for tag, world in (("torch1", 1), ("ddp2", 2)):
+            jobs[tag] = [(["timeout", "900", torch_py, script, folder, tag, str(repeat), str(world), str(r),
+                           str(port)], penv) for r in range(world)]
+    if jax_py is None:
+        print("# JAX: not installed (no venv 'jax' under $SPMDGRAD_PEERS)")
+    else:
+        jobs["jax1"] = [(["timeout", "900", jax_py, os.path.join(HERE, "_peers", "dp_jax.py"), folder, "jax1",
+                          str(repeat)], penv)]
+    return jobs
+
+
+# (row label, job tag, variant): the step at 1 rank and at 2 ranks; torch is eager at 1, DDP at 2.
+ROWS = {1: [("NumPy + MPI Allreduce", "mpi1", "numpy_mpi"), ("spmdgrad", "mpi1", "spmdgrad"),
+            ("spmdgrad jit", "mpi1", "spmdgrad_jit"), ("torch eager", "torch1", "torch"),
+            ("JAX jit (whole step)", "jax1", "jax")],
+        2: [("NumPy + MPI Allreduce", "mpi2", "numpy_mpi"), ("spmdgrad", "mpi2", "spmdgrad"),
+            ("spmdgrad jit", "mpi2", "spmdgrad_jit"), ("torch DDP (gloo)", "ddp2", "torch")]}
+SCALING = [("NumPy + MPI", ("mpi1", "numpy_mpi"), ("mpi2", "numpy_mpi")),
+           ("spmdgrad", ("mpi1", "spmdgrad"), ("mpi2", "spmdgrad")),
+           ("spmdgrad jit", ("mpi1", "spmdgrad_jit"), ("mpi2", "spmdgrad_jit")),
+           ("torch eager -> DDP", ("torch1", "torch"), ("ddp2", "torch"))]
+
+
+def scaling(repeat, peers=True):
     env = dict(os.environ)
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ["OPENBLAS_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"]  # recorded below
     print_environment("bench_dp_step: MLP 784-128-10 float32, 256 examples per rank")
-    mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    out = {}
-    for n in (1, 2):
-        cmd = ["timeout", "600", mpiexec, "-n", str(n), sys.executable, "-m", "mpi4py",
-               os.path.abspath(__file__), "--json", "--repeat", str(repeat)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-        if proc.returncode != 0:
-            print(f"{n} rank(s) failed: {proc.stderr.strip()[-2000:]}")
+    with tempfile.TemporaryDirectory(prefix="bench_dp_step.") as folder:
+        jobs = scaling_jobs(folder, repeat, env, peers)
+        try:
+            rounds, infos = drive(folder, jobs, repeat)
+        except (RuntimeError, TimeoutError) as e:
+            print(f"failed: {e}")
             return
-        out[n] = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"{'ranks':>5s} {'spmdgrad step':>14s} {'jit step':>10s} {'NumPy+MPI step':>15s} "
-          f"{'ratio':>7s} {'jit ratio':>9s}")
-    for n, r in out.items():
-        print(f"{n:5d} {fmt_ms(r['spmdgrad']):>14s} {fmt_ms(r['spmdgrad_jit']):>10s} "
-              f"{fmt_ms(r['numpy_mpi']):>15s} {r['spmdgrad'] / r['numpy_mpi']:6.2f}x "
-              f"{r['spmdgrad_jit'] / r['numpy_mpi']:8.2f}x   (minima {fmt_ms(r['spmdgrad_min'])}, "
-              f"{fmt_ms(r['spmdgrad_jit_min'])}, {fmt_ms(r['numpy_mpi_min'])})")
-    for k, label in (("spmdgrad", "spmdgrad"), ("spmdgrad_jit", "jit"), ("numpy_mpi", "NumPy+MPI")):
-        eff = out[1][k] / out[2][k]
-        print(f"weak-scaling efficiency t(1)/t(2), {label:9s}: {eff:5.2f} "
-              f"(minima: {out[1][k + '_min'] / out[2][k + '_min']:.2f})")
+    for tag in ("torch1", "ddp2", "jax1"):
+        if tag in infos:
+            print(f"# {tag}: " + ", ".join(f"{k}={v}" for k, v in infos[tag].items()))
+    for warning in infos["warnings"]:
+        print(f"# WARNING: {warning}")
+
+    def series(tag, variant):
+        return [r[variant] for r in rounds[tag]]
+
+    def ratio(a, b):  # median and quartiles of per-round ratios
+        return round_ratios(series(*a), series(*b))
+
+    print(f"# {repeat} rounds; every job timed once per round, in a shuffled order; "
+          "ratios are medians of per-round ratios")
+    for n, rows in ROWS.items():
+        ref = rows[0][1:]
+        print(f"\n{n} rank(s){'':22s} {'median':>10s} {'min':>10s} {'/ NumPy+MPI':>12s}  quartiles")
+        for label, tag, variant in rows:
+            if tag not in rounds:
+                continue
+            ts = series(tag, variant)
+            med, q1, q3 = ratio((tag, variant), ref)
+            print(f"  {label:<28s} {fmt_ms(statistics.median(ts))} {fmt_ms(min(ts))} {med:11.2f}x  "
+                  f"{q1:.2f}-{q3:.2f}")
+    print(f"\n{'weak-scaling efficiency t(1)/t(2)':<36s} {'per-round':>10s}  quartiles  {'of medians':>10s}")
+    for label, one, two in SCALING:
+        if one[0] in rounds and two[0] in rounds:
+            of_medians = statistics.median(series(*one)) / statistics.median(series(*two))
+            med, q1, q3 = ratio(one, two)
+            print(f"  {label:<34s} {med:10.2f}  {q1:.2f}-{q3:.2f}  {of_medians:10.2f}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--scaling", action="store_true", help="run at 1 and 2 ranks")
+    ap.add_argument("--no-peers", action="store_true", help="--scaling without torch and JAX")
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--turns", nargs=2, metavar=("FOLDER", "TAG"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.repeat < 7:
         raise SystemExit("--repeat must be >= 7")
     if args.scaling:
-        return scaling(args.repeat)
-    rank, res = measure(args.repeat)
-    if rank != 0:
+        return scaling(args.repeat, peers=not args.no_peers)
+    rank, res = measure(args.repeat, args.turns)
+    if rank != 0 or args.turns:
         return
     if args.json:
         print(json.dumps(res))

@@ -1,23 +1,31 @@
-"""jit and the interpreter against hand-written NumPy and HIPS autograd (issue 12 targets).
+"""jit and the interpreter against hand-written NumPy and the peers (issue 12 targets).
 
 Command (from the repository root)::
 
     .venv/bin/python benchmarks/bench_jit.py [--repeat 9] [--no-peers]
 
 Every row is a median of *per-round ratios*: each round times the variants one after
-the other (round-robin), so load from other processes hits them alike. Variants:
+the other (round-robin), so load from other processes hits them alike. One BLAS thread
+(``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` default to 1 here; set them to override) and
+one intra-op thread for every peer. Variants:
 
 - 48-op scalar chain (sin, *0.9, +0.1, tanh on a size-3 float64 array): ``grad`` and
-  ``jit(grad)`` per op, against HIPS autograd's ``grad`` (a subprocess per round, in
-  the venv ``$SPMDGRAD_PEERS/jit-autograd``; targets 1.0x and 0.25x).
+  ``jit(grad)`` per op, against HIPS autograd's ``grad`` (a subprocess per round;
+  targets 1.0x and 0.25x).
 - MLP 784-128-10, float32, total gradient via ``reduce_axes`` at B=64 and B=256:
   ``jit`` and the interpreter against hand NumPy (targets 1.15x jit, 1.5x interpreted
-  at B=256); JAX's ``jit`` of the same programs in its own process (``$SPMDGRAD_PEERS/jax``).
+  at B=256).
 - 8x256 MLP (ReLU), B=1024, total gradient: ``jit`` against hand NumPy, time and peak
   traced memory (tracemalloc; targets 1.1x and 1.3x).
 - per-example gradients (MLP, B=256): ``jit(vmap(grad))`` against hand NumPy (1.2x).
 
-Results are checked against the NumPy references before anything is timed.
+Peers (dev-only, each in its own venv under ``$SPMDGRAD_PEERS``, see README.md), on the
+same problems and data: torch eager (``backward()``; per-example gradients with
+``torch.func.vmap(grad)``) and JAX ``jit``. Each runs in one long-lived subprocess that
+times its variants of a row right after spmdgrad's, in every round (``_common.PeerServer``).
+
+Results, the peers' included, are checked against the NumPy references before anything
+is timed.
 """
 from __future__ import annotations
 
@@ -27,25 +35,29 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 import tracemalloc
 
-import numpy as np
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):  # before NumPy loads its BLAS
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
+import _deep  # noqa: E402
 from _chain import chain  # noqa: E402
-from _common import PEERS, print_environment  # noqa: E402
+from _common import PeerServer, best_of, peer_env, peer_python, print_environment, round_ratios  # noqa: E402
 from _mlp import make_problem, numpy_batch_grads, numpy_per_example_grads  # noqa: E402
 
 import spmdgrad  # noqa: E402
 import spmdgrad.numpy as jnp  # noqa: E402
 
 N_OPS = 48
-AUTOGRAD = os.path.join(PEERS, "jit-autograd", "bin", "python")
-JAX = os.path.join(PEERS, "jax", "bin", "python")
+# A peer's rows and the spmdgrad-side row each is divided by, round by round.
+PEER_REFS = {"chain": "autograd_chain", "total_B64": "numpy_total_B64", "total_B256": "numpy_total_B256",
+             "pe_B256": "numpy_pe_B256", "deep": "numpy_deep"}
 
 
 def mlp_loss(params, x, y):
@@ -61,16 +73,7 @@ total = spmdgrad.vmap(spmdgrad.grad(mlp_loss, reduce_axes=("b",)), in_axes=(None
 per_example = spmdgrad.vmap(spmdgrad.grad(mlp_loss), in_axes=(None, 0, 0), axis_name="b")
 
 
-# ------------------------------------------------------------------ deep MLP (8 x 256)
-
-def deep_problem(batch=1024, width=256, depth=8, seed=0):
-    rng = np.random.default_rng(seed)
-    ws = [(rng.standard_normal((width, width)) / np.sqrt(width)).astype(np.float32) for _ in range(depth)]
-    bs = [(0.01 * rng.standard_normal(width)).astype(np.float32) for _ in range(depth)]
-    x = rng.standard_normal((batch, width)).astype(np.float32)
-    y = rng.standard_normal((batch, width)).astype(np.float32)
-    return (ws, bs), x, y
-
+# ------------------------------------------------------------------ deep MLP (8 x 256, _deep.py)
 
 def deep_loss(params, x, y):
     ws, bs = params
@@ -79,25 +82,6 @@ def deep_loss(params, x, y):
         h = jnp.maximum(h @ w + b, 0.0)
     out = h @ ws[-1] + bs[-1]
     return 0.5 * jnp.sum((out - y) ** 2)
-
-
-def deep_numpy(params, x, y):
-    ws, bs = params
-    hs, pres = [x], []
-    h = x
-    for w, b in zip(ws[:-1], bs[:-1], strict=True):
-        pre = h @ w + b
-        pres.append(pre)
-        h = np.maximum(pre, 0)
-        hs.append(h)
-    d = h @ ws[-1] + bs[-1] - y
-    gw, gb = [None] * len(ws), [None] * len(ws)
-    for i in range(len(ws) - 1, -1, -1):
-        gw[i] = hs[i].T @ d
-        gb[i] = d.sum(axis=0)
-        if i:
-            d = (d @ ws[i].T) * (pres[i - 1] > 0)
-    return gw, gb
 
 
 deep_grad = spmdgrad.grad(deep_loss)
@@ -113,38 +97,89 @@ def peak_bytes(fn):
 
 
 def autograd_round(number):
-    proc = subprocess.run([AUTOGRAD, os.path.join(HERE, "_peers", "jit_chain.py"), "autograd",
+    proc = subprocess.run([peer_python("autograd"), os.path.join(HERE, "_peers", "jit_chain.py"), "autograd",
                            str(N_OPS), str(number)], capture_output=True, text=True, check=True,
-                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+                          env=peer_env())
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def best_of(fn, number, tries=3):
-    best = float("inf")
-    for _ in range(tries):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
+def peer_ref(name):
+    """The spmdgrad-side reference of a peer row: ``torch_total_B64`` -> ``numpy_total_B64``."""
+    for suffix, ref in PEER_REFS.items():
+        if name.endswith("_" + suffix):
+            return ref
+    raise KeyError(name)
 
 
-def rounds(groups, repeat, peers):
-    """Per-round ratios: ``groups`` maps a row to (variant fns, number, reference name)."""
-    ratios = {}
+def rounds(groups, repeat, autograd, servers):
+    """Per-round ratios: ``groups`` maps a row to (variant fns, number, reference name).
+    In each round, right after a row's own variants, the peers time theirs of that row
+    (the autograd subprocess and every peer server), so a ratio's two sides are timed
+    seconds apart."""
     times = {}
     for _ in range(repeat):
-        for fns, number, _ref in groups.values():
+        for fns, number, ref in groups.values():
             for name, fn in fns.items():
                 times.setdefault(name, []).append(best_of(fn, number))
-        if peers:
-            times.setdefault("autograd_chain", []).append(autograd_round(20)["grad_chain"])
-    for fns, _number, ref in groups.values():
-        for name in fns:
-            if name != ref and ref in times:
-                ratios[f"{name} / {ref}"] = statistics.median(
-                    a / b for a, b in zip(times[name], times[ref], strict=True))
+            if autograd and ref == "autograd_chain":
+                times.setdefault(ref, []).append(autograd_round(20)["grad_chain"])
+            for server in servers:
+                names = [v for v in server.variants if peer_ref(v) == ref]
+                for name, t in server.round(names).items():
+                    if name == "cores_busy":
+                        server.cores_busy = max(server.cores_busy, t)
+                    else:
+                        times.setdefault(name, []).append(t)
+    pairs = [(name, ref) for fns, _number, ref in groups.values() for name in fns if name != ref]
+    pairs += [(name, peer_ref(name)) for server in servers for name in server.variants]
+    ratios = {f"{name} / {ref}": round_ratios(times[name], times[ref]) for name, ref in pairs if ref in times}
     return times, ratios
+
+
+def ratio_table(ratios, servers):
+    """The peers side by side: every row as a ratio to its reference in this run."""
+    cols = [("jit", "jit_{}"), ("interpreted", "interp_{}")]
+    cols += [(s.label, s.prefix + "{}") for s in servers]
+    rows = [("48-op chain, grad / autograd", "chain", "autograd_chain", {"jit": "jit_grad_chain",
+                                                                         "interpreted": "grad_chain"}),
+            ("MLP total gradient B=64", "total_B64", "numpy_total_B64", {}),
+            ("MLP total gradient B=256", "total_B256", "numpy_total_B256", {}),
+            ("per-example gradients B=256", "pe_B256", "numpy_pe_B256", {}),
+            ("8x256 MLP B=1024", "deep", "numpy_deep", {})]
+    print(f"\n{'ratio to hand NumPy (chain: to autograd)':<42}" + "".join(f"{c:>13}" for c, _ in cols))
+    for label, key, ref, special in rows:
+        cells = []
+        for col, pattern in cols:
+            name = special.get(col, pattern.format(key if key != "chain" else "grad_chain"))
+            value = ratios.get(f"{name} / {ref}")
+            cells.append(f"{value[0]:13.3f}" if value is not None else f"{'-':>13}")
+        print(f"{label:<42}" + "".join(cells))
+
+
+# peer -> (script under _peers/, column label, prefix of its rows)
+PEER_SERVERS = {"torch": ("jit_torch.py", "torch eager", "torch_"), "jax": ("jit_jax.py", "JAX jit", "jax_jit_")}
+
+
+def start_peers(which, chain_grad):
+    """The peer servers that are installed, each checked (the chain gradient here, the
+    rest against NumPy in the peer) before any round is timed."""
+    servers = []
+    for name in which:
+        script, label, prefix = PEER_SERVERS[name]
+        if peer_python(name) is None:
+            print(f"# {label}: not installed (no venv '{name}' under $SPMDGRAD_PEERS)")
+            continue
+        try:
+            server = PeerServer(name, script, [N_OPS])
+        except RuntimeError as e:  # its check failed, or it could not start: no rows for it
+            print(f"# {label}: FAILED, left out: {e}")
+            continue
+        np.testing.assert_allclose(server.info["check_chain"], chain_grad, rtol=1e-12)
+        server.label, server.prefix, server.variants = label, prefix, server.info["variants"]
+        server.cores_busy = 0.0
+        print(f"# {label}: {name} {server.info['version']}, gradients checked against NumPy")
+        servers.append(server)
+    return servers
 
 
 def main():
@@ -152,25 +187,29 @@ def main():
     ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--no-peers", action="store_true")
     args = ap.parse_args()
-    peers = not args.no_peers and os.path.exists(AUTOGRAD)
-    print_environment("bench_jit: compiled jit, the interpreter, hand NumPy, HIPS autograd")
+    print_environment("bench_jit: compiled jit, the interpreter, hand NumPy; peers autograd, torch, JAX")
     print("# medians of per-round ratios, round-robin; the machine is shared with other sessions")
 
     x = np.array([0.3, -0.2, 0.5])
     g_chain = spmdgrad.grad(lambda x: chain(jnp, x, N_OPS))
     jg_chain = spmdgrad.jit(g_chain)
     assert np.array_equal(jg_chain(x), g_chain(x))
-    if peers:
+    autograd = not args.no_peers and peer_python("autograd") is not None
+    if autograd:
         np.testing.assert_allclose(autograd_round(1)["check"], g_chain(x), rtol=1e-12)
+    elif not args.no_peers:
+        print("# autograd: not installed (no venv 'autograd' or 'jit-autograd' under $SPMDGRAD_PEERS)")
+    servers = [] if args.no_peers else start_peers(("torch", "jax"), g_chain(x))
 
     groups = {"chain": ({"grad_chain": lambda: g_chain(x), "jit_grad_chain": lambda: jg_chain(x)},
                         20, "autograd_chain")}
     for B in (64, 256):
         params, X, Y = make_problem(batch=B)
         jt = spmdgrad.jit(total)
-        for got, want in zip(jt(params, X, Y), numpy_batch_grads(params, X, Y), strict=True):
-            np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-5)
-            assert got.dtype == np.float32
+        for f in (jt, total):
+            for got, want in zip(f(params, X, Y), numpy_batch_grads(params, X, Y), strict=True):
+                np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-5)
+                assert got.dtype == np.float32
         groups[f"mlp_total_B{B}"] = ({
             f"numpy_total_B{B}": (lambda p=params, X=X, Y=Y: numpy_batch_grads(p, X, Y)),
             f"jit_total_B{B}": (lambda p=params, X=X, Y=Y, f=jt: f(p, X, Y)),
@@ -184,43 +223,34 @@ def main():
         "numpy_pe_B256": lambda: numpy_per_example_grads(params, X, Y),
         "jit_pe_B256": lambda: jpe(params, X, Y),
     }, 1, "numpy_pe_B256")
-    dp, dx, dy = deep_problem()
+    dp, dx, dy = _deep.make_problem()
     jdeep = spmdgrad.jit(deep_grad)
-    got, want = jdeep(dp, dx, dy), deep_numpy(dp, dx, dy)
-    for g, w in zip(got[0] + got[1], want[0] + want[1], strict=True):
-        np.testing.assert_allclose(g, w, rtol=2e-3, atol=2e-3)
+    for f in (jdeep, deep_grad):
+        gw, gb = f(dp, dx, dy)
+        _deep.check(list(gw) + list(gb))
     groups["deep_B1024"] = ({
-        "numpy_deep": lambda: deep_numpy(dp, dx, dy),
+        "numpy_deep": lambda: _deep.numpy_grads(dp, dx, dy),
         "jit_deep": lambda: jdeep(dp, dx, dy),
         "interp_deep": lambda: deep_grad(dp, dx, dy),
     }, 1, "numpy_deep")
 
-    times, ratios = rounds(groups, args.repeat, peers)
+    try:
+        times, ratios = rounds(groups, args.repeat, autograd, servers)
+    finally:
+        for server in servers:
+            server.close()
     print(f"\n{'variant':<26} {'median':>12}")
     for name, ts in times.items():
         per = " per op" if "chain" in name else ""
         div = N_OPS if "chain" in name else 1
         print(f"{name:<26} {statistics.median(ts) / div * 1e6:10.2f} us{per}")
-    print(f"\n{'ratio (median of per-round ratios)':<40} {'value':>8}")
-    for k, v in ratios.items():
-        print(f"{k:<40} {v:8.3f}")
-    if not peers:
-        print("autograd: not installed (no $SPMDGRAD_PEERS/jit-autograd venv) or --no-peers")
-    if peers and os.path.exists(JAX):
-        proc = subprocess.run([JAX, os.path.join(HERE, "_peers", "jit_jax.py"), str(args.repeat)],
-                              capture_output=True, text=True, check=False,
-                              env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
-        if proc.returncode == 0:
-            jx = json.loads(proc.stdout.strip().splitlines()[-1])
-            print(f"\nJAX {jx['version']} (its own process, right after the rounds above; not interleaved):")
-            print(f"  jit(grad) chain {jx['jax_jit_grad_chain'] / N_OPS * 1e6:.2f} us per op")
-            for B in (64, 256):
-                ref = statistics.median(times[f"numpy_total_B{B}"])
-                print(f"  jit total B={B}: {jx[f'jax_jit_total_B{B}'] * 1e6:.0f} us "
-                      f"({jx[f'jax_jit_total_B{B}'] / ref:.2f}x this run's NumPy median)")
-        else:
-            print("JAX peer failed:", (proc.stderr or proc.stdout).strip().splitlines()[-1:])
-    pn = peak_bytes(lambda: deep_numpy(dp, dx, dy))
+    print(f"\n{'ratio (median of per-round ratios)':<40} {'value':>8}  quartiles")
+    for k, (med, q1, q3) in ratios.items():
+        print(f"{k:<40} {med:8.3f}  {q1:.3f}-{q3:.3f}")
+    ratio_table(ratios, servers)
+    for server in servers:
+        print(f"{server.label}: at most {server.cores_busy:.2f} cores busy during a row (one thread: <= 1)")
+    pn = peak_bytes(lambda: _deep.numpy_grads(dp, dx, dy))
     pj = peak_bytes(lambda: jdeep(dp, dx, dy))
     pi = peak_bytes(lambda: deep_grad(dp, dx, dy))
     print(f"\npeak traced memory, 8x256 MLP B=1024: numpy {pn / 2**20:.1f} MiB, jit {pj / 2**20:.1f} MiB "
