@@ -202,6 +202,10 @@ class MPIBackend:
 
     def pbroadcast(self, x):
         """Implicit broadcast of a replicated value to every rank (sum when transposed)."""
+        if type(x) is np.ndarray:
+            # A concrete array is nobody's tangent, so nothing will transpose this
+            # identity: it needs neither the primitive nor the call site.
+            return x
         return mpi_pbroadcast(x, self.state, self.axis_name)
 
     def allreduce(self, xs, op):

@@ -35,6 +35,7 @@ True
 """
 from __future__ import annotations
 
+import math
 import os
 import zlib
 
@@ -97,7 +98,7 @@ class Bucketer:
         self.MPI = self.state.mpi
         self.current = []                     # [(var, local sum)] of the open bucket
         self.current_bytes = 0
-        self.inflight = []                    # [(vars, [(idx, dtype, wire dtype, buf, req)])]
+        self.inflight = []                    # per bucket [(dtype, buf, req, [(var, start, end, shape)])]
         self.results = {}                     # var -> reduced cotangent
         self.plan = plan                      # the program's fingerprint, for the first check
 
@@ -137,30 +138,32 @@ class Bucketer:
         parts = []
         for dtype, idx in by_dtype.items():
             wire_dtype, wire_op = wire.reduce_wire(dtype, "sum")
-            buf = _pack_buffer(wire_dtype, sum(xs[i].size for i in idx))  # reused, as fused
+            spans, off = [], 0
+            for i in idx:
+                spans.append((vs[i], off, off + xs[i].size, xs[i].shape))
+                off += xs[i].size
+            buf = _pack_buffer(wire_dtype, off)  # reused, as fused
             np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
             req = _iallreduce(self.state.comm, MPI, buf, wire.mpi_op(MPI, wire_op))
-            parts.append((idx, dtype, buf, req, [xs[i].shape for i in idx]))
-        self.inflight.append((vs, parts))
+            parts.append((dtype, buf, req, spans))
+        self.inflight.append(parts)
 
     def progress(self):
         if self.inflight:
-            for _, parts in self.inflight:
+            for parts in self.inflight:
                 for p in parts:
-                    p[3].Test()
+                    p[2].Test()
 
     def finish(self, groups):
         self._flush()
-        for vs, parts in self.inflight:
-            for idx, dtype, buf, req, shapes in parts:
+        results = self.results
+        for parts in self.inflight:
+            for dtype, buf, req, spans in parts:
                 self.state.wait(req)
                 if buf.dtype != dtype:
                     buf = buf.astype(dtype)
-                off = 0
-                for i, shape in zip(idx, shapes, strict=True):
-                    n = int(np.prod(shape, dtype=np.int64))
-                    self.results[vs[i]] = buf[off:off + n].reshape(shape)
-                    off += n
+                for v, a, b, shape in spans:   # unpack: views of the reduced buffer
+                    results[v] = buf[a:b].reshape(shape)
         self.inflight = []
         for v, r in self.results.items():
             g = groups.setdefault(v, {})
@@ -187,7 +190,7 @@ def _make_sink(jaxpr, types, defer_axes):
             or type(frame.parent) is not core.EvalTrace):
         return None
     # Only inputs whose tangent is invariant over the axis can get a deferred psum.
-    nbytes = sum(v.aval.dtype.itemsize * int(np.prod(v.aval.shape, dtype=np.int64))
+    nbytes = sum(v.aval.dtype.itemsize * math.prod(v.aval.shape)
                  for v in jaxpr.invars if axis not in types[v])
     if nbytes <= _sizes[0]:
         return None
@@ -200,10 +203,28 @@ def _plan(jaxpr):
     if not consistency.checks_enabled():
         return ""
     pos = {v: i for i, v in enumerate(jaxpr.invars)}
-    uses = [(j, pos[v]) for j, e in enumerate(jaxpr.eqns) for v in e.invars
-            if isinstance(v, core.Var) and v in pos]
-    text = repr(([e.prim.name for e in jaxpr.eqns], [str(v.aval) for v in jaxpr.invars], uses))
+    get = pos.get
+    prog = []   # each equation's primitive, followed by the inputs it reads
+    for e in jaxpr.eqns:
+        prog.append(e.prim.name)
+        for v in e.invars:
+            i = get(v)
+            if i is not None:
+                prog.append(i)
+    text = repr((prog, [_aval_text(v.aval) for v in jaxpr.invars]))
     return f"program {len(jaxpr.eqns)} eqns crc {zlib.crc32(text.encode()):08x}"
+
+
+_aval_texts = {}
+
+
+def _aval_text(aval):
+    t = _aval_texts.get(aval)
+    if t is None:
+        if len(_aval_texts) > 4096:
+            _aval_texts.clear()
+        t = _aval_texts[aval] = str(aval)
+    return t
 
 
 ad.input_sinks.append(_make_sink)
