@@ -138,6 +138,9 @@ def main():
 
     gf = fused(lambda: g_total(params, local))()
     assert all(np.array_equal(a, b) for a, b in zip(gf, gt)), "bucketed != fused"
+    # The reduced values are views of reusable pack buffers, busy while a result is held:
+    # drop the checked results, as a training loop drops last step's gradients.
+    del got, gt, gl, gf
 
     t, tmin = mpi_timed_rounds(comm, fns := {
         "raw": raw,

@@ -198,25 +198,32 @@ def _plan(op, axis, xs, key):
 
 # Reusable pack buffers. A fresh multi-MB buffer costs page faults comparable to the
 # Allreduce itself, so a buffer is reused once nothing outside the pool refers to it:
-# results are views of it, and keep it busy for as long as the caller holds them.
-_POOL_SIZE = 2
+# results are views of it, and keep it busy for as long as the caller holds them. A
+# loop that rebinds its results (``g = step(...)``) still holds the previous call's
+# while the next one runs, so the pool keeps two generations of every reduction's
+# buffers (each gradient bucket has its own), up to _POOL_SIZE per dtype; the
+# smallest idle buffer that is large enough is taken.
+_POOL_SIZE = 16
 _pools = {}
 
 
 def _pack_buffer(dtype, n):
     pool = _pools.setdefault(np.dtype(dtype), [])
+    best = None
     for i in range(len(pool)):
         # References: the pool's list slot and getrefcount's own argument.
-        if pool[i].size >= n and sys.getrefcount(pool[i]) == 2:
-            return pool[i][:n]
+        if pool[i].size >= n and sys.getrefcount(pool[i]) == 2 and (
+                best is None or pool[i].size < pool[best].size):
+            best = i
+    if best is not None:
+        return pool[best][:n]
     buf = np.empty(n, dtype)
     if len(pool) < _POOL_SIZE:
         pool.append(buf)
-    else:  # replace an idle buffer if there is one, else leave this one unpooled
-        for i in range(len(pool)):
-            if sys.getrefcount(pool[i]) == 2:
-                pool[i] = buf
-                break
+    else:  # replace the smallest idle buffer if there is one, else leave this one unpooled
+        idle = [i for i in range(len(pool)) if sys.getrefcount(pool[i]) == 2]
+        if idle:
+            pool[min(idle, key=lambda i: pool[i].size)] = buf
     return buf
 
 
