@@ -89,7 +89,7 @@ def _iallreduce(comm, MPI, buf, op):
 class Bucketer:
     """The input sink of one backward pass (see the module docstring)."""
     __slots__ = ("frame", "axes", "state", "current", "current_bytes", "inflight",
-                 "results", "plan", "MPI")
+                 "unfinished", "results", "plan", "MPI")
 
     def __init__(self, frame, axes, plan):
         self.frame = frame
@@ -99,6 +99,7 @@ class Bucketer:
         self.current = []                     # [(var, local sum)] of the open bucket
         self.current_bytes = 0
         self.inflight = []                    # per bucket [(dtype, buf, req, [(var, start, end, shape)])]
+        self.unfinished = []                  # the requests that progress() still drives
         self.results = {}                     # var -> reduced cotangent
         self.plan = plan                      # the program's fingerprint, for the first check
 
@@ -146,13 +147,13 @@ class Bucketer:
             np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
             req = _iallreduce(self.state.comm, MPI, buf, wire.mpi_op(MPI, wire_op))
             parts.append((dtype, buf, req, spans))
+            self.unfinished.append(req)
         self.inflight.append(parts)
 
     def progress(self):
-        if self.inflight:
-            for parts in self.inflight:
-                for p in parts:
-                    p[2].Test()
+        if self.unfinished:
+            # Test drives MPI's progress; a completed request needs no more of it.
+            self.unfinished = [r for r in self.unfinished if not r.Test()]
 
     def finish(self, groups):
         self._flush()
@@ -164,7 +165,7 @@ class Bucketer:
                     buf = buf.astype(dtype)
                 for v, a, b, shape in spans:   # unpack: views of the reduced buffer
                     results[v] = buf[a:b].reshape(shape)
-        self.inflight = []
+        self.inflight, self.unfinished = [], []
         for v, r in self.results.items():
             g = groups.setdefault(v, {})
             g[ad._EMPTY] = ad._add(g.get(ad._EMPTY), r)
