@@ -22,6 +22,7 @@ from .batching import BatchTrace, BatchTracer
 from .collectives import buckets  # noqa: F401 - registers the gradient bucketer (ad.input_sinks)
 from .collectives.pbroadcast import mpi_pbroadcast
 from .collectives.psum import allreduce
+from .mpi import consistency
 from .mpi.comm import comm_state, tagged
 from .traceback_util import api_boundary
 from .tree_util import tree_flatten, tree_unflatten
@@ -69,11 +70,17 @@ def pmap(fun: Callable[..., Any], axis_name: str | None = None, in_axes: Any = 0
             if extra is None:
                 extra = extras[k] = f"k={k}{tail}"
             if leaves is None:
-                leaves = _entry_leaves(args, kwargs)
-            pmap_entry_p.bind(*leaves, comm=tagged(state), what=what, extra=extra)
+                pmap_entry_p.bind(*_entry_leaves(args, kwargs), comm=tagged(state), what=what,
+                                  extra=extra)
+            else:  # the direct path: started here, finished by the body's first collective
+                site = tagged(state)
+                consistency.start(state, what, leaves, extra, site.site)
             return BatchTrace(parent, axis_name, state.nranks * k, MPIBackend(state, k, axis_name))
         if not kwargs:
-            out = _direct_call(fun, args, in_axes, out_axes, axis_name, make_trace)
+            try:
+                out = _direct_call(fun, args, in_axes, out_axes, axis_name, make_trace)
+            finally:
+                consistency.finish(state)   # the entry check, if no collective finished it
             if out is not _GENERAL:
                 return out
         return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap", make_trace)

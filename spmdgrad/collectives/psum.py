@@ -17,7 +17,7 @@ import numpy as np
 from .. import ad, batching, core
 from ..batching import BatchTracer
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
-from ..mpi import wire
+from ..mpi import consistency, wire
 from ..primitives.elementwise import convert_element_type, div, eq, mul
 from ..primitives.named_axes import as_array, axes_tuple, axis_sizes, def_owner, scale, sum_dtype, unvary_transpose
 from ..primitives.structural import reduce_sum, reshape
@@ -154,13 +154,16 @@ def _allreduce_impl(*xs, op, comm, axis):
     if plan is None:
         plan = _plan(op, axis, xs, key)
     what, groups = plan
-    comm.check(what, xs)
     if isinstance(groups, Exception):
+        comm.check(what, xs)
         raise groups
+    # The check's exchange runs while this rank packs; its verdict comes before the data.
+    consistency.start(comm.state, what, xs, "", comm.site)
     outs = [None] * len(xs)
     for dtype, idx, wire_dtype, wire_op, total, spans in groups:
         buf = _pack_buffer(wire_dtype, total)  # pack: one copy of each value into one buffer
         np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
+        consistency.finish(comm.state)
         comm.wait(comm.comm.Iallreduce(MPI.IN_PLACE, buf, wire.mpi_op(MPI, wire_op)))
         if wire_dtype != dtype:
             buf = buf.astype(dtype)

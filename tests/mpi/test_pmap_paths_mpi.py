@@ -11,6 +11,7 @@ import spmdgrad.numpy as jnp
 from spmdgrad import grad, pmap
 from spmdgrad.collectives import psum as psum_module
 from spmdgrad.lax import psum
+from spmdgrad.mpi import MismatchError
 from spmdgrad.tree_util import tree_flatten
 
 from mpi_helpers import block, global_data, world
@@ -124,3 +125,32 @@ def test_rebound_results_reuse_the_pack_buffers(k):
     assert all(bases[i] == bases[i - 2] for i in range(2, 6))
     assert bases[-1] != bases[-2]
     assert len(psum_module._pools[np.dtype(np.float64)]) <= psum_module._POOL_SIZE
+
+
+# ---------------------------------------------------------------- the entry check, started early
+# On the direct path the pmap entry check is posted at entry and finished by the body's
+# first collective (or at the end of the call): a mismatch still raises in that call, on
+# every rank, naming the pmap call.
+
+def _mismatched_args():
+    _, r, n = world()
+    if n == 1:
+        pytest.skip("needs two ranks")
+    return np.ones((1, 3)) if r == 0 else np.ones((1, 4))
+
+
+@pytest.mark.parametrize("body", ["no collective", "psum", "fails locally"])
+def test_entry_mismatch_raises_in_the_call_on_every_rank(body):
+    comm, _, _ = world()
+    x = _mismatched_args()
+    fun = {"no collective": lambda v: v * 2,
+           "psum": lambda v: psum(v.sum(), "i"),
+           # the rank with 4 columns fails in the body before any collective
+           "fails locally": lambda v: psum(v.reshape(3), "i")}[body]
+    with pytest.raises(MismatchError, match=r"pmap\(axis_name='i'\)") as info:
+        pmap(fun, axis_name="i")(x)
+    assert "f64[1,3]" in str(info.value) and "f64[1,4]" in str(info.value)
+    comm.Barrier()
+    # the ranks agree again afterwards
+    out = pmap(lambda v: psum(v, "i"), axis_name="i", out_axes=None)(np.ones((1, 2)))
+    np.testing.assert_array_equal(out, np.full(2, float(world()[2])))
