@@ -23,9 +23,10 @@ the end (with the stall watchdog).
   ``first=0`` turns bucketing off). The same on every rank.
 - Order is deterministic: the same program gives the same buckets on every rank.
 - The consistency check is not repeated per bucket: the first bucket runs the usual
-  check (one 2-element Allreduce, as the fused call does); every later bucket folds
-  its description into the schedule fingerprint without a message
-  (:func:`spmdgrad.mpi.consistency.fold`), so the next checked collective compares it.
+  check (one 2-element Allreduce, as the fused call does, exchanged while the bucket is
+  packed); every later bucket folds its description into the schedule fingerprint
+  without a message (:func:`spmdgrad.mpi.consistency.fold`), so the next checked
+  collective compares it.
 - Used in eager execution only (the pmap frame directly above evaluation): under
   ``jit``, or inside another transformation, the fused path runs.
 
@@ -128,7 +129,8 @@ class Bucketer:
         extra = f"bucket {len(self.inflight) + 1}"
         if self.plan is not None:
             # One check per reduction: the program fingerprint fixes every later bucket.
-            self.state.check(what, xs, f"{extra}, {self.plan}")
+            # Its exchange runs while this rank packs; its verdict comes before the data.
+            consistency.start(self.state.state, what, xs, f"{extra}, {self.plan}", self.state.site)
             self.plan = None
         else:
             consistency.fold(self.state.state, what, xs, extra, self.state.site)
@@ -145,6 +147,7 @@ class Bucketer:
                 off += xs[i].size
             buf = _pack_buffer(wire_dtype, off)  # reused, as fused
             np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
+            consistency.finish(self.state.state)
             req = _iallreduce(self.state.comm, MPI, buf, wire.mpi_op(MPI, wire_op))
             parts.append((dtype, buf, req, spans))
             self.unfinished.append(req)
