@@ -73,8 +73,7 @@ def pmap(fun: Callable[..., Any], axis_name: str | None = None, in_axes: Any = 0
                 pmap_entry_p.bind(*_entry_leaves(args, kwargs), comm=tagged(state), what=what,
                                   extra=extra)
             else:  # the direct path: started here, finished by the body's first collective
-                site = tagged(state)
-                consistency.start(state, what, leaves, extra, site.site)
+                consistency.start(state, what, leaves, extra, tagged(state).site)
             return BatchTrace(parent, axis_name, state.nranks * k, MPIBackend(state, k, axis_name))
         if not kwargs:
             try:
