@@ -18,13 +18,14 @@ from typing import Any
 import numpy as np
 
 from . import ad, batching, core
-from .batching import BatchTrace
+from .batching import BatchTrace, BatchTracer
 from .collectives import buckets  # noqa: F401 - registers the gradient bucketer (ad.input_sinks)
 from .collectives.pbroadcast import mpi_pbroadcast
 from .collectives.psum import allreduce
+from .mpi import consistency
 from .mpi.comm import comm_state, tagged
 from .traceback_util import api_boundary
-from .tree_util import tree_flatten
+from .tree_util import tree_flatten, tree_unflatten
 from .vmap import map_call
 
 
@@ -62,15 +63,84 @@ def pmap(fun: Callable[..., Any], axis_name: str | None = None, in_axes: Any = 0
         if state is None:                  # one process: single-host pmap over k shards
             return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap",
                             lambda parent, k: BatchTrace(parent, axis_name, k))
-        def make_trace(parent, k):
+
+        def make_trace(parent, k, leaves=None):
             _check_not_nested(parent, axis_name)
             extra = extras.get(k)
             if extra is None:
                 extra = extras[k] = f"k={k}{tail}"
-            _entry_check(tagged(state), args, kwargs, what, extra)
+            if leaves is None:
+                pmap_entry_p.bind(*_entry_leaves(args, kwargs), comm=tagged(state), what=what,
+                                  extra=extra)
+            else:  # the direct path: started here, finished by the body's first collective
+                consistency.start(state, what, leaves, extra, tagged(state).site)
             return BatchTrace(parent, axis_name, state.nranks * k, MPIBackend(state, k, axis_name))
+        if not kwargs:
+            try:
+                out = _direct_call(fun, args, in_axes, out_axes, axis_name, make_trace)
+            finally:
+                consistency.finish(state)   # the entry check, if no collective finished it
+            if out is not _GENERAL:
+                return out
         return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap", make_trace)
     return pmapped
+
+
+_GENERAL = object()   # _direct_call's answer when the call needs map_call's general path
+
+
+def _direct_call(fun, args, in_axes, out_axes, axis_name, make_trace):
+    """The usual eager call of a pmap over MPI, with every pytree flattened once: array
+    arguments mapped on axis 0 or not at all, outputs returned with ``out_axes`` 0 or
+    None. It computes what :func:`~spmdgrad.vmap.map_call` computes; anything else
+    (tracers, Python scalars, other axes, pytree-shaped axes, errors to explain) gets
+    ``_GENERAL`` before ``fun`` runs, or map_call's own output step after it."""
+    parent = core.current_trace()
+    if type(parent) is not core.EvalTrace or axis_name is None or not (
+            out_axes is None or (type(out_axes) is int and out_axes == 0)):
+        return _GENERAL
+    leaves, in_tree = tree_flatten(args)
+    axes = _leaf_axes(in_axes, args, in_tree, len(leaves))
+    if axes is None:
+        return _GENERAL
+    k = 0
+    for x, ax in zip(leaves, axes):
+        if type(x) is not np.ndarray:
+            return _GENERAL
+        if ax is not None:
+            if not x.ndim or (k and x.shape[0] != k):
+                return _GENERAL
+            k = x.shape[0]
+    if not k:
+        return _GENERAL
+    trace = make_trace(parent, k, leaves)
+    ins = [x if ax is None else BatchTracer(trace, x) for x, ax in zip(leaves, axes)]
+    with core.use_trace(trace):
+        out = fun(*tree_unflatten(in_tree, ins))
+    outs, out_tree = tree_flatten(out)
+    if out_axes is None:
+        if all(type(o) is np.ndarray for o in outs):
+            return tree_unflatten(out_tree, outs)
+    elif all(type(o) is BatchTracer and o._trace is trace for o in outs):
+        return tree_unflatten(out_tree, [o.val for o in outs])
+    # Other outputs (unmapped with out_axes=0, scalars, errors): map_call's output step,
+    # in this frame, on the outputs computed above (fun does not run again).
+    return map_call(lambda *_: out, args, {}, in_axes, out_axes, axis_name, "pmap",
+                    lambda parent, size: trace)
+
+
+def _leaf_axes(in_axes, args, in_tree, n):
+    """Per-leaf in_axes when every entry is 0 or None, else None."""
+    if type(in_axes) is int:
+        return [0] * n if in_axes == 0 else None
+    if type(in_axes) is not tuple or len(in_axes) != len(args):
+        return None
+    axes = []
+    for ax, sub in zip(in_axes, in_tree.children):
+        if ax is not None and not (type(ax) is int and ax == 0):
+            return None
+        axes += [ax] * sub.num_leaves
+    return axes
 
 
 def _check_not_nested(t, axis_name):
@@ -88,16 +158,16 @@ def _check_not_nested(t, axis_name):
 pmap_entry_p = core.Primitive("pmap_entry", multiple_results=True)
 
 
-def _entry_check(comm, args, kwargs, what, extra):
-    """What every rank must agree on at a pmap call: the function, the argument
-    shapes and dtypes (which include k), and in_axes/out_axes (``extra``)."""
+def _entry_leaves(args, kwargs):
+    """The operands of the entry check. What every rank must agree on at a pmap call:
+    the function, the argument shapes and dtypes (which include k), and
+    in_axes/out_axes (the check's ``extra``)."""
     leaves = tree_flatten(args)[0] + tree_flatten(kwargs)[0] if kwargs else tree_flatten(args)[0]
-    leaves = [x if isinstance(x, core.Tracer | np.ndarray) else np.asarray(x) for x in leaves]
-    pmap_entry_p.bind(*leaves, comm=comm, what=what, extra=extra)
+    return [x if isinstance(x, core.Tracer | np.ndarray) else np.asarray(x) for x in leaves]
 
 
 def _entry_impl(*xs, comm, what, extra):
-    comm.check(what, [np.asarray(x) for x in xs], extra)
+    comm.check(what, [x if type(x) is np.ndarray else np.asarray(x) for x in xs], extra)
     return []
 
 
@@ -138,6 +208,10 @@ class MPIBackend:
 
     def pbroadcast(self, x):
         """Implicit broadcast of a replicated value to every rank (sum when transposed)."""
+        if type(x) is np.ndarray:
+            # A concrete array is nobody's tangent, so nothing will transpose this
+            # identity: it needs neither the primitive nor the call site.
+            return x
         return mpi_pbroadcast(x, self.state, self.axis_name)
 
     def allreduce(self, xs, op):

@@ -23,9 +23,10 @@ the end (with the stall watchdog).
   ``first=0`` turns bucketing off). The same on every rank.
 - Order is deterministic: the same program gives the same buckets on every rank.
 - The consistency check is not repeated per bucket: the first bucket runs the usual
-  check (one 2-element Allreduce, as the fused call does); every later bucket folds
-  its description into the schedule fingerprint without a message
-  (:func:`spmdgrad.mpi.consistency.fold`), so the next checked collective compares it.
+  check (one 2-element Allreduce, as the fused call does, exchanged while the bucket is
+  packed); every later bucket folds its description into the schedule fingerprint
+  without a message (:func:`spmdgrad.mpi.consistency.fold`), so the next checked
+  collective compares it.
 - Used in eager execution only (the pmap frame directly above evaluation): under
   ``jit``, or inside another transformation, the fused path runs.
 
@@ -35,6 +36,7 @@ True
 """
 from __future__ import annotations
 
+import math
 import os
 import zlib
 
@@ -88,7 +90,7 @@ def _iallreduce(comm, MPI, buf, op):
 class Bucketer:
     """The input sink of one backward pass (see the module docstring)."""
     __slots__ = ("frame", "axes", "state", "current", "current_bytes", "inflight",
-                 "results", "plan", "MPI")
+                 "unfinished", "results", "plan", "MPI")
 
     def __init__(self, frame, axes, plan):
         self.frame = frame
@@ -97,7 +99,8 @@ class Bucketer:
         self.MPI = self.state.mpi
         self.current = []                     # [(var, local sum)] of the open bucket
         self.current_bytes = 0
-        self.inflight = []                    # [(vars, [(idx, dtype, wire dtype, buf, req)])]
+        self.inflight = []                    # per bucket [(dtype, buf, req, [(var, start, end, shape)])]
+        self.unfinished = []                  # the requests that progress() still drives
         self.results = {}                     # var -> reduced cotangent
         self.plan = plan                      # the program's fingerprint, for the first check
 
@@ -126,7 +129,8 @@ class Bucketer:
         extra = f"bucket {len(self.inflight) + 1}"
         if self.plan is not None:
             # One check per reduction: the program fingerprint fixes every later bucket.
-            self.state.check(what, xs, f"{extra}, {self.plan}")
+            # Its exchange runs while this rank packs; its verdict comes before the data.
+            consistency.start(self.state.state, what, xs, f"{extra}, {self.plan}", self.state.site)
             self.plan = None
         else:
             consistency.fold(self.state.state, what, xs, extra, self.state.site)
@@ -137,31 +141,34 @@ class Bucketer:
         parts = []
         for dtype, idx in by_dtype.items():
             wire_dtype, wire_op = wire.reduce_wire(dtype, "sum")
-            buf = _pack_buffer(wire_dtype, sum(xs[i].size for i in idx))  # reused, as fused
+            spans, off = [], 0
+            for i in idx:
+                spans.append((vs[i], off, off + xs[i].size, xs[i].shape))
+                off += xs[i].size
+            buf = _pack_buffer(wire_dtype, off)  # reused, as fused
             np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
+            consistency.finish(self.state.state)
             req = _iallreduce(self.state.comm, MPI, buf, wire.mpi_op(MPI, wire_op))
-            parts.append((idx, dtype, buf, req, [xs[i].shape for i in idx]))
-        self.inflight.append((vs, parts))
+            parts.append((dtype, buf, req, spans))
+            self.unfinished.append(req)
+        self.inflight.append(parts)
 
     def progress(self):
-        if self.inflight:
-            for _, parts in self.inflight:
-                for p in parts:
-                    p[3].Test()
+        if self.unfinished:
+            # Test drives MPI's progress; a completed request needs no more of it.
+            self.unfinished = [r for r in self.unfinished if not r.Test()]
 
     def finish(self, groups):
         self._flush()
-        for vs, parts in self.inflight:
-            for idx, dtype, buf, req, shapes in parts:
+        results = self.results
+        for parts in self.inflight:
+            for dtype, buf, req, spans in parts:
                 self.state.wait(req)
                 if buf.dtype != dtype:
                     buf = buf.astype(dtype)
-                off = 0
-                for i, shape in zip(idx, shapes, strict=True):
-                    n = int(np.prod(shape, dtype=np.int64))
-                    self.results[vs[i]] = buf[off:off + n].reshape(shape)
-                    off += n
-        self.inflight = []
+                for v, a, b, shape in spans:   # unpack: views of the reduced buffer
+                    results[v] = buf[a:b].reshape(shape)
+        self.inflight, self.unfinished = [], []
         for v, r in self.results.items():
             g = groups.setdefault(v, {})
             g[ad._EMPTY] = ad._add(g.get(ad._EMPTY), r)
@@ -187,7 +194,7 @@ def _make_sink(jaxpr, types, defer_axes):
             or type(frame.parent) is not core.EvalTrace):
         return None
     # Only inputs whose tangent is invariant over the axis can get a deferred psum.
-    nbytes = sum(v.aval.dtype.itemsize * int(np.prod(v.aval.shape, dtype=np.int64))
+    nbytes = sum(v.aval.dtype.itemsize * math.prod(v.aval.shape)
                  for v in jaxpr.invars if axis not in types[v])
     if nbytes <= _sizes[0]:
         return None
@@ -200,10 +207,28 @@ def _plan(jaxpr):
     if not consistency.checks_enabled():
         return ""
     pos = {v: i for i, v in enumerate(jaxpr.invars)}
-    uses = [(j, pos[v]) for j, e in enumerate(jaxpr.eqns) for v in e.invars
-            if isinstance(v, core.Var) and v in pos]
-    text = repr(([e.prim.name for e in jaxpr.eqns], [str(v.aval) for v in jaxpr.invars], uses))
+    get = pos.get
+    prog = []   # each equation's primitive, followed by the inputs it reads
+    for e in jaxpr.eqns:
+        prog.append(e.prim.name)
+        for v in e.invars:
+            i = get(v)
+            if i is not None:
+                prog.append(i)
+    text = repr((prog, [_aval_text(v.aval) for v in jaxpr.invars]))
     return f"program {len(jaxpr.eqns)} eqns crc {zlib.crc32(text.encode()):08x}"
+
+
+_aval_texts = {}
+
+
+def _aval_text(aval):
+    t = _aval_texts.get(aval)
+    if t is None:
+        if len(_aval_texts) > 4096:
+            _aval_texts.clear()
+        t = _aval_texts[aval] = str(aval)
+    return t
 
 
 ad.input_sinks.append(_make_sink)

@@ -15,8 +15,9 @@ import sys
 import numpy as np
 
 from .. import ad, batching, core
+from ..batching import BatchTracer
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
-from ..mpi import wire
+from ..mpi import consistency, wire
 from ..primitives.elementwise import convert_element_type, div, eq, mul
 from ..primitives.named_axes import as_array, axes_tuple, axis_sizes, def_owner, scale, sum_dtype, unvary_transpose
 from ..primitives.structural import reduce_sum, reshape
@@ -45,7 +46,8 @@ def psum(x, axis_name):
 
 
 def _widen(x):
-    dt = get_aval(x).dtype
+    # A map frame's value has its instances' dtype: no abstract value is built for it.
+    dt = x.val.dtype if type(x) is BatchTracer and type(x.val) is np.ndarray else get_aval(x).dtype
     target = sum_dtype(dt)
     return x if target == dt else convert_element_type(x, target)
 
@@ -96,8 +98,11 @@ ad.transpose_rules[psum_p] = _psum_transpose
 
 
 def _local_sum(v, k):
-    """Sum over the k local instances; with one instance, a free reshape."""
+    """Sum over the k local instances; with one instance, a free reshape (a view of a
+    concrete array is taken directly: it is what the reshape primitive computes)."""
     if k == 1:
+        if type(v) is np.ndarray:
+            return v.reshape(v.shape[1:])
         return reshape(v, get_aval(v).shape[1:])
     return reduce_sum(v, (0,))
 
@@ -108,14 +113,16 @@ def _psum_owner(frame, vals, batched, axes):
             for v, b in zip(vals, batched, strict=True)]
     if frame.backend is not None:
         idx = [i for i, b in enumerate(batched) if b]
-        if idx:
+        if idx and k > 1:
             # The wire carries psum's declared result dtype (never narrower than the
             # local sum), so the ranks compute what vmap computes for the same program.
+            # (With k == 1 the local sum is a reshape, which keeps the dtype.)
             declared = abstract_rules[psum_p](*[get_aval(vals[i]) for i in idx], axes=axes)
             for i, (_, dt) in zip(idx, declared, strict=True):
                 wide = np.promote_types(get_aval(outs[i]).dtype, dt)
                 if wide != get_aval(outs[i]).dtype:
                     outs[i] = convert_element_type(outs[i], wide)
+        if idx:
             summed = frame.backend.allreduce([outs[i] for i in idx], "sum")
             for i, o in zip(idx, summed, strict=True):
                 outs[i] = o
@@ -142,31 +149,31 @@ def allreduce(xs, op, comm, axis):
 def _allreduce_impl(*xs, op, comm, axis):
     MPI = comm.mpi
     xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
-    key = (op, axis, tuple([(x.dtype, x.size) for x in xs]))
+    key = (op, axis, tuple([(x.shape, x.dtype) for x in xs]))
     plan = _plans.get(key)
     if plan is None:
         plan = _plan(op, axis, xs, key)
     what, groups = plan
-    comm.check(what, xs)
     if isinstance(groups, Exception):
+        comm.check(what, xs)
         raise groups
+    # The check's exchange runs while this rank packs; its verdict comes before the data.
+    consistency.start(comm.state, what, xs, "", comm.site)
     outs = [None] * len(xs)
-    for dtype, idx, wire_dtype, wire_op, total in groups:
+    for dtype, idx, wire_dtype, wire_op, total, spans in groups:
         buf = _pack_buffer(wire_dtype, total)  # pack: one copy of each value into one buffer
         np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
+        consistency.finish(comm.state)
         comm.wait(comm.comm.Iallreduce(MPI.IN_PLACE, buf, wire.mpi_op(MPI, wire_op)))
         if wire_dtype != dtype:
             buf = buf.astype(dtype)
-        off = 0
-        for i in idx:                       # unpack: views of the reduced buffer
-            n = xs[i].size
-            outs[i] = buf[off:off + n].reshape(xs[i].shape)
-            off += n
+        for i, (a, b, shape) in zip(idx, spans):   # unpack: views of the reduced buffer
+            outs[i] = buf[a:b].reshape(shape)
     return outs
 
 
-# Per signature (op, axis, dtypes and sizes): the check's text and the per-dtype
-# grouping, computed once rather than on every call.
+# Per signature (op, axis, shapes and dtypes): the check's text, the per-dtype grouping
+# and each value's span in its group's buffer, computed once rather than on every call.
 _plans = {}
 
 
@@ -181,7 +188,11 @@ def _plan(op, axis, xs, key):
             return (f"allreduce[{op}] over axis {axis!r}",
                     TypeError(f"p{op} (allreduce {op}): complex values ({dtype}) have no order"))
         wire_dtype, wire_op = wire.reduce_wire(dtype, op)  # e.g. half as float32, bool as uint8
-        groups.append((dtype, idx, wire_dtype, wire_op, sum(xs[i].size for i in idx)))
+        spans, off = [], 0
+        for i in idx:
+            spans.append((off, off + xs[i].size, xs[i].shape))
+            off += xs[i].size
+        groups.append((dtype, idx, wire_dtype, wire_op, off, spans))
     if len(_plans) > 4096:
         _plans.clear()
     plan = _plans[key] = (f"allreduce[{op}] over axis {axis!r}", groups)
@@ -190,25 +201,32 @@ def _plan(op, axis, xs, key):
 
 # Reusable pack buffers. A fresh multi-MB buffer costs page faults comparable to the
 # Allreduce itself, so a buffer is reused once nothing outside the pool refers to it:
-# results are views of it, and keep it busy for as long as the caller holds them.
-_POOL_SIZE = 2
+# results are views of it, and keep it busy for as long as the caller holds them. A
+# loop that rebinds its results (``g = step(...)``) still holds the previous call's
+# while the next one runs, so the pool keeps two generations of every reduction's
+# buffers (each gradient bucket has its own), up to _POOL_SIZE per dtype; the
+# smallest idle buffer that is large enough is taken.
+_POOL_SIZE = 16
 _pools = {}
 
 
 def _pack_buffer(dtype, n):
     pool = _pools.setdefault(np.dtype(dtype), [])
+    best = None
     for i in range(len(pool)):
         # References: the pool's list slot and getrefcount's own argument.
-        if pool[i].size >= n and sys.getrefcount(pool[i]) == 2:
-            return pool[i][:n]
+        if pool[i].size >= n and sys.getrefcount(pool[i]) == 2 and (
+                best is None or pool[i].size < pool[best].size):
+            best = i
+    if best is not None:
+        return pool[best][:n]
     buf = np.empty(n, dtype)
     if len(pool) < _POOL_SIZE:
         pool.append(buf)
-    else:  # replace an idle buffer if there is one, else leave this one unpooled
-        for i in range(len(pool)):
-            if sys.getrefcount(pool[i]) == 2:
-                pool[i] = buf
-                break
+    else:  # replace the smallest idle buffer if there is one, else leave this one unpooled
+        idle = [i for i in range(len(pool)) if sys.getrefcount(pool[i]) == 2]
+        if idle:
+            pool[min(idle, key=lambda i: pool[i].size)] = buf
     return buf
 
 

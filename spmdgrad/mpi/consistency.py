@@ -11,6 +11,12 @@ hold the same fingerprint. A disagreement raises the same :class:`MismatchError`
 on every rank, naming the first differing collective and, on each rank, its call,
 its ``file:line`` and the first differing leaf by key path.
 
+The exchange may be started early and finished later (:func:`start`, :func:`finish`):
+the pmap entry check is finished by the first collective of the pmap body (or at
+its end), and a psum's check by the data transfer after its buffer is packed. The
+messages are the same; a rank just does local work instead of waiting for the
+others at each of them, and no collective is posted before the check has passed.
+
 Switches (the same on every rank): ``SPMDGRAD_CHECKS=0`` / ``set_checks(False)``
 turns the check off; ``SPMDGRAD_CHECK_SITES=0`` / ``set_checks(sites=False)`` leaves
 ``file:line`` out of the fingerprint, for programs whose ranks legitimately make the
@@ -78,6 +84,23 @@ def check(state, what, arrays=(), extra="", site=None, MPI=None):
     (with ``extra`` parameters) on ``arrays``, called from ``site`` (a
     :class:`~.schedule.Site`), after the same schedule so far. One 2-element
     Allreduce; on a mismatch every rank raises the same :class:`MismatchError`."""
+    start(state, what, arrays, extra, site)
+    finish(state)
+
+
+# The check started on each communicator state and not finished yet:
+# id(state) -> (fingerprint, what, arrays, extra, site, request).
+_started = {}
+
+
+def start(state, what, arrays=(), extra="", site=None):
+    """Post :func:`check`'s exchange without waiting for it, so that this rank goes on
+    with local work (the pmap body, packing a buffer) while the others arrive; the
+    messages are those of :func:`check`. :func:`finish` waits for the verdict, and so
+    does the next :func:`start`, :func:`check` or :func:`fold` on ``state``: no other
+    collective is posted before a started check has passed."""
+    if _started:
+        finish(state)
     if not _checks:
         return
     state.seq += 1
@@ -85,7 +108,20 @@ def check(state, what, arrays=(), extra="", site=None, MPI=None):
     state.waiting = (what, extra, site)
     sig = state.sig
     sig[0], sig[1] = fp, -fp
-    state.allreduce_max(sig)
+    MPI = state.mpi
+    _started[id(state)] = (fp, what, arrays, extra, site,
+                           state.comm.Iallreduce(MPI.IN_PLACE, sig, MPI.MAX))
+
+
+def finish(state):
+    """Wait for the check started on ``state`` (if any): return when every rank agrees,
+    else raise the same :class:`MismatchError` on every rank."""
+    started = _started.pop(id(state), None)
+    if started is None:
+        return
+    fp, what, arrays, extra, site, req = started
+    state.wait(req)
+    sig = state.sig
     if sig[0] == fp and sig[1] == -fp:
         state.fp = fp
         state.last = state.waiting
@@ -98,6 +134,8 @@ def fold(state, what, arrays=(), extra="", site=None):
     """Add a collective to the schedule fingerprint without a message: the next
     :func:`check` compares it. For a collective whose agreement already follows from
     a checked one just before it (the later buckets of one gradient reduction)."""
+    if _started:
+        finish(state)
     if not _checks:
         return
     state.seq += 1

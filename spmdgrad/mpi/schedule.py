@@ -24,6 +24,9 @@ from __future__ import annotations
 import os
 import sys
 
+import numpy as np
+
+from ..core import Tracer
 from ..tree_util import tree_structure
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -128,6 +131,11 @@ def leaf_paths(tree):
     >>> leaf_paths({'b': (1, 2), 'a': [3]})
     ("['a'][0]", "['b'][0]", "['b'][1]")
     """
+    flat = _flat_key(tree)
+    if flat is not None:
+        out = _paths.get(flat)
+        if out is not None:
+            return out
     td = tree_structure(tree)
     out = _paths.get(td)
     if out is None:
@@ -136,7 +144,26 @@ def leaf_paths(tree):
         acc = []
         _walk(td, "", acc)
         out = _paths[td] = tuple(acc)
+        if flat is not None:
+            _paths[flat] = out
     return out
+
+
+def _flat_key(tree):
+    """A cheap cache key for the common operand, a flat list, tuple or dict of arrays
+    (a pytree whose structure is then fixed by its type and length or keys), else None.
+    It spares the flattening and the deep hash of a structure on every collective."""
+    t = type(tree)
+    if t is list or t is tuple:
+        values, what = tree, len(tree)
+    elif t is dict:
+        values, what = tree.values(), tuple(sorted(tree))
+    else:
+        return None
+    for v in values:
+        if not isinstance(v, np.ndarray | Tracer):
+            return None
+    return (t, what)
 
 
 def _walk(td, prefix, acc):
