@@ -21,7 +21,9 @@ rank runs the same communication schedule with its consistency checks, in order.
 Sums of broadcasts are not rewritten to products: ``x + x + x`` and ``3 * x`` can
 differ in the last bit.
 
-``lower`` emits one Python function: one line per equation, each value deleted
+``lower`` emits one Python function: one line per equation (calling the primitive's
+specialised form where it has a ``core.lowering_rules`` entry, e.g. a contraction as
+the one matmul its shapes need), each value deleted
 after its last use (so peak memory follows the program, not its length), and an
 elementwise ufunc writes into a dead operand's buffer (``out=``) when that buffer is
 fresh (made by an earlier ufunc of the program, never a view, an input or a
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Eqn, Jaxpr, ShapedArray, Var, impl_rules
+from .core import Eqn, Jaxpr, ShapedArray, Var, impl_rules, lowering_rules
 
 FOLD_LIMIT = 1 << 12  # largest constant-folded result, in elements
 
@@ -235,15 +237,19 @@ def lower(jaxpr, name="_compiled"):
     lines = [f"def {name}({', '.join(names[v] for v in jaxpr.invars)}):"]
     nv = 0
     for i, e in enumerate(jaxpr.eqns):
+        special = lowering_rules.get(e.prim)
+        special = special and special([v.aval for v in e.invars], **e.params)
         fn = impls.get(e.prim)
-        if fn is None:
+        if special is not None:
+            fn = bind_global(f"{_ident(e.prim.name)}_", special)
+        elif fn is None:
             try:
                 impl = impl_rules[e.prim]
             except KeyError:
                 raise NotImplementedError(f"primitive '{e.prim}' has no implementation") from None
             fn = impls[e.prim] = bind_global(f"{_ident(e.prim.name)}_", impl)
         args = [names[v] for v in e.invars]
-        params = _compile_bodies(e.params)
+        params = {} if special is not None else _compile_bodies(e.params)
         if all(k.isidentifier() for k in params):
             args += [f"{k}={bind_global('p', p)}" for k, p in params.items()]
         elif params:

@@ -142,6 +142,10 @@ class Primitive:
 impl_rules = {}       # prim -> fn(*arrays, **params) -> array (list if multiple_results)
 abstract_rules = {}   # prim -> fn(*avals, **params) -> (shape, dtype) (list of them if multiple)
 vma_rules = {}        # prim -> fn(vmas, **params) -> vma (or list); default: union of operands
+# prim -> fn(avals, **params) -> a function of the arrays alone, specialised to these
+# shapes and params (or None): what jit's compiled program calls instead of the impl.
+# It must return the impl's bits.
+lowering_rules = {}
 
 
 # The primitives the interpreters themselves emit. They are declared here so that

@@ -91,6 +91,24 @@ def test_inner_broadcasts_become_keepdims_views():
     assert bitwise_equal(g(z), sg.grad(lambda z: jnp.sum(f(z) ** 2))(z))
 
 
+@pytest.mark.parametrize("spec, xshape, yshape", [
+    ("Zk,kn->Zn", (5, 7), (7, 3)), ("Zn,Zk->kn", (5, 3), (5, 7)), ("Zn,kn->Zk", (5, 3), (7, 3)),
+    ("bij,bjk->bik", (2, 3, 4), (2, 4, 5)), ("bij,bjk->bki", (2, 3, 4), (2, 4, 5)),
+    ("ij,kj->ik", (3, 4), (5, 4)), ("ji,jk->ik", (4, 3), (4, 5)), ("abc,cd->dab", (2, 3, 4), (4, 5)),
+    ("bn,bk->bkn", (3, 4), (3, 5)), ("i,i->", (6,), (6,)), ("ij,jk->ki", (3, 4), (4, 5)),
+])
+def test_contraction_lowering_returns_the_impls_bits(spec, xshape, yshape):
+    from spmdgrad.primitives.contraction import einsum2_p
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):
+        x, y = rng.standard_normal(xshape).astype(dtype), rng.standard_normal(yshape).astype(dtype)
+        want = core.impl_rules[einsum2_p](x, y, spec=spec)
+        low = core.lowering_rules[einsum2_p]([core.get_aval(x), core.get_aval(y)], spec=spec)
+        if low is not None:
+            assert bitwise_equal(low(x, y), want)
+        assert np.allclose(want, np.einsum(spec, x, y), rtol=1e-5)
+
+
 def test_constant_folding_on_a_handmade_program():
     from spmdgrad.primitives.elementwise import mul_p, sin_p
     c, x, s, out = (core.Var(core.ShapedArray((3,), np.float64)) for _ in range(4))

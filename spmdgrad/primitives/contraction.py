@@ -15,7 +15,7 @@ import functools
 import numpy as np
 
 from .. import ad, batching, core
-from ..core import Primitive, abstract_rules, impl_rules, vma_rules
+from ..core import Primitive, abstract_rules, impl_rules, lowering_rules, vma_rules
 from .named_axes import axes_tuple, def_owner, scale, unvary_transpose
 
 einsum2_p = Primitive("einsum2")
@@ -100,8 +100,52 @@ def _einsum2_abstract(x, y, spec):
     return tuple(size[c] for c in out), x.dtype
 
 
+def _as_view(shape, perm, target):
+    """The impl's ``a.transpose(perm).reshape(target)``, with the steps that are no-ops
+    for these shapes left out."""
+    if perm == tuple(range(len(perm))):
+        return None if tuple(shape) == tuple(target) else (lambda a: a.reshape(target))
+    return lambda a: a.transpose(perm).reshape(target)
+
+
+def _einsum2_lowering(avals, spec):
+    """For jit: the impl specialised to these shapes, down to the matmul and the views it
+    needs (often one ``np.matmul``); the same operations, so the same bits."""
+    xa, ya = avals
+    xsum, ysum, xperm, yperm, xs, ys, mid_shape, operm, out_shape = _plan(spec, xa.shape, ya.shape)
+    if xsum or ysum or xs[-1] == 1:
+        return None
+    if xs[0] == 1:
+        xs, ys = xs[1:], ys[1:]
+    fx, fy = _as_view(xa.shape, xperm, xs), _as_view(ya.shape, yperm, ys)
+    if fx is None and fy is None:
+        operands = lambda x, y: (x, y)  # noqa: E731
+    else:
+        fx, fy = fx or (lambda a: a), fy or (lambda a: a)
+        operands = lambda x, y: (fx(x), fy(y))  # noqa: E731
+    if _swapped(spec):
+        final = tuple(mid_shape[i] for i in operm)
+        prod_shape = tuple(ys[:-2]) + (ys[-1], xs[-2])
+
+        def swapped(x, y):
+            xm, ym = operands(x, y)
+            return np.matmul(ym.swapaxes(-1, -2), xm.swapaxes(-1, -2))
+        return swapped if prod_shape == final else (lambda x, y: swapped(x, y).reshape(final))
+    prod_shape = tuple(xs[:-1]) + (ys[-1],)
+    reshape_ = prod_shape != tuple(mid_shape)
+    transpose_ = operm != tuple(range(len(operm)))
+
+    def matmul(x, y):
+        res = np.matmul(*operands(x, y))
+        if reshape_:
+            res = res.reshape(mid_shape)
+        return res.transpose(operm) if transpose_ else res
+    return matmul
+
+
 impl_rules[einsum2_p] = _einsum2_impl
 abstract_rules[einsum2_p] = _einsum2_abstract
+lowering_rules[einsum2_p] = _einsum2_lowering
 
 
 def _fresh(spec):

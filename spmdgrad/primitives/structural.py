@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import ad, batching
-from ..core import Primitive, abstract_rules, get_aval, impl_rules
+from ..core import Primitive, abstract_rules, get_aval, impl_rules, lowering_rules
 
 # ---------------------------------------------------------------- broadcast_in_dim
 broadcast_in_dim_p = Primitive("broadcast_in_dim")
@@ -63,8 +63,17 @@ def _bid_transpose(ct, x, shape, broadcast_dimensions):
     return [reshape(out, in_shape)]
 
 
+def _bid_lowering(avals, shape, broadcast_dimensions):
+    # For jit: a broadcast that only adds size-1 dims (a keepdims view) is one reshape.
+    if math.prod(avals[0].shape) == math.prod(shape) and list(broadcast_dimensions) == sorted(
+            broadcast_dimensions):
+        return lambda x: x.reshape(shape)
+    return None
+
+
 impl_rules[broadcast_in_dim_p] = _bid_impl
 abstract_rules[broadcast_in_dim_p] = _bid_abstract
+lowering_rules[broadcast_in_dim_p] = _bid_lowering
 ad.deflinear(broadcast_in_dim_p, _bid_transpose)
 
 def _bid_batch(size, vals, batched, shape, broadcast_dimensions):
