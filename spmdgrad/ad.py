@@ -16,7 +16,8 @@ import functools
 import numpy as np
 
 from . import core
-from .core import _EMPTY, Eqn, Jaxpr, Tracer, Var, get_aval, vma_of, zip
+from .core import _EMPTY, Tracer, get_aval, vma_of, zip
+from .recording import JaxprTrace, JaxprTracer  # noqa: F401 - part of ad's interface
 
 jvp_rules = {}        # prim -> fn(primals, tangents, **params) -> (primal_out, tangent_out)
 transpose_rules = {}  # prim -> fn(ct, *invals, **params) -> list of cts, one per operand
@@ -24,89 +25,6 @@ transpose_rules = {}  # prim -> fn(ct, *invals, **params) -> list of cts, one pe
 # transpose their own implicit broadcasts; custom-derivative calls are opaque.
 collective_prims = set()
 opaque_prims = set()
-
-
-# --------------------------------------------------------------------------- recording trace
-
-class JaxprTracer(Tracer):
-    __slots__ = ("var",)
-
-    def __init__(self, trace, var):
-        self._trace = trace
-        self.var = var
-
-    @property
-    def aval(self):
-        return self.var.aval
-
-
-class JaxprTrace(core.Trace):
-    """Records every primitive that touches one of its tracers; forwards the rest.
-
-    Operands that are not its tracers become constants of the program. Used for
-    the tangent half of linearize and for ``make_jaxpr``.
-    """
-    __slots__ = ("eqns", "_consts")
-
-    def __init__(self, parent):
-        super().__init__(parent)
-        self.eqns = []
-        self._consts = {}  # id(value) -> (var, value); holding value keeps the id valid
-
-    def new_arg(self, aval):
-        return JaxprTracer(self, Var(aval))
-
-    def const_var(self, x):
-        entry = self._consts.get(id(x))
-        if entry is None:
-            entry = self._consts[id(x)] = (Var(get_aval(x)), x)
-        return entry[0]
-
-    def process_primitive(self, prim, args, params):
-        for a in args:
-            if type(a) is JaxprTracer and a._trace is self:
-                break
-        else:
-            return self.forward(prim, args, params)
-        invars = [a.var if type(a) is JaxprTracer and a._trace is self else self.const_var(a)
-                  for a in args]
-        out = core.abstract_eval(prim, [v.aval for v in invars], params)
-        if prim.multiple_results:
-            outvars = [Var(a) for a in out]
-            self.eqns.append(Eqn(prim, invars, outvars, params))
-            return [JaxprTracer(self, v) for v in outvars]
-        for v in invars:
-            if v.aval.weak_type:
-                out = _weak_result(self, args, out)
-                break
-        outvar = Var(out)
-        self.eqns.append(Eqn(prim, invars, [outvar], params))
-        return JaxprTracer(self, outvar)
-
-    def to_jaxpr(self, invars, outs):
-        outvars = []
-        for o in outs:
-            if o is None:
-                outvars.append(None)
-            elif type(o) is JaxprTracer and o._trace is self:
-                outvars.append(o.var)
-            else:
-                outvars.append(self.const_var(o))
-        constvars = [v for v, _ in self._consts.values()]
-        consts = [x for _, x in self._consts.values()]
-        return Jaxpr(invars, constvars, consts, self.eqns, outvars)
-
-
-def _weak_result(trace, args, out):
-    """A result stays weakly typed (a traced Python scalar, see jit) when its operands
-    are weak tracers or 0-d constants (Python literals) of the same dtype."""
-    for a in args:
-        if type(a) is JaxprTracer and a._trace is trace:
-            if not a.var.aval.weak_type or a.var.aval.dtype != out.dtype:
-                return out
-        elif isinstance(a, Tracer) or np.ndim(a) != 0:
-            return out
-    return core.ShapedArray(out.shape, out.dtype, out.vma, weak_type=True)
 
 
 # --------------------------------------------------------------------------- linearize trace
@@ -399,18 +317,53 @@ def _final_at(jaxpr):
     return out
 
 
-def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
+def _transpose_rule(prim):
+    rule = transpose_rules.get(prim)
+    if rule is None:
+        raise NotImplementedError(
+            f"'{prim}' has no transpose rule, so reverse mode (grad/vjp) cannot pass through it. It "
+            "appeared in a linear program, which means a JVP rule applied it to a tangent; please report this.")
+    return rule
+
+
+def _transpose_plain(jaxpr, cts_out):
+    """The backward pass without named axes (``reduced=None``): every key is empty, so
+    one cotangent per variable; the same additions, in the same order."""
     env = dict(zip(jaxpr.constvars, jaxpr.consts))
-    named = reduced is not None and bool(bound)
-    types = tangent_types(jaxpr, bound - reduced, in_types) if named else None
-    acc = _Cotangents(defer_over_ranks(bound) if named else _EMPTY)
-    sink = _input_sink(jaxpr, types, acc.defer_axes) if named else None
+    cts = {}
+    for v, ct in zip(jaxpr.outvars, cts_out):
+        if v is not None and ct is not None and v not in env:
+            cts[v] = _add(cts.get(v), ct)
+    for eqn in reversed(jaxpr.eqns):
+        if eqn.prim.multiple_results:
+            ct = [cts.pop(v, None) for v in eqn.outvars]
+            if all(c is None for c in ct):
+                continue
+        else:
+            ct = cts.pop(eqn.outvars[0], None)
+            if ct is None:
+                continue
+        rule = _transpose_rule(eqn.prim)
+        operands = [env[v] if v in env else UndefinedPrimal(v.aval) for v in eqn.invars]
+        for v, c in zip(eqn.invars, rule(ct, *operands, **eqn.params)):
+            if c is not None and v not in env:
+                cts[v] = _add(cts.get(v), c.value if type(c) is Reduced else c)
+    return [{_EMPTY: cts[v]} if v in cts else {} for v in jaxpr.invars]
+
+
+def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
+    if reduced is None or not bound:
+        return _transpose_plain(jaxpr, cts_out)
+    env = dict(zip(jaxpr.constvars, jaxpr.consts))
+    types = tangent_types(jaxpr, bound - reduced, in_types)
+    acc = _Cotangents(defer_over_ranks(bound))
+    sink = _input_sink(jaxpr, types, acc.defer_axes)
     if sink is not None:
         final_at = _final_at(jaxpr)
 
     for v, ct in zip(jaxpr.outvars, cts_out):
         if v is not None and ct is not None and v not in env:
-            acc.add(v, (vma_of(ct) - types[v]) & bound if named else _EMPTY, ct)
+            acc.add(v, (vma_of(ct) - types[v]) & bound, ct)
     if sink is not None:
         for v in final_at.get(-1, ()):
             sink.final(v, acc.groups.get(v))
@@ -422,8 +375,8 @@ def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
             sink.progress()
         eqn = jaxpr.eqns[j]
         prim = eqn.prim
-        collective = named and prim in collective_prims
-        opaque = named and prim in opaque_prims
+        collective = prim in collective_prims
+        opaque = prim in opaque_prims
         if prim.multiple_results:
             ct = [acc.take(v, False)[0] for v in eqn.outvars]
             if all(c is None for c in ct):
@@ -435,22 +388,14 @@ def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
                 pending = [(_EMPTY, now), *pending]
             if not pending:
                 continue
-        rule = transpose_rules.get(prim)
-        if rule is None:
-            raise NotImplementedError(
-                f"'{prim}' has no transpose rule, so reverse mode (grad/vjp) cannot pass "
-                "through it. It appeared in a linear program, which means a JVP rule applied "
-                "it to a tangent; please report this.")
+        rule = _transpose_rule(prim)
         out_type = _EMPTY
-        if named:
-            for o in eqn.outvars:
-                out_type = out_type | types[o]
+        for o in eqn.outvars:
+            out_type = out_type | types[o]
         operands = []
         for v in eqn.invars:
             if v in env:
                 operands.append(env[v])
-            elif not named:
-                operands.append(UndefinedPrimal(v.aval))
             else:
                 bcast = (bound if collective else out_type & bound) - types[v]
                 operands.append(UndefinedPrimal(v.aval, bcast, types[v]))
@@ -461,8 +406,6 @@ def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
                     continue
                 if type(c) is Reduced:
                     key, c = _EMPTY, c.value
-                elif not named:
-                    key = _EMPTY
                 elif collective:
                     key = (vma_of(c) - types[v]) & bound
                 elif opaque:
