@@ -184,6 +184,10 @@ def tangent_types(jaxpr, varying, in_types=None):
     Over a bound axis that is not reduced, each instance differentiates its own copy
     of an invariant input, so the input's tangent is typed as varying over it, and so
     is every value computed from it until a collective makes it invariant again."""
+    if in_types is None and not varying:
+        # The inputs' tangents have their recorded types, so every variable has the one
+        # recorded with it (the same vma rules ran on the same types while recording).
+        return _RECORDED
     types = {v: v.aval.vma for v in jaxpr.constvars}
     if in_types is not None:  # known to the caller (a sub-program's inputs)
         types.update(zip(jaxpr.invars, in_types))
@@ -199,6 +203,17 @@ def tangent_types(jaxpr, varying, in_types=None):
         else:
             types[e.outvars[0]] = outs
     return types
+
+
+class _RecordedTypes:
+    """``types[v]`` is ``v.aval.vma``: the tangent types when nothing is added to them."""
+    __slots__ = ()
+
+    def __getitem__(self, v):
+        return v.aval.vma
+
+
+_RECORDED = _RecordedTypes()
 
 
 class _Cotangents:
