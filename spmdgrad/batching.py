@@ -34,8 +34,17 @@ class BatchTracer(Tracer):
     def aval(self):
         if self._aval is None:
             a = get_aval(self.val)
-            self._aval = core.ShapedArray(a.shape[1:], a.dtype, a.vma | self._trace.axis_set)
+            key = (a, self._trace.axis_set)
+            inner = _inner_avals.get(key)
+            if inner is None:
+                if len(_inner_avals) > 4096:
+                    _inner_avals.clear()
+                inner = _inner_avals[key] = core.ShapedArray(a.shape[1:], a.dtype, a.vma | self._trace.axis_set)
+            self._aval = inner
         return self._aval
+
+
+_inner_avals: dict = {}  # (value's aval, axis set) -> the instances' aval (avals are immutable)
 
 
 class BatchTrace(core.Trace):

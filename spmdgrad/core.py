@@ -63,6 +63,7 @@ class ShapedArray:
         self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.vma = vma if type(vma) is frozenset else frozenset(vma)
         self.weak_type = weak_type
+        self._hash = None
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
@@ -72,11 +73,10 @@ class ShapedArray:
                 and self.dtype == other.dtype and self.vma == other.vma)
 
     def __hash__(self):
-        try:
-            return self._hash
-        except AttributeError:
-            self._hash = h = hash((self.shape, self.dtype, self.vma))
-            return h
+        h = self._hash
+        if h is None:
+            h = self._hash = hash((self.shape, self.dtype, self.vma))
+        return h
 
     def str_short(self):
         name = _short_dtype(self.dtype)
