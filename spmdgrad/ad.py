@@ -404,16 +404,20 @@ def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
             if not pending:
                 continue
         rule = _transpose_rule(prim)
-        out_type = _EMPTY
-        for o in eqn.outvars:
-            out_type = out_type | types[o]
+        if len(eqn.outvars) == 1:
+            out_type = types[eqn.outvars[0]]
+        else:
+            out_type = _EMPTY
+            for o in eqn.outvars:
+                out_type = out_type | types[o]
+        over = bound if collective else out_type & bound   # the axes the outputs vary over
         operands = []
         for v in eqn.invars:
             if v in env:
                 operands.append(env[v])
             else:
-                bcast = (bound if collective else out_type & bound) - types[v]
-                operands.append(UndefinedPrimal(v.aval, bcast, types[v]))
+                t = types[v]
+                operands.append(UndefinedPrimal(v.aval, over - t if over else _EMPTY, t))
         for extra, ct in pending:
             cts_in = rule(ct, *operands, **eqn.params)
             for v, u, c in zip(eqn.invars, operands, cts_in):
@@ -427,7 +431,7 @@ def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
                     key = ((vma_of(c) | out_type) - types[v]) & bound
                 else:
                     key = u.psum_axes
-                acc.add(v, key | extra, c)
+                acc.add(v, key | extra if extra else key, c)
     if sink is not None:
         if jaxpr.eqns:
             for v in final_at.get(0, ()):

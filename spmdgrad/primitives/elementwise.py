@@ -43,6 +43,12 @@ def _batch_elementwise(prim):
                 return prim.bind(vals[0], vals[1], **params), True
         avals = [get_aval(v) for v in vals]
         shape = _shape_of(*[ShapedRest(a, b) for a, b in zip(avals, batched)])
+        ufunc = _eager_ufunc(prim, vals, params)
+        if ufunc is not None:
+            # Eager: NumPy broadcasts an unbatched operand itself; a batched one that is 0-d
+            # per instance needs only a keepdims view. No broadcast is materialised.
+            return ufunc(*[v.reshape(a.shape[:1] + (1,) * len(shape)) if b and a.shape[1:] != shape
+                           else v for v, a, b in zip(vals, avals, batched)]), True
         out = []
         for v, a, b in zip(vals, avals, batched):
             if b:
@@ -53,6 +59,20 @@ def _batch_elementwise(prim):
             out.append(v)
         return prim.bind(*out, **params), True
     batching.batch_rules[prim] = rule
+
+
+def _eager_ufunc(prim, vals, params):
+    """``prim``'s ufunc if the batching rule runs on concrete arrays (the parent is the
+    evaluation trace), else None."""
+    if params or type(core.current_trace()) is not core.EvalTrace:
+        return None
+    ufunc = impl_rules.get(prim)
+    if not isinstance(ufunc, np.ufunc) or ufunc.nout != 1:
+        return None
+    for v in vals:
+        if type(v) is not np.ndarray and not isinstance(v, np.generic):
+            return None
+    return ufunc
 
 
 class ShapedRest:
