@@ -153,16 +153,19 @@ def _fresh(spec):
     return next(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba" if c not in used)
 
 
-def _einsum2_batch(size, vals, batched, spec):
+@functools.lru_cache(maxsize=4096)
+def _batched_spec(spec, bx, by, fresh=None, keep=True):
+    """``spec`` with a new leading batch index on the batched operands and (``keep``) the
+    output. Specs are few and calls many, so the strings are built once."""
     a, b, out = parse(spec)
-    z = _fresh(spec)
+    z = (fresh or _fresh)(spec)
+    return f"{z + a if bx else a},{z + b if by else b}->{z + out if keep else out}"
+
+
+def _einsum2_batch(size, vals, batched, spec):
+    # With y unbatched the batch folds into x's free dims: one big matmul, not a batched one.
     x, y = vals
-    if not batched[1]:
-        # Fold the batch into x's free dims: one big matmul instead of a batched one.
-        return einsum2(x, y, f"{z}{a},{b}->{z}{out}"), True
-    if not batched[0]:
-        return einsum2(x, y, f"{a},{z}{b}->{z}{out}"), True
-    return einsum2(x, y, f"{z}{a},{z}{b}->{z}{out}"), True
+    return einsum2(x, y, _batched_spec(spec, batched[0], batched[1])), True
 
 
 batching.batch_rules[einsum2_p] = _einsum2_batch
@@ -177,14 +180,19 @@ def _transpose_operand(ct, other, target, spec_t):
     return einsum2(ct, other, spec_t)
 
 
-def _lhs_t(ct, x, y, spec):
+@functools.lru_cache(maxsize=4096)
+def _transposed_spec(spec, lhs):
+    """The spec giving the cotangent of the left (``lhs``) or right operand."""
     a, b, out = parse(spec)
-    return _transpose_operand(ct, y, x, f"{out},{b}->{a}")
+    return f"{out},{b}->{a}" if lhs else f"{out},{a}->{b}"
+
+
+def _lhs_t(ct, x, y, spec):
+    return _transpose_operand(ct, y, x, _transposed_spec(spec, True))
 
 
 def _rhs_t(ct, x, y, spec):
-    a, b, out = parse(spec)
-    return _transpose_operand(ct, x, y, f"{out},{a}->{b}")
+    return _transpose_operand(ct, x, y, _transposed_spec(spec, False))
 
 
 ad.defbilinear(einsum2_p, _lhs_t, _rhs_t)
@@ -212,13 +220,11 @@ vma_rules[pdot_p] = lambda vmas, spec, axes: frozenset().union(*vmas) - frozense
 
 
 def _pdot_lhs_t(ct, x, y, spec, axes):
-    a, b, out = parse(spec)
-    return unvary_transpose(einsum2(ct, y, f"{out},{b}->{a}"), x, axes)
+    return unvary_transpose(einsum2(ct, y, _transposed_spec(spec, True)), x, axes)
 
 
 def _pdot_rhs_t(ct, x, y, spec, axes):
-    a, b, out = parse(spec)
-    return unvary_transpose(einsum2(ct, x, f"{out},{a}->{b}"), y, axes)
+    return unvary_transpose(einsum2(ct, x, _transposed_spec(spec, False)), y, axes)
 
 
 ad.defbilinear(pdot_p, _pdot_lhs_t, _pdot_rhs_t)
@@ -229,26 +235,19 @@ def _fresh_letter(spec):
 
 
 def _pdot_batch_rule(size, vals, batched, spec, axes):
-    a, b, out = parse(spec)
-    z = _fresh_letter(spec)
-    sa = z + a if batched[0] else a
-    sb = z + b if batched[1] else b
-    return pdot_p.bind(*vals, spec=f"{sa},{sb}->{z}{out}", axes=axes), True
+    return pdot_p.bind(*vals, spec=_batched_spec(spec, batched[0], batched[1], _fresh_letter), axes=axes), True
 
 
 batching.batch_rules[pdot_p] = _pdot_batch_rule
 
 
 def _pdot_owner(frame, vals, batched, spec, axes):
-    a, b, out = parse(spec)
     x, y = vals
     rest = tuple(n for n in axes if n != frame.axis_name)
     if not any(batched):
         res = scale(einsum2(x, y, spec), frame.axis_size)
-    else:
-        z = _fresh_letter(spec)
-        s = f"{z + a if batched[0] else a},{z + b if batched[1] else b}->{out}"
-        res = einsum2(x, y, s)
+    else:  # the mapped axis is contracted
+        res = einsum2(x, y, _batched_spec(spec, batched[0], batched[1], _fresh_letter, False))
         if frame.backend is not None:
             res, = frame.backend.allreduce([res], "sum")
     if rest:
