@@ -15,7 +15,6 @@ import sys
 import numpy as np
 
 from .. import ad, batching, core
-from ..batching import BatchTracer
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
 from ..mpi import consistency, wire
 from ..primitives.elementwise import convert_element_type, div, eq, mul
@@ -46,8 +45,7 @@ def psum(x, axis_name):
 
 
 def _widen(x):
-    # A map frame's value has its instances' dtype: no abstract value is built for it.
-    dt = x.val.dtype if type(x) is BatchTracer and type(x.val) is np.ndarray else get_aval(x).dtype
+    dt = get_aval(x).dtype
     target = sum_dtype(dt)
     return x if target == dt else convert_element_type(x, target)
 
