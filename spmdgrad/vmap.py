@@ -72,21 +72,25 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
     leaves = leaves + kw_leaves
     axes = axes + [0] * len(kw_leaves)
     name = axis_name if axis_name is not None else "<unnamed>"
-    sizes, moved = [], []
+    where = f"{fname} argument"
+    mapped, moved = [], []   # mapped: (leaf index, shape, axis) of each mapped argument
     for i, (x, ax) in enumerate(zip(leaves, axes)):
-        x = as_leaf(x, f"{fname} argument")
+        x = as_leaf(x, where)
         if ax is not None:
             a = get_aval(x)
             if a.ndim == 0:
                 raise ValueError(f"{fname}: cannot map over axis {ax} of a 0-d argument "
                                  f"(leaf {i}); use in_axes=None for it")
-            ax = canonical_axis(ax, a.ndim, f"argument leaf {i} with shape {a.shape}", name)
-            sizes.append((f"argument leaf {i} (shape {a.shape}, axis {ax})", a.shape[ax]))
+            if not (type(ax) is int and 0 <= ax < a.ndim):  # the messages are built on errors only
+                ax = canonical_axis(ax, a.ndim, f"argument leaf {i} with shape {a.shape}", name)
+            mapped.append((i, a.shape, ax))
             x = bdim_to_front(x, ax)
         moved.append(x)
-    if sizes:
-        check_batch_size(sizes, name)
-        size = sizes[0][1]
+    if mapped:
+        size = mapped[0][1][mapped[0][2]]
+        if any(shape[ax] != size for _, shape, ax in mapped):
+            check_batch_size([(f"argument leaf {i} (shape {shape}, axis {ax})", shape[ax])
+                              for i, shape, ax in mapped], name)
         if axis_size is not None and axis_size != size:
             raise ValueError(f"{fname}: axis_size={axis_size} but mapped arguments have size {size}")
     elif axis_size is not None:
@@ -120,6 +124,8 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
             # ranks that is a pbroadcast, so its cotangent is summed over ranks too.
             o = o if trace.backend is None else trace.backend.pbroadcast(o)
         val = o.val if mapped else broadcast_batch(o, trace.local_size)
-        ax = canonical_axis(ax, get_aval(val).ndim, f"output leaf {i}", name)
+        ndim = get_aval(val).ndim
+        if not (type(ax) is int and 0 <= ax < ndim):
+            ax = canonical_axis(ax, ndim, f"output leaf {i}", name)
         results.append(bdim_from_front(val, ax))
     return tree_unflatten(out_tree, results)
