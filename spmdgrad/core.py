@@ -320,10 +320,9 @@ class Trace:
         parent = self.parent
         if type(parent) is EvalTrace and not params:
             # Fast path: a ufunc on concrete arrays binds nothing, so no trace switch.
-            ufunc = _ufunc_impls.get(prim, False)
+            ufunc = _ufunc_impls.get(prim, False)  # ufunc_impl's cache, read inline: a hot path
             if ufunc is False:
-                ufunc = _ufunc_impls[prim] = impl_rules.get(prim) if isinstance(
-                    impl_rules.get(prim), np.ufunc) else None
+                ufunc = ufunc_impl(prim)
             if ufunc is not None:
                 for a in args:
                     if type(a) is not np.ndarray and isinstance(a, Tracer):
@@ -339,6 +338,16 @@ class Trace:
 
 
 _ufunc_impls = {}  # prim -> its impl if that is a NumPy ufunc, else None
+
+
+def ufunc_impl(prim):
+    """``prim``'s implementation if it is a NumPy ufunc (applied as is to concrete
+    arrays, broadcasting included), else None."""
+    ufunc = _ufunc_impls.get(prim, False)
+    if ufunc is False:
+        impl = impl_rules.get(prim)
+        ufunc = _ufunc_impls[prim] = impl if isinstance(impl, np.ufunc) else None
+    return ufunc
 
 
 class EvalTrace(Trace):

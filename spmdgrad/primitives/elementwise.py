@@ -66,8 +66,8 @@ def _eager_ufunc(prim, vals, params):
     evaluation trace), else None."""
     if params or type(core.current_trace()) is not core.EvalTrace:
         return None
-    ufunc = impl_rules.get(prim)
-    if not isinstance(ufunc, np.ufunc) or ufunc.nout != 1:
+    ufunc = core.ufunc_impl(prim)
+    if ufunc is None or ufunc.nout != 1:
         return None
     for v in vals:
         if type(v) is not np.ndarray and not isinstance(v, np.generic):
