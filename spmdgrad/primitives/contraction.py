@@ -57,23 +57,7 @@ def _plan(spec, xshape, yshape):
 
 def _einsum2_impl(x, y, spec):
     x, y = np.asarray(x), np.asarray(y)
-    xsum, ysum, xperm, yperm, xs, ys, mid_shape, operm, _ = _plan(spec, x.shape, y.shape)
-    if xsum:
-        x = x.sum(axis=xsum)
-    if ysum:
-        y = y.sum(axis=ysum)
-    if xs[0] == 1:  # no batch dims: 2-D matmul, which skips the stacked loop (~4% at these sizes)
-        xs, ys = xs[1:], ys[1:]
-    xm = x.transpose(xperm).reshape(xs)
-    ym = y.transpose(yperm).reshape(ys)
-    if xs[-1] == 1:  # no contraction: an outer product, cheaper as a broadcast multiply
-        res = xm * ym
-    elif _swapped(spec):  # the output wants y's free dims first (x.T @ d): no transposed result
-        return np.matmul(ym.swapaxes(-1, -2), xm.swapaxes(-1, -2)).reshape(
-            tuple(mid_shape[i] for i in operm))
-    else:
-        res = np.matmul(xm, ym)
-    return res.reshape(mid_shape).transpose(operm)
+    return _kernel(spec, x.shape, y.shape)(x, y)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -101,51 +85,58 @@ def _einsum2_abstract(x, y, spec):
 
 
 def _as_view(shape, perm, target):
-    """The impl's ``a.transpose(perm).reshape(target)``, with the steps that are no-ops
-    for these shapes left out."""
+    """``a.transpose(perm).reshape(target)``, with the steps that are no-ops for these
+    shapes left out."""
     if perm == tuple(range(len(perm))):
-        return None if tuple(shape) == tuple(target) else (lambda a: a.reshape(target))
+        return _same if tuple(shape) == tuple(target) else (lambda a: a.reshape(target))
     return lambda a: a.transpose(perm).reshape(target)
 
 
-def _einsum2_lowering(avals, spec):
-    """For jit: the impl specialised to these shapes, down to the matmul and the views it
-    needs (often one ``np.matmul``); the same operations, so the same bits."""
-    xa, ya = avals
-    xsum, ysum, xperm, yperm, xs, ys, mid_shape, operm, out_shape = _plan(spec, xa.shape, ya.shape)
-    if xsum or ysum or xs[-1] == 1:
-        return None
-    if xs[0] == 1:
+def _same(a):
+    return a
+
+
+@functools.lru_cache(maxsize=4096)
+def _kernel(spec, xshape, yshape):
+    """einsum2 for these shapes: the sums, views and one matmul (or broadcast product)
+    its plan needs, and no no-op step. Built once per spec and shapes; the impl calls
+    it, and jit's compiled code calls it directly (``lowering_rules``)."""
+    xsum, ysum, xperm, yperm, xs, ys, mid_shape, operm, _ = _plan(spec, xshape, yshape)
+    fx = _as_view(tuple(d for i, d in enumerate(xshape) if i not in xsum), xperm,
+                  xs[1:] if xs[0] == 1 else xs)
+    fy = _as_view(tuple(d for i, d in enumerate(yshape) if i not in ysum), yperm,
+                  ys[1:] if xs[0] == 1 else ys)
+    if xs[0] == 1:  # no batch dims: 2-D matmul, which skips the stacked loop (~4% at these sizes)
         xs, ys = xs[1:], ys[1:]
-    fx, fy = _as_view(xa.shape, xperm, xs), _as_view(ya.shape, yperm, ys)
-    if fx is None and fy is None:
-        operands = lambda x, y: (x, y)  # noqa: E731
-    else:
-        fx, fy = fx or (lambda a: a), fy or (lambda a: a)
-        operands = lambda x, y: (fx(x), fy(y))  # noqa: E731
-    if _swapped(spec):
+    if xsum:
+        fx = (lambda f: lambda a: f(a.sum(axis=xsum)))(fx)
+    if ysum:
+        fy = (lambda f: lambda a: f(a.sum(axis=ysum)))(fy)
+    if _swapped(spec) and xs[-1] != 1:
+        # The output wants y's free dims first (x.T @ d): multiply in that order, no transposed result.
         final = tuple(mid_shape[i] for i in operm)
-        prod_shape = tuple(ys[:-2]) + (ys[-1], xs[-2])
+        reshape = tuple(ys[:-2]) + (ys[-1], xs[-2]) != final
 
         def swapped(x, y):
-            xm, ym = operands(x, y)
-            return np.matmul(ym.swapaxes(-1, -2), xm.swapaxes(-1, -2))
-        return swapped if prod_shape == final else (lambda x, y: swapped(x, y).reshape(final))
-    prod_shape = tuple(xs[:-1]) + (ys[-1],)
-    reshape_ = prod_shape != tuple(mid_shape)
-    transpose_ = operm != tuple(range(len(operm)))
+            res = np.matmul(fy(y).swapaxes(-1, -2), fx(x).swapaxes(-1, -2))
+            return res.reshape(final) if reshape else res
+        return swapped
+    reshape = tuple(xs[:-1]) + (ys[-1],) != tuple(mid_shape)
+    transpose = operm != tuple(range(len(operm)))
+    # No contraction (size 1): an outer product, cheaper as a broadcast multiply.
+    product = np.multiply if xs[-1] == 1 else np.matmul
 
-    def matmul(x, y):
-        res = np.matmul(*operands(x, y))
-        if reshape_:
+    def contract(x, y):
+        res = product(fx(x), fy(y))
+        if reshape:
             res = res.reshape(mid_shape)
-        return res.transpose(operm) if transpose_ else res
-    return matmul
+        return res.transpose(operm) if transpose else res
+    return contract
 
 
 impl_rules[einsum2_p] = _einsum2_impl
 abstract_rules[einsum2_p] = _einsum2_abstract
-lowering_rules[einsum2_p] = _einsum2_lowering
+lowering_rules[einsum2_p] = lambda avals, spec: _kernel(spec, avals[0].shape, avals[1].shape)
 
 
 def _fresh(spec):
