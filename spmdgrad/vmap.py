@@ -73,7 +73,7 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
     axes = axes + [0] * len(kw_leaves)
     name = axis_name if axis_name is not None else "<unnamed>"
     where = f"{fname} argument"
-    mapped, moved = [], []   # mapped: (leaf index, shape, axis) of each mapped argument
+    mapped_in, moved = [], []   # (leaf index, shape, axis) of each mapped argument
     for i, (x, ax) in enumerate(zip(leaves, axes)):
         x = as_leaf(x, where)
         if ax is not None:
@@ -83,14 +83,14 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
                                  f"(leaf {i}); use in_axes=None for it")
             if not (type(ax) is int and 0 <= ax < a.ndim):  # the messages are built on errors only
                 ax = canonical_axis(ax, a.ndim, f"argument leaf {i} with shape {a.shape}", name)
-            mapped.append((i, a.shape, ax))
+            mapped_in.append((i, a.shape, ax))
             x = bdim_to_front(x, ax)
         moved.append(x)
-    if mapped:
-        size = mapped[0][1][mapped[0][2]]
-        if any(shape[ax] != size for _, shape, ax in mapped):
+    if mapped_in:
+        size = mapped_in[0][1][mapped_in[0][2]]
+        if any(shape[ax] != size for _, shape, ax in mapped_in):
             check_batch_size([(f"argument leaf {i} (shape {shape}, axis {ax})", shape[ax])
-                              for i, shape, ax in mapped], name)
+                              for i, shape, ax in mapped_in], name)
         if axis_size is not None and axis_size != size:
             raise ValueError(f"{fname}: axis_size={axis_size} but mapped arguments have size {size}")
     elif axis_size is not None:
