@@ -21,6 +21,11 @@ from .recording import JaxprTrace, JaxprTracer  # noqa: F401 - part of ad's inte
 
 jvp_rules = {}        # prim -> fn(primals, tangents, **params) -> (primal_out, tangent_out)
 transpose_rules = {}  # prim -> fn(ct, *invals, **params) -> list of cts, one per operand
+# Optional, for an input sink that owns the destination of an input's final cotangent (the
+# gradient buckets): prim -> fn(out, ct, *operands, **params) -> bool. All arrays are
+# concrete, the undefined operand is None; the rule writes that operand's cotangent into
+# ``out`` (bitwise what its transpose rule computes) and returns True, or returns False.
+transpose_into_rules = {}
 # How backward_pass keys a primitive's cotangent contributions (see there): collectives
 # transpose their own implicit broadcasts; custom-derivative calls are opaque.
 collective_prims = set()
@@ -303,7 +308,10 @@ def backward_pass(jaxpr, cts_out, reduced=None, bound=_EMPTY, in_types=None):
 # Input sinks: factories ``f(jaxpr, types, defer_axes) -> sink or None`` that may take
 # over the top-level pass's deferred input psums (spmdgrad.collectives.buckets). A
 # sink's ``final(v, groups)`` is called once per input as soon as its cotangent is
-# final, ``progress()`` between equations, and ``finish(groups_by_invar)`` at the end.
+# final (``sink.final_at``: :func:`final_readers`), ``progress()`` between equations, and
+# ``finish(groups_by_invar)`` at the end. Before an equation with a transpose-into rule is
+# transposed, ``transpose_into(j, eqn, extra, ct, operands, groups)`` may produce an input's
+# final cotangent in place: it returns ``(var, key, contribution)`` or None.
 input_sinks = []
 
 
@@ -317,10 +325,16 @@ def _input_sink(jaxpr, types, defer_axes):
     return None
 
 
-def _final_at(jaxpr):
+def final_readers(jaxpr):
     """Per equation index, the invars it is the first reader of (in program order),
     hence the last transposed: after transposing it, their cotangents are final.
-    Invars no equation reads: key -1."""
+    Invars no equation reads: key -1.
+
+    >>> import spmdgrad
+    >>> lin = spmdgrad.make_jaxpr(lambda x, y: x * 2.0 + x)(1.0, 2.0)
+    >>> sorted(final_readers(lin))
+    [-1, 0]
+    """
     first = dict.fromkeys(jaxpr.invars, -1)
     for j in range(len(jaxpr.eqns) - 1, -1, -1):
         for v in jaxpr.eqns[j].invars:
@@ -374,7 +388,7 @@ def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
     acc = _Cotangents(defer_over_ranks(bound))
     sink = _input_sink(jaxpr, types, acc.defer_axes)
     if sink is not None:
-        final_at = _final_at(jaxpr)
+        final_at = sink.final_at
 
     for v, ct in zip(jaxpr.outvars, cts_out):
         if v is not None and ct is not None and v not in env:
@@ -418,6 +432,11 @@ def _backward_pass(jaxpr, cts_out, reduced, bound, in_types):
             else:
                 t = types[v]
                 operands.append(UndefinedPrimal(v.aval, over - t if over else _EMPTY, t))
+        if sink is not None and prim in transpose_into_rules and len(pending) == 1:
+            placed = sink.transpose_into(j, eqn, *pending[0], operands, acc.groups)
+            if placed is not None:
+                acc.add(*placed)
+                continue
         for extra, ct in pending:
             cts_in = rule(ct, *operands, **eqn.params)
             for v, u, c in zip(eqn.invars, operands, cts_in):

@@ -97,10 +97,13 @@ def _same(a):
 
 
 @functools.lru_cache(maxsize=4096)
-def _kernel(spec, xshape, yshape):
+def _kernel(spec, xshape, yshape, into=False):
     """einsum2 for these shapes: the sums, views and one matmul (or broadcast product)
     its plan needs, and no no-op step. Built once per spec and shapes; the impl calls
-    it, and jit's compiled code calls it directly (``lowering_rules``)."""
+    it, and jit's compiled code calls it directly (``lowering_rules``).
+
+    ``into=True``: the same product written into a C-contiguous ``out`` (``f(x, y, out)``),
+    or None where the result would need a transpose to land there."""
     xsum, ysum, xperm, yperm, xs, ys, mid_shape, operm, _ = _plan(spec, xshape, yshape)
     fx = _as_view(tuple(d for i, d in enumerate(xshape) if i not in xsum), xperm,
                   xs[1:] if xs[0] == 1 else xs)
@@ -116,6 +119,12 @@ def _kernel(spec, xshape, yshape):
         # The output wants y's free dims first (x.T @ d): multiply in that order, no transposed result.
         final = tuple(mid_shape[i] for i in operm)
         reshape = tuple(ys[:-2]) + (ys[-1], xs[-2]) != final
+        if into:
+            natural = tuple(ys[:-2]) + (ys[-1], xs[-2])
+
+            def swapped_into(x, y, out):
+                np.matmul(fy(y).swapaxes(-1, -2), fx(x).swapaxes(-1, -2), out=out.reshape(natural))
+            return swapped_into
 
         def swapped(x, y):
             res = np.matmul(fy(y).swapaxes(-1, -2), fx(x).swapaxes(-1, -2))
@@ -125,6 +134,14 @@ def _kernel(spec, xshape, yshape):
     transpose = operm != tuple(range(len(operm)))
     # No contraction (size 1): an outer product, cheaper as a broadcast multiply.
     product = np.multiply if xs[-1] == 1 else np.matmul
+    if into:
+        if transpose:
+            return None
+        natural = tuple(xs[:-1]) + (ys[-1],)
+
+        def contract_into(x, y, out):
+            product(fx(x), fy(y), out=out.reshape(natural))
+        return contract_into
 
     def contract(x, y):
         res = product(fx(x), fy(y))
@@ -187,6 +204,22 @@ def _rhs_t(ct, x, y, spec):
 
 
 ad.defbilinear(einsum2_p, _lhs_t, _rhs_t)
+
+
+def _einsum2_into(out, ct, x, y, spec):
+    # The gradient buckets' destination: the same kernel as the transpose, its matmul
+    # writing straight into the bucket (no copy afterwards).
+    other, spec_t = (y, _transposed_spec(spec, True)) if x is None else (x, _transposed_spec(spec, False))
+    if ct.dtype != out.dtype or other.dtype != out.dtype:
+        return False
+    kernel = _kernel(spec_t, ct.shape, other.shape, True)
+    if kernel is None:
+        return False
+    kernel(ct, other, out)
+    return True
+
+
+ad.transpose_into_rules[einsum2_p] = _einsum2_into
 
 
 # ---------------------------------------------------------------- pdot = psum(einsum2)

@@ -180,6 +180,21 @@ ad.transpose_rules[sub_p] = _lin_transpose(-1)
 ad.deflinear(neg_p, lambda ct, x: [neg(ct)])
 ad.defbilinear(mul_p, lambda ct, x, y: _unbroadcast(mul(ct, y), x.aval),
                lambda ct, x, y: _unbroadcast(mul(x, ct), y.aval))
+
+
+def _mul_into(out, ct, x, y):
+    # The gradient buckets' destination: the transpose's product, written in place
+    # (only when it needs no unbroadcast: ct already has the operand's shape).
+    if ct.shape != out.shape or ct.dtype != out.dtype:
+        return False
+    if x is None:
+        np.multiply(ct, y, out=out)
+    else:
+        np.multiply(x, ct, out=out)
+    return True
+
+
+ad.transpose_into_rules[mul_p] = _mul_into
 ad.defjvp(div_p, lambda t, ans, x, y: _fit(div(t, y), ans),
           lambda t, ans, x, y: _fit(neg(mul(t, div(ans, y))), ans))
 ad.transpose_rules[div_p] = lambda ct, x, y: [_unbroadcast(div(ct, y), x.aval), None]

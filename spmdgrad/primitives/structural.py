@@ -54,13 +54,28 @@ def _bid_abstract(x, shape, broadcast_dimensions):
     return shape, x.dtype
 
 
-def _bid_transpose(ct, x, shape, broadcast_dimensions):
-    in_shape = x.aval.shape
+def _summed_dims(in_shape, shape, broadcast_dimensions):
+    """The output dims a broadcast created or grew: its transpose sums over them."""
     new_dims = tuple(d for d in range(len(shape)) if d not in broadcast_dimensions)
     grown = tuple(d for i, d in enumerate(broadcast_dimensions)
                   if in_shape[i] == 1 and shape[d] != 1)
-    out = reduce_sum(ct, tuple(sorted(new_dims + grown)))
+    return tuple(sorted(new_dims + grown))
+
+
+def _bid_transpose(ct, x, shape, broadcast_dimensions):
+    in_shape = x.aval.shape
+    out = reduce_sum(ct, _summed_dims(in_shape, shape, broadcast_dimensions))
     return [reshape(out, in_shape)]
+
+
+def _bid_into(out, ct, x, shape, broadcast_dimensions):
+    # The gradient buckets' destination (a bias gradient): the transpose's sum, in place.
+    if ct.dtype != out.dtype:
+        return False
+    axes = _summed_dims(out.shape, shape, broadcast_dimensions)
+    kept = tuple(d for i, d in enumerate(ct.shape) if i not in axes)
+    np.add.reduce(ct, axis=axes, out=out.reshape(kept))
+    return True
 
 
 def _bid_lowering(avals, shape, broadcast_dimensions):
@@ -75,6 +90,8 @@ impl_rules[broadcast_in_dim_p] = _bid_impl
 abstract_rules[broadcast_in_dim_p] = _bid_abstract
 lowering_rules[broadcast_in_dim_p] = _bid_lowering
 ad.deflinear(broadcast_in_dim_p, _bid_transpose)
+ad.transpose_into_rules[broadcast_in_dim_p] = _bid_into
+
 
 def _bid_batch(size, vals, batched, shape, broadcast_dimensions):
     return broadcast_in_dim_p.bind(vals[0], shape=(size,) + shape,
