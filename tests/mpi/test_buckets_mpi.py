@@ -62,10 +62,11 @@ def counts(monkeypatch):
     return calls
 
 
-def run(p, x, first, size):
+def run(p, x, first, size, f=loss):
+    """The total gradient of ``f`` over the MPI axis, with these bucket sizes."""
     old = buckets.set_bucket_sizes(first, size)
     try:
-        return pmap(grad(loss, reduce_axes=("i",)), axis_name="i", in_axes=(None, 0),
+        return pmap(grad(f, reduce_axes=("i",)), axis_name="i", in_axes=(None, 0),
                     out_axes=None)(p, x)
     finally:
         buckets.set_bucket_sizes(*old)
@@ -145,12 +146,8 @@ def test_mismatch_raises_on_every_rank():
         for i in range(N_LAYERS - 1 if odd else N_LAYERS):
             h = h @ p[f"w{i:02d}"] + p[f"b{i:02d}"]
         return jnp.sum(h * x)
-    old = buckets.set_bucket_sizes(1, 1 << 30)
-    try:
-        with pytest.raises(MismatchError, match="bucket 1"):
-            pmap(grad(f, reduce_axes=("i",)), axis_name="i", in_axes=(None, 0), out_axes=None)(p, x)
-    finally:
-        buckets.set_bucket_sizes(*old)
+    with pytest.raises(MismatchError, match="bucket 1"):
+        run(p, x, 1, 1 << 30, f)
     comm.Barrier()
 
 
@@ -168,16 +165,9 @@ def test_unused_shared_and_invariant_inputs(k, counts):
         h = h @ p["w00"] + p["b01"]           # w00 used twice
         return jnp.sum(h * x) + p["scale"] * 3.0  # scale's cotangent does not vary
 
-    def run_f(first, size):
-        old = buckets.set_bucket_sizes(first, size)
-        try:
-            return pmap(grad(f, reduce_axes=("i",)), axis_name="i", in_axes=(None, 0),
-                        out_axes=None)(p, x)
-        finally:
-            buckets.set_bucket_sizes(*old)
-    fused = run_f(0, 1)
+    fused = run(p, x, 0, 1, f)
     n_fused = counts["fused"]
-    bucketed = run_f(1, 1)
+    bucketed = run(p, x, 1, 1, f)
     if n > 1:   # every deferred psum went into a bucket: no fused call after the pass
         assert counts["bucket"] >= 2 and counts["fused"] == n_fused, counts
     for name in p:
@@ -202,16 +192,9 @@ def test_reused_input_random_data_bitwise_at_two_ranks(counts):
         h = jnp.tanh(h @ p["v"].astype(h.dtype) + h @ p["w"])
         return jnp.sum(jnp.sin(h @ p["w"]))
 
-    def run_f(first):
-        old = buckets.set_bucket_sizes(first, 1)
-        try:
-            return pmap(grad(f, reduce_axes=("i",)), axis_name="i", in_axes=(None, 0),
-                        out_axes=None)(p, x)
-        finally:
-            buckets.set_bucket_sizes(*old)
-    fused = run_f(0)
+    fused = run(p, x, 0, 1, f)
     n_fused = counts["fused"]
-    bucketed = run_f(1)
+    bucketed = run(p, x, 1, 1, f)
     if n > 1:
         assert counts["bucket"] == 2 and counts["fused"] == n_fused, counts
     for name in p:
@@ -265,16 +248,9 @@ def test_in_place_products_and_declined_cases_at_two_ranks(into_calls):
         y = y + jnp.sin(p["h"].astype(np.float64) * x)
         return jnp.sum(jnp.cos(y @ p["w"]))
 
-    def run_f(first):
-        old = buckets.set_bucket_sizes(first, 1)
-        try:
-            return pmap(grad(f, reduce_axes=("i",)), axis_name="i", in_axes=(None, 0),
-                        out_axes=None)(p, x)
-        finally:
-            buckets.set_bucket_sizes(*old)
-    fused = run_f(0)
+    fused = run(p, x, 0, 1, f)
     assert into_calls == {}
-    bucketed = run_f(1)
+    bucketed = run(p, x, 1, 1, f)
     assert into_calls == ({"mul": 2, "einsum2": 1} if n > 1 else {}), into_calls
     for name in p:
         assert bucketed[name].dtype == fused[name].dtype == p[name].dtype, name
