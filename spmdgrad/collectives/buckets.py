@@ -185,13 +185,12 @@ class Bucketer:
         u = operands[i]
         if groups.get(v) or type(u) is not ad.UndefinedPrimal or (u.psum_axes | extra) != self.axes:
             return None
-        args = []
+        args = [None] * len(operands)   # the undefined operand stays None
         for k, o in enumerate(operands):
             if k != i:
-                o = None if type(o) is ad.UndefinedPrimal else self._instance(o)
-                if o is None:
+                args[k] = None if type(o) is ad.UndefinedPrimal else self._instance(o)
+                if args[k] is None:
                     return None
-            args.append(o if k != i else None)
         ct = self._instance(ct)
         out = self.dest[v]
         if ct is None or not ad.transpose_into_rules[eqn.prim](out, ct, *args, **eqn.params):
@@ -219,7 +218,7 @@ class Bucketer:
                 self.results[v] = None
                 span.fill(0)
             else:
-                np.copyto(span, x.reshape(-1), casting="unsafe")
+                np.copyto(span.reshape(x.shape), x, casting="unsafe")
         self.left[b] -= 1
         while self.flushed < len(self.buckets) and self.left[self.flushed] == 0:
             self._flush()
