@@ -116,8 +116,9 @@ class Bucketer:
         # The buckets are laid out before the pass, in the order the inputs' cotangents
         # become final (reverse program order, like DDP): the same on every rank.
         n = len(jaxpr.eqns)
+        # (Other dtypes, e.g. bfloat16, stay with the fused psum after the pass.)
         order = [v for j in (-1, *range(n - 1, -1, -1)) for v in final_at.get(j, ())
-                 if axis not in types[v] and np.issubdtype(v.aval.dtype, np.inexact)]
+                 if axis not in types[v] and v.aval.dtype.kind in "fc"]
         groups, limit, current, nbytes = [], _sizes[0], [], 0
         for v in order:
             current.append(v)
