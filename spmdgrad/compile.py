@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Eqn, Jaxpr, ShapedArray, Var, impl_rules, lowering_rules
+from .core import Eqn, Jaxpr, ShapedArray, Var, impl_rules, lowering_into_rules, lowering_rules, pack_rules
 
 FOLD_LIMIT = 1 << 12  # largest constant-folded result, in elements
 
@@ -202,6 +202,45 @@ class Lowered:
         return self.source
 
 
+def _pack_destinations(jaxpr, outset):
+    """Reductions with a packing rule (``core.pack_rules``: the MPI allreduce) whose
+    operands can be produced straight into the pack buffer, skipping the copy.
+
+    An operand qualifies when it comes, through single-use reshapes only, from a
+    single-use ufunc or a primitive with a ``lowering_into_rules`` entry, has the
+    buffer's dtype, and is not a program output: nothing else then reads the buffer's
+    memory before the reduction overwrites it. Returns ``(packs, dests)``: per
+    reduction's equation index its packing, and per producer's equation index
+    ``(reduction index, buffer index, start, end)``."""
+    uses = {}
+    for e in jaxpr.eqns:
+        for v in e.invars:
+            uses[v] = uses.get(v, 0) + 1
+    made = {e.outvars[0]: (j, e) for j, e in enumerate(jaxpr.eqns) if len(e.outvars) == 1}
+    packs, dests = {}, {}
+    for i, e in enumerate(jaxpr.eqns):
+        rule = pack_rules.get(e.prim)
+        packing = rule and rule([v.aval for v in e.invars], **e.params)
+        if not packing:
+            continue
+        for k, v in enumerate(e.invars):
+            span = packing.spans[k]
+            if span is None or e.invars.count(v) != 1:
+                continue
+            dtype = v.aval.dtype
+            while uses.get(v) == 1 and v not in outset and v in made:
+                j, p = made[v]
+                if p.prim.name == "reshape":
+                    v = p.invars[0]
+                    continue
+                if (v.aval.dtype == dtype and v.aval.shape
+                        and (_is_ufunc_eqn(p) or p.prim in lowering_into_rules)):
+                    dests[j] = (i, *span)
+                    packs[i] = packing
+                break
+    return packs, dests
+
+
 def lower(jaxpr, name="_compiled"):
     """Emit and ``compile`` straight-line source for an (optimized) ``jaxpr``.
 
@@ -235,8 +274,31 @@ def lower(jaxpr, name="_compiled"):
     fresh = set()
     impls = {}
     lines = [f"def {name}({', '.join(names[v] for v in jaxpr.invars)}):"]
+    packs, dests = _pack_destinations(jaxpr, outset)
+    pack_bufs = {}   # reduction index -> the name of its buffers, once taken
     nv = 0
     for i, e in enumerate(jaxpr.eqns):
+        dest = dests.get(i)
+        into = None
+        if dest is not None:
+            r, g, a, b = dest
+            if r not in pack_bufs:   # take the buffers just before their first producer
+                pack_bufs[r] = f"P{len(pack_bufs)}"
+                lines.append(f"    {pack_bufs[r]} = {bind_global('alloc_', packs[r].alloc)}()")
+            into = f"{pack_bufs[r]}[{g}][{a}:{b}].reshape({e.outvars[0].aval.shape!r})"
+            if not _is_ufunc_eqn(e):
+                special = lowering_into_rules[e.prim]([v.aval for v in e.invars], **e.params)
+                if special is None:
+                    into = None
+                else:
+                    fn = bind_global(f"{_ident(e.prim.name)}_into_", special)
+                    args = [names[v] for v in e.invars] + [into]
+                    names[e.outvars[0]] = f"v{nv}"
+                    nv += 1
+                    lines.append(f"    {names[e.outvars[0]]} = {fn}({', '.join(args)})")
+                    fresh.difference_update(e.invars)
+                    _free(lines, e, i, names, last, outset, constset)
+                    continue
         special = lowering_rules.get(e.prim)
         special = special and special([v.aval for v in e.invars], **e.params)
         fn = impls.get(e.prim)
@@ -260,7 +322,9 @@ def lower(jaxpr, name="_compiled"):
             nv += 1
             outs.append(names[v])
         ufunc = _is_ufunc_eqn(e)
-        if ufunc and e.outvars[0].aval.shape:
+        if into is not None:   # produced straight into a reduction's pack buffer
+            args.append(f"out={into}")
+        elif ufunc and e.outvars[0].aval.shape:
             out = e.outvars[0].aval
             for v in e.invars:
                 if (v in fresh and last[v] == i and v not in outset and v.aval.shape == out.shape
@@ -278,12 +342,11 @@ def lower(jaxpr, name="_compiled"):
         target = ", ".join(outs) + ("," if e.prim.multiple_results and len(outs) == 1 else "")
         if e.prim.multiple_results and not outs:
             target = "_"
+        if i in pack_bufs:   # the reduction whose operands were produced in its buffers
+            fn = bind_global("packed_", packs[i].run)
+            args = [pack_bufs[i], *(names[v] for v in e.invars)]
         lines.append(f"    {target} = {fn}({', '.join(args)})")
-        dead = sorted({names[v] for v in e.invars if last[v] == i and v not in outset
-                       and v not in constset}
-                      | {names[v] for v in e.outvars if v not in last and v not in outset})
-        if dead:
-            lines.append(f"    del {', '.join(dead)}")
+        _free(lines, e, i, names, last, outset, constset)
     rets = ["None" if v is None else names[v] for v in jaxpr.outvars]
     lines.append(f"    return [{', '.join(rets)}]")
     source = "\n".join(lines) + "\n"
@@ -293,6 +356,15 @@ def lower(jaxpr, name="_compiled"):
     shared = set(jaxpr.invars) | constset
     copy_outs = [i for i, v in enumerate(jaxpr.outvars) if v in shared]
     return Lowered(jaxpr, source, glob[name], copy_outs)
+
+
+def _free(lines, e, i, names, last, outset, constset):
+    """Delete the values equation ``i`` read for the last time (and unused results)."""
+    dead = sorted({names[v] for v in e.invars if last[v] == i and v not in outset
+                   and v not in constset}
+                  | {names[v] for v in e.outvars if v not in last and v not in outset})
+    if dead:
+        lines.append(f"    del {', '.join(dead)}")
 
 
 class CompiledJaxpr(Jaxpr):

@@ -146,6 +146,15 @@ vma_rules = {}        # prim -> fn(vmas, **params) -> vma (or list); default: un
 # shapes and params (or None): what jit's compiled program calls instead of the impl.
 # It must return the impl's bits.
 lowering_rules = {}
+# prim -> fn(avals, **params) -> ``f(*arrays, out)`` that writes the impl's bits into
+# ``out`` (C-contiguous, the result's shape and dtype) and returns it, or None. jit uses
+# it (as ``out=`` for ufuncs) to produce a value straight into a reduction's pack buffer.
+lowering_into_rules = {}
+# prim -> fn(avals, **params) -> a packing or None: a reduction whose operands jit may
+# produce straight into its buffers. ``alloc()`` takes the buffers, ``spans[i]`` is
+# ``(buffer index, start, end)`` for operand i (None: it is always copied), and
+# ``run(bufs, *arrays)`` is the impl with those buffers (collectives/psum.py).
+pack_rules = {}
 
 
 # The primitives the interpreters themselves emit. They are declared here so that

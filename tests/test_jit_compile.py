@@ -120,6 +120,60 @@ def test_constant_folding_on_a_handmade_program():
     np.testing.assert_array_equal(lowered.fn(np.ones(3))[0], np.sin(np.arange(3.0)))
 
 
+class _FakePacking:
+    """A stand-in reduction's packing rule (core.pack_rules): one float64 buffer."""
+
+    def __init__(self, avals):
+        self.spans, off = [], 0
+        for a in avals:
+            n = int(np.prod(a.shape))
+            self.spans.append((0, off, off + n) if a.dtype == np.float64 else None)
+            off += n
+        self.size, self.in_place = off, []
+
+    def alloc(self):
+        self.buf = np.full(self.size, np.nan)
+        return [self.buf]
+
+    def run(self, bufs, *xs):
+        outs = []
+        for x, span in zip(xs, self.spans):
+            here = span is not None and np.shares_memory(x, bufs[0][span[1]:span[2]])
+            self.in_place.append(here)
+            outs.append(x * 2.0)
+        return outs
+
+
+def test_operands_produced_into_a_reduction_buffer(monkeypatch):
+    # A single-use ufunc result, directly or through a single-use reshape, is produced in
+    # the reduction's buffer; a value read twice, a program output, and another dtype
+    # are not. The bits are those of the interpreter either way.
+    from spmdgrad.primitives.elementwise import cos_p, exp_p, sin_p
+    from spmdgrad.primitives.structural import reshape_p
+    red_p = core.Primitive("fake_reduce", multiple_results=True, effectful=True)
+    monkeypatch.setitem(core.impl_rules, red_p, lambda *xs: [x * 2.0 for x in xs])
+    packings = []
+    monkeypatch.setitem(core.pack_rules, red_p, lambda avals: packings.append(_FakePacking(avals))
+                        or packings[-1])
+    V = lambda shape, dt=np.float64: core.Var(core.ShapedArray(shape, np.dtype(dt)))  # noqa: E731
+    x, y, z = V((3,)), V((2, 2)), V((3,), np.float32)
+    a, b, r, d, e, o1, o2, o3, o4 = V((3,)), V((2, 2)), V((4,)), V((3,)), V((3,), np.float32), \
+        V((3,)), V((4,)), V((3,)), V((3,), np.float32)
+    eqns = [core.Eqn(sin_p, [x], [a], {}), core.Eqn(cos_p, [y], [b], {}),
+            core.Eqn(reshape_p, [b], [r], {"new_sizes": (4,)}), core.Eqn(exp_p, [x], [d], {}),
+            core.Eqn(sin_p, [z], [e], {}), core.Eqn(red_p, [a, r, d, e], [o1, o2, o3, o4], {})]
+    jaxpr = core.Jaxpr([x, y, z], [], [], eqns, [o1, o2, o3, o4, d])
+    lowered = sgc.lower(jaxpr)
+    assert lowered.source.count("out=P0[0]") == 2, lowered.source
+    args = (np.linspace(0, 1, 3), np.linspace(1, 2, 4).reshape(2, 2), np.ones(3, np.float32))
+    got = lowered.fn(*args)
+    assert packings[-1].in_place == [True, True, False, False]
+    want = [np.sin(args[0]) * 2, np.cos(args[1]).reshape(4) * 2, np.exp(args[0]) * 2,
+            np.sin(args[2]) * 2, np.exp(args[0])]
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype and g.tobytes() == w.tobytes()
+
+
 def test_source_frees_values_and_reuses_buffers():
     x = np.linspace(0, 1, 1000)
     jf = sg.jit(lambda x: jnp.exp(jnp.sin(x) * 2.0) + 1.0)

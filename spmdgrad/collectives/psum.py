@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -144,7 +145,7 @@ def allreduce(xs, op, comm, axis):
     return allreduce_p.bind(*xs, op=op, comm=comm, axis=axis) if xs else []
 
 
-def _allreduce_impl(*xs, op, comm, axis):
+def _allreduce_impl(*xs, op, comm, axis, bufs=None):
     MPI = comm.mpi
     xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
     key = (op, axis, tuple([(x.shape, x.dtype) for x in xs]))
@@ -158,9 +159,16 @@ def _allreduce_impl(*xs, op, comm, axis):
     # The check's exchange runs while this rank packs; its verdict comes before the data.
     consistency.start(comm.state, what, xs, "", comm.site)
     outs = [None] * len(xs)
-    for dtype, idx, wire_dtype, wire_op, total, spans in groups:
-        buf = _pack_buffer(wire_dtype, total)  # pack: one copy of each value into one buffer
-        np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
+    for g, (dtype, idx, wire_dtype, wire_op, total, spans) in enumerate(groups):
+        if bufs is None:
+            buf = _pack_buffer(wire_dtype, total)  # pack: one copy of each value into one buffer
+            np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
+        else:   # jit's buffers: the values already produced in place are not copied
+            buf = bufs[g]
+            for i, (a, b, shape) in zip(idx, spans):
+                x = xs[i]
+                if x.ctypes.data != buf.ctypes.data + a * buf.itemsize or not x.flags.c_contiguous:
+                    np.copyto(buf[a:b].reshape(shape), x, casting="unsafe")
         consistency.finish(comm.state)
         comm.wait(comm.comm.Iallreduce(MPI.IN_PLACE, buf, wire.mpi_op(MPI, wire_op)))
         if wire_dtype != dtype:
@@ -229,6 +237,48 @@ def _pack_buffer(dtype, n):
 
 
 impl_rules[allreduce_p] = _allreduce_impl
+
+
+class _Packing:
+    """jit's handle on one allreduce signature: its pack buffers can be taken before the
+    operands are computed, so that their producers write straight into them (the
+    compiled program then skips the packing copy; ``core.pack_rules``)."""
+    __slots__ = ("params", "groups", "spans")
+
+    def __init__(self, avals, params):
+        self.params = params
+        key = (params["op"], params["axis"], tuple([(a.shape, a.dtype) for a in avals]))
+        shaped = [_Shape(a.shape, a.dtype) for a in avals]
+        _, self.groups = _plans.get(key) or _plan(params["op"], params["axis"], shaped, key)
+        self.spans = [None] * len(avals)
+        for g, (dtype, idx, wire_dtype, _, _, spans) in enumerate(self.groups):
+            if wire_dtype == dtype:
+                for i, (a, b, _) in zip(idx, spans):
+                    self.spans[i] = (g, a, b)
+
+    def alloc(self):
+        return [_pack_buffer(wire_dtype, total) for _, _, wire_dtype, _, total, _ in self.groups]
+
+    def run(self, bufs, *xs):
+        return impl_rules[allreduce_p](*xs, bufs=bufs, **self.params)   # through the table
+
+
+class _Shape:
+    """What :func:`_plan` reads of a value: its shape, size and dtype."""
+    __slots__ = ("shape", "dtype", "size")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype, self.size = shape, dtype, math.prod(shape)
+
+
+def _packing(avals, op, comm, axis):
+    if not avals:
+        return None
+    p = _Packing(avals, {"op": op, "comm": comm, "axis": axis})
+    return None if isinstance(p.groups, Exception) else p
+
+
+core.pack_rules[allreduce_p] = _packing
 abstract_rules[allreduce_p] = lambda *avals, op, comm, axis: [(a.shape, a.dtype) for a in avals]
 
 

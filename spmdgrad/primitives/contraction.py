@@ -15,7 +15,7 @@ import functools
 import numpy as np
 
 from .. import ad, batching, core
-from ..core import Primitive, abstract_rules, impl_rules, lowering_rules, vma_rules
+from ..core import Primitive, abstract_rules, impl_rules, lowering_into_rules, lowering_rules, vma_rules
 from .named_axes import axes_tuple, def_owner, scale, unvary_transpose
 
 einsum2_p = Primitive("einsum2")
@@ -154,6 +154,20 @@ def _kernel(spec, xshape, yshape, into=False):
 impl_rules[einsum2_p] = _einsum2_impl
 abstract_rules[einsum2_p] = _einsum2_abstract
 lowering_rules[einsum2_p] = lambda avals, spec: _kernel(spec, avals[0].shape, avals[1].shape)
+
+
+def _einsum2_lowering_into(avals, spec):
+    kernel = _kernel(spec, avals[0].shape, avals[1].shape, True)
+    if kernel is None:
+        return None
+
+    def into(x, y, out):
+        kernel(x, y, out)
+        return out
+    return into
+
+
+lowering_into_rules[einsum2_p] = _einsum2_lowering_into
 
 
 def _fresh(spec):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import ad, batching
-from ..core import Primitive, abstract_rules, get_aval, impl_rules, lowering_rules
+from ..core import Primitive, abstract_rules, get_aval, impl_rules, lowering_into_rules, lowering_rules
 
 # ---------------------------------------------------------------- broadcast_in_dim
 broadcast_in_dim_p = Primitive("broadcast_in_dim")
@@ -123,6 +123,7 @@ def _reduce_sum_transpose(ct, x, axes):
 
 
 impl_rules[reduce_sum_p] = lambda x, axes: np.add.reduce(x, axis=axes)  # np.sum, less dispatch
+lowering_into_rules[reduce_sum_p] = lambda avals, axes: lambda x, out: np.add.reduce(x, axis=axes, out=out)
 abstract_rules[reduce_sum_p] = _reduce_sum_abstract
 ad.deflinear(reduce_sum_p, _reduce_sum_transpose)
 batching.batch_rules[reduce_sum_p] = lambda size, vals, batched, axes: (
