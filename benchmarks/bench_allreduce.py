@@ -26,7 +26,9 @@ warm-up:
   pass, then the rest; :mod:`spmdgrad.collectives.buckets`; each leaf's cotangent,
   the transposed product ``p * x``, is written straight into its bucket, so nothing is
   packed), and again with bucketing off (one fused Allreduce after the backward pass,
-  which packs the 100 cotangents first).
+  which packs the 100 cotangents first);
+- the same two under ``jit``: the compiled program keeps one fused Allreduce, and its
+  products are written straight into the pack buffer (:mod:`spmdgrad.compile`).
 
 Bar: the spmdgrad reduction within 1.3x of the raw single-buffer Allreduce. The
 per-round ratios also compare spmdgrad with the hand-written pack + Allreduce + unpack,
@@ -148,9 +150,13 @@ def main():
 
     gf = fused(lambda: g_total(params, local))()
     assert all(np.array_equal(a, b) for a, b in zip(gf, gt)), "bucketed != fused"
+    jg_total, jg_local = spmdgrad.jit(g_total), spmdgrad.jit(g_local)
+    gj = jg_total(params, local)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(gj, gt)), "jit != eager"
+    assert all(np.array_equal(a, b) for a, b in zip(jg_local(params, local), gl)), "jit per-shard"
     # The reduced values are views of reusable pack buffers, busy while a result is held:
     # drop the checked results, as a training loop drops last step's gradients.
-    del got, gt, gl, gf
+    del got, gt, gl, gf, gj
 
     t, tmin = mpi_timed_rounds(comm, fns := {
         "raw": raw,
@@ -163,6 +169,8 @@ def main():
         "grad_total_nocheck": checks_off(lambda: g_total(params, local)),
         "grad_total_fused": fused(lambda: g_total(params, local)),
         "grad_local": lambda: g_local(params, local),
+        "jit_total": lambda: jg_total(params, local),
+        "jit_local": lambda: jg_local(params, local),
     }, args.repeat)
     per_round = _round_ratios(comm, fns, args.repeat)
     if rank != 0:
@@ -181,6 +189,8 @@ def main():
         ("spmdgrad pmap grad reduce_axes, checks off", "grad_total_nocheck"),
         ("spmdgrad pmap grad reduce_axes, one fused call", "grad_total_fused"),
         ("spmdgrad pmap grad, per-shard (no comm)", "grad_local"),
+        ("spmdgrad jit(pmap grad reduce_axes)", "jit_total"),
+        ("spmdgrad jit(pmap grad), per-shard (no comm)", "jit_local"),
     ]
     for label, k in rows:
         print(f"  {label:46s} {fmt_ms(t[k])}   {t[k] / t['raw']:6.2f}x raw"
@@ -193,8 +203,10 @@ def main():
           f"{red / t['raw']:6.2f}x raw   (checks off: {red_nc / t['raw']:.2f}x; "
           f"minima: {red_min / tmin['raw']:.2f}x)")
     print(f"  {'reduction inside grad, buckets off':46s} {fmt_ms(red_f)}   {red_f / t['raw']:6.2f}x raw")
+    red_j = t["jit_total"] - t["jit_local"]
+    print(f"  {'reduction inside jit(grad)':46s} {fmt_ms(red_j)}   {red_j / t['raw']:6.2f}x raw")
     print(f"medians of per-round ratios ({args.repeat} more rounds of raw, raw_pack, psum_tree, "
-          "grad_total, grad_total_fused, grad_local):")
+          "grad_total, grad_total_fused, grad_local, jit_total, jit_local):")
     for label, r in per_round.items():
         print(f"  {label:66s} {r:6.2f}x")
     for label, key in (("psum(pytree)", "psum(pytree) / raw"),
@@ -205,11 +217,12 @@ def main():
 
 
 def _round_ratios(comm, fns, repeat):
-    """Medians of per-round ratios: each round times the six variants once (shuffled
+    """Medians of per-round ratios: each round times the eight variants once (shuffled
     order, barrier before each, slowest rank's time)."""
     import statistics
     import time
-    names = ["raw", "raw_pack", "psum_tree", "grad_total", "grad_total_fused", "grad_local"]
+    names = ["raw", "raw_pack", "psum_tree", "grad_total", "grad_total_fused", "grad_local",
+             "jit_total", "jit_local"]
     shuffle = np.random.default_rng(99)
     buf = np.zeros(1)
     rounds = []
@@ -236,6 +249,8 @@ def _round_ratios(comm, fns, repeat):
             lambda t: (t["grad_total"] - t["grad_local"]) / t["raw"]),
         "reduction inside grad (one fused call) / raw": med(
             lambda t: (t["grad_total_fused"] - t["grad_local"]) / t["raw"]),
+        "reduction inside jit(grad) (in-place pack) / raw": med(
+            lambda t: (t["jit_total"] - t["jit_local"]) / t["raw"]),
         "grad step, buckets / one fused call": med(lambda t: t["grad_total"] / t["grad_total_fused"]),
         "psum(pytree) / raw pack + Allreduce + unpack": med(lambda t: t["psum_tree"] / t["raw_pack"]),
         "reduction inside grad (buckets) / raw pack + Allreduce + unpack": med(

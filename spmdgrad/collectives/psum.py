@@ -156,8 +156,9 @@ def _allreduce_impl(*xs, op, comm, axis, bufs=None):
     if isinstance(groups, Exception):
         comm.check(what, xs)
         raise groups
-    # The check's exchange runs while this rank packs; its verdict comes before the data.
-    consistency.start(comm.state, what, xs, "", comm.site)
+    if bufs is None:   # (with jit's buffers, _Packing.alloc started the check)
+        # The check's exchange runs while this rank packs; its verdict comes before the data.
+        consistency.start(comm.state, what, xs, "", comm.site)
     outs = [None] * len(xs)
     for g, (dtype, idx, wire_dtype, wire_op, total, spans) in enumerate(groups):
         if bufs is None:
@@ -243,13 +244,13 @@ class _Packing:
     """jit's handle on one allreduce signature: its pack buffers can be taken before the
     operands are computed, so that their producers write straight into them (the
     compiled program then skips the packing copy; ``core.pack_rules``)."""
-    __slots__ = ("params", "groups", "spans")
+    __slots__ = ("params", "what", "shaped", "groups", "spans")
 
     def __init__(self, avals, params):
         self.params = params
         key = (params["op"], params["axis"], tuple([(a.shape, a.dtype) for a in avals]))
-        shaped = [_Shape(a.shape, a.dtype) for a in avals]
-        _, self.groups = _plans.get(key) or _plan(params["op"], params["axis"], shaped, key)
+        self.shaped = [_Shape(a.shape, a.dtype) for a in avals]
+        self.what, self.groups = _plans.get(key) or _plan(params["op"], params["axis"], self.shaped, key)
         self.spans = [None] * len(avals)
         for g, (dtype, idx, wire_dtype, _, _, spans) in enumerate(self.groups):
             if wire_dtype == dtype:
@@ -257,6 +258,10 @@ class _Packing:
                     self.spans[i] = (g, a, b)
 
     def alloc(self):
+        # The consistency check starts here, before the operands are computed, so its
+        # exchange overlaps that work (the same record as the allreduce's own check).
+        comm = self.params["comm"]
+        consistency.start(comm.state, self.what, self.shaped, "", comm.site)
         return [_pack_buffer(wire_dtype, total) for _, _, wire_dtype, _, total, _ in self.groups]
 
     def run(self, bufs, *xs):
