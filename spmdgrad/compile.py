@@ -202,6 +202,18 @@ class Lowered:
         return self.source
 
 
+def _may_communicate(eqn):
+    """Could running ``eqn`` post a collective (and its consistency check)? An effectful
+    primitive, a Python callable in its params, or a sub-program with either. (A
+    communicator param alone, as on the identity halves of the collectives, does not.)"""
+    if getattr(eqn.prim, "effectful", False):
+        return True
+    for v in eqn.params.values():
+        if callable(v) and not isinstance(v, type | np.ufunc):
+            return True
+    return any(_may_communicate(e) for j in sub_jaxprs(eqn.params) for e in j.eqns)
+
+
 def _pack_destinations(jaxpr, outset):
     """Reductions with a packing rule (``core.pack_rules``: the MPI allreduce) whose
     operands can be produced straight into the pack buffer, skipping the copy.
@@ -209,8 +221,10 @@ def _pack_destinations(jaxpr, outset):
     An operand qualifies when it comes, through single-use reshapes only, from a
     single-use ufunc or a primitive with a ``lowering_into_rules`` entry, has the
     buffer's dtype, and is not a program output: nothing else then reads the buffer's
-    memory before the reduction overwrites it. Returns ``(packs, dests)``: per
-    reduction's equation index its packing, and per producer's equation index
+    memory before the reduction overwrites it. No effectful equation may run between
+    a producer and its reduction: taking the buffers starts the reduction's consistency
+    check, which must keep its place among the collectives. Returns ``(packs, dests)``:
+    per reduction's equation index its packing, and per producer's equation index
     ``(reduction index, buffer index, start, end)``."""
     uses = {}
     for e in jaxpr.eqns:
@@ -218,7 +232,10 @@ def _pack_destinations(jaxpr, outset):
             uses[v] = uses.get(v, 0) + 1
     made = {e.outvars[0]: (j, e) for j, e in enumerate(jaxpr.eqns) if len(e.outvars) == 1}
     packs, dests = {}, {}
+    last_effect = -1   # the last equation before the current one that may communicate
     for i, e in enumerate(jaxpr.eqns):
+        if i and _may_communicate(jaxpr.eqns[i - 1]):
+            last_effect = i - 1
         rule = pack_rules.get(e.prim)
         packing = rule and rule([v.aval for v in e.invars], **e.params)
         if not packing:
@@ -233,7 +250,7 @@ def _pack_destinations(jaxpr, outset):
                 if p.prim.name == "reshape":
                     v = p.invars[0]
                     continue
-                if (v.aval.dtype == dtype and v.aval.shape
+                if (j > last_effect and v.aval.dtype == dtype and v.aval.shape
                         and (_is_ufunc_eqn(p) or p.prim in lowering_into_rules)):
                     dests[j] = (i, *span)
                     packs[i] = packing

@@ -174,6 +174,29 @@ def test_operands_produced_into_a_reduction_buffer(monkeypatch):
         assert g.dtype == w.dtype and g.tobytes() == w.tobytes()
 
 
+def test_no_operand_produced_into_a_buffer_across_a_collective(monkeypatch):
+    # Taking the buffers starts the reduction's consistency check, so a producer that
+    # runs before another communicating equation is not given the buffer.
+    from spmdgrad.primitives.elementwise import cos_p, sin_p
+    red_p = core.Primitive("fake_reduce", multiple_results=True, effectful=True)
+    comm_p = core.Primitive("fake_collective", effectful=True)
+    monkeypatch.setitem(core.impl_rules, red_p, lambda *xs: [x * 2.0 for x in xs])
+    monkeypatch.setitem(core.impl_rules, comm_p, lambda x: x + 1.0)
+    packings = []
+    monkeypatch.setitem(core.pack_rules, red_p, lambda avals: packings.append(_FakePacking(avals))
+                        or packings[-1])
+    x, a, c, b, o1, o2 = (core.Var(core.ShapedArray((3,), np.dtype(np.float64))) for _ in range(6))
+    eqns = [core.Eqn(sin_p, [x], [a], {}), core.Eqn(comm_p, [x], [c], {}), core.Eqn(cos_p, [c], [b], {}),
+            core.Eqn(red_p, [a, b], [o1, o2], {})]
+    lowered = sgc.lower(core.Jaxpr([x], [], [], eqns, [o1, o2]))
+    assert lowered.source.count("out=P0[0]") == 1, lowered.source
+    got = lowered.fn(np.linspace(0, 1, 3))
+    assert packings[-1].in_place == [False, True]
+    xs = np.linspace(0, 1, 3)
+    for g, w in zip(got, [np.sin(xs) * 2, np.cos(xs + 1.0) * 2], strict=True):
+        assert g.tobytes() == w.tobytes()
+
+
 def test_source_frees_values_and_reuses_buffers():
     x = np.linspace(0, 1, 1000)
     jf = sg.jit(lambda x: jnp.exp(jnp.sin(x) * 2.0) + 1.0)
