@@ -77,3 +77,21 @@ def test_unused_and_repeated_collectives_still_run(k, monkeypatch):
     optimized = [e.prim.name for e in jf.lower(block(xs, k)).jaxpr.eqns]
     assert traced.count("pmap_entry") == optimized.count("pmap_entry")
     assert optimized.count("allreduce") == traced.count("allreduce")
+
+
+def test_jit_on_some_ranks_and_eager_on_others_agree(k):
+    """The compiled gradient writes into the Allreduce's buffer and starts its check
+    early; the schedule every rank checks is still the eager one, so ranks that jit
+    and ranks that don't run together, with the same bits."""
+    comm, r, n = world()
+    p = params()
+    xs, ys = global_data((n * k, 6, 5), 5), global_data((n * k, 6, 3), 6)
+    step = pmap(grad(mlp_loss, reduce_axes=("i",)), axis_name="i", in_axes=(None, 0, 0), out_axes=None)
+    f = jit(step) if r % 2 == 0 else step
+    for _ in range(2):
+        got = f(p, block(xs, k), block(ys, k))   # (jit checks the site where it traced)
+    if r % 2 == 0 and n > 1:
+        assert "packed_" in f.lower(p, block(xs, k), block(ys, k)).as_text()
+    for name in p:
+        gathered = comm.allgather(got[name].tobytes())
+        assert all(g == gathered[0] for g in gathered), name
