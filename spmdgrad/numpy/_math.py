@@ -43,8 +43,13 @@ def _accumulate_dtype(x, dtype, op):
     if dtype is not None:
         return ew.convert_element_type(x, np.dtype(dtype))
     dt = get_aval(x).dtype
-    acc = getattr(np, op)(np.zeros(1, dt)).dtype
+    acc = _ACC.get((op, dt))
+    if acc is None:  # asked of NumPy once per op and dtype: the probe costs ~2 us a call
+        acc = _ACC[(op, dt)] = getattr(np, op)(np.zeros(1, dt)).dtype
     return ew.convert_element_type(x, acc)
+
+
+_ACC: dict = {}  # (op, dtype) -> NumPy's accumulator dtype
 
 
 def _masked(x, where_, fill, op):
