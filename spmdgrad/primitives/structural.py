@@ -91,8 +91,14 @@ reduce_sum_p = Primitive("reduce_sum")
 
 def reduce_sum(x, axes):
     """Sum ``x`` over the (non-negative) ``axes``."""
-    axes = tuple(sorted(int(a) for a in axes))
+    axes = _sorted_axes(axes)
     return x if not axes else reduce_sum_p.bind(x, axes=axes)
+
+
+def _sorted_axes(axes):
+    if type(axes) is tuple and len(axes) == 1 and type(axes[0]) is int:
+        return axes  # the usual case (transposes ask for one axis), without sorting
+    return tuple(sorted(int(a) for a in axes))
 
 
 def _reduce_sum_abstract(x, axes):
