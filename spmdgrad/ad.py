@@ -97,9 +97,9 @@ class LinearizeTrace(core.Trace):
             # A tangent passed through unchanged (e.g. x + c with c not differentiated)
             # may vary over fewer axes than its primal; record the implicit broadcast,
             # whose transpose is the reduce_axes psum.
-            missing = p.aval.vma - t.aval.vma
-            if missing:
-                t = core.pbroadcast_p.bind(t, axes=tuple(sorted(missing)))
+            pv, tv = p.aval.vma, t.aval.vma
+            if pv is not tv and not pv <= tv:  # tested without building the difference
+                t = core.pbroadcast_p.bind(t, axes=tuple(sorted(pv - tv)))
         return t
 
 
@@ -243,6 +243,8 @@ class _Cotangents:
         g = self.groups.pop(v, None)
         if g is None:
             return None, ()
+        if len(g) == 1 and _EMPTY in g:  # the usual case: one cotangent, nothing to psum
+            return g[_EMPTY], ()
         now, later = None, []
         for key, c in g.items():
             if not key:

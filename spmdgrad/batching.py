@@ -106,6 +106,8 @@ class BatchTrace(core.Trace):
 # --------------------------------------------------------------------------- rule helpers
 
 def shift_axes(axes):
+    if len(axes) == 1:  # the usual case, without a generator (batching rules call this a lot)
+        return (axes[0] + 1,)
     return tuple(a + 1 for a in axes)
 
 

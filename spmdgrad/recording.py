@@ -51,17 +51,19 @@ class JaxprTrace(core.Trace):
                 break
         else:
             return self.forward(prim, args, params)
-        invars = [a.var if type(a) is JaxprTracer and a._trace is self else self.const_var(a)
-                  for a in args]
-        out = core.abstract_eval(prim, [v.aval for v in invars], params)
+        invars, avals, weak = [], [], False  # one pass over the operands: a hot path
+        for a in args:
+            v = a.var if type(a) is JaxprTracer and a._trace is self else self.const_var(a)
+            invars.append(v)
+            avals.append(v.aval)
+            weak = weak or v.aval.weak_type
+        out = core.abstract_eval(prim, avals, params)
         if prim.multiple_results:
             outvars = [Var(a) for a in out]
             self.eqns.append(Eqn(prim, invars, outvars, params))
             return [JaxprTracer(self, v) for v in outvars]
-        for v in invars:
-            if v.aval.weak_type:
-                out = _weak_result(self, args, out)
-                break
+        if weak:
+            out = _weak_result(self, args, out)
         outvar = Var(out)
         self.eqns.append(Eqn(prim, invars, [outvar], params))
         return JaxprTracer(self, outvar)

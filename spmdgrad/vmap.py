@@ -67,8 +67,8 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
         raise ValueError(f"{fname}: in_axes has {len(in_axes)} entries but the function was "
                          f"called with {len(args)} positional arguments")
     leaves, in_tree = tree_flatten(args)
-    axes = broadcast_prefix(in_axes, args, what=f"{fname} in_axes")
-    kw_leaves, kw_tree = tree_flatten(kwargs)
+    axes = _axes_per_leaf(in_axes, args, in_tree, fname, "in_axes")
+    kw_leaves, kw_tree = tree_flatten(kwargs) if kwargs else ([], None)
     leaves = leaves + kw_leaves
     axes = axes + [0] * len(kw_leaves)
     name = axis_name if axis_name is not None else "<unnamed>"
@@ -101,11 +101,11 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
     ins = [BatchTracer(trace, x) if ax is not None else x for x, ax in zip(moved, axes)]
     n_pos = len(ins) - len(kw_leaves)
     call_args = tree_unflatten(in_tree, ins[:n_pos])
-    call_kwargs = tree_unflatten(kw_tree, ins[n_pos:])
+    call_kwargs = tree_unflatten(kw_tree, ins[n_pos:]) if kwargs else {}
     with core.use_trace(trace):
         out = fun(*call_args, **call_kwargs)
     out_leaves, out_tree = tree_flatten(out)
-    oaxes = broadcast_prefix(out_axes, out, what=f"{fname} out_axes")
+    oaxes = _axes_per_leaf(out_axes, out, out_tree, fname, "out_axes")
     results = []
     for i, (o, ax) in enumerate(zip(out_leaves, oaxes)):
         o = as_out_leaf(o, fname)
@@ -129,3 +129,24 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
             ax = canonical_axis(ax, ndim, f"output leaf {i}", name)
         results.append(bdim_from_front(val, ax))
     return tree_unflatten(out_tree, results)
+
+
+_axes_cache: dict = {}  # (axes prefix, tree structure) -> one axis per leaf
+
+
+def _axes_per_leaf(prefix, tree, treedef, fname, what):
+    """``broadcast_prefix(prefix, tree)``, remembered per structure for the usual prefixes
+    (an int, None, or a flat tuple of them): it depends on the structure alone, and
+    flattening the tree again costs more than the lookup. Only exact ints are keys, since
+    False == 0 and 1.0 == 1 would otherwise hit an entry and skip their errors."""
+    if not (prefix is None or type(prefix) is int or (type(prefix) is tuple and all(
+            a is None or type(a) is int for a in prefix))):
+        return broadcast_prefix(prefix, tree, what=f"{fname} {what}")
+    key = (prefix, treedef)
+    axes = _axes_cache.get(key)
+    if axes is None:
+        axes = broadcast_prefix(prefix, tree, what=f"{fname} {what}")
+        if len(_axes_cache) > 1024:
+            _axes_cache.clear()
+        _axes_cache[key] = axes
+    return list(axes)

@@ -2,9 +2,11 @@
 and einsum, all lowered to ``einsum2``, the one contraction primitive."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ..core import get_aval
+from ..core import Tracer, get_aval
 from ..primitives import structural as st
 from ..primitives.contraction import einsum2
 from ..primitives.indexing import gather
@@ -38,6 +40,11 @@ def _letters(n, avoid=""):
 
 
 def _contract_operands(x, y, op):
+    if isinstance(x, Tracer) and isinstance(y, Tracer):
+        # Fast path: floating tracers of one dtype, which promote would return unchanged.
+        ax, ay = x.aval, y.aval
+        if ax.dtype == ay.dtype and ax.dtype.kind in "fc" and not (ax.weak_type or ay.weak_type):
+            return x, y, ax.shape, ay.shape
     x, y = promote(asarray(x), asarray(y), broadcast=False)
     return x, y, _shape(x), _shape(y)
 
@@ -49,6 +56,18 @@ def matmul(x, y):
     (2, 5, 3, 2)
     """
     x, y, xs, ys = _contract_operands(x, y, "matmul")
+    x_to, y_to, spec = _matmul_plan(xs, ys)
+    if x_to is not None:
+        x = st.reshape(x, x_to)
+    if y_to is not None:
+        y = st.reshape(y, y_to)
+    return einsum2(x, y, spec)
+
+
+@functools.lru_cache(maxsize=1024)
+def _matmul_plan(xs, ys):
+    """The operands' shapes for einsum2 (None: as they are) and its spec; derived once
+    per pair of shapes (an exception is not cached, so bad shapes raise on every call)."""
     if not xs or not ys:
         raise ValueError(f"matmul: operands must be at least 1-d, got shapes {xs} and {ys} "
                          "(use multiply for scalars)")
@@ -66,17 +85,17 @@ def matmul(x, y):
     m, k, n = "mkn"
     letters = _letters(len(batch), "mkn")
 
-    def side(v, b, tail):
+    def side(s, b, tail):
         # Drop size-1 batch dims that broadcast: the letter then comes from the other side.
         off = len(batch) - len(b)
         keep = [i for i, d in enumerate(b) if d == batch[off + i]]
-        v = st.reshape(v, tuple(b[i] for i in keep) + _shape(v)[len(b):])
-        return v, "".join(letters[off + i] for i in keep) + tail
+        to = tuple(b[i] for i in keep) + s[len(b):]
+        return None if to == s else to, "".join(letters[off + i] for i in keep) + tail
 
-    x, sx = side(x, bx, k if x1 else m + k)
-    y, sy = side(y, by, k if y1 else k + n)
+    x_to, sx = side(xs, bx, k if x1 else m + k)
+    y_to, sy = side(ys, by, k if y1 else k + n)
     out = letters + ("" if x1 else m) + ("" if y1 else n)
-    return einsum2(x, y, f"{sx},{sy}->{out}")
+    return x_to, y_to, f"{sx},{sy}->{out}"
 
 
 def dot(a, b, out=None):

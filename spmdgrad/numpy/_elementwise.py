@@ -70,6 +70,13 @@ def _binary(prim, to_float=False, name=None):
             dt = y.aval.dtype
             if dt.kind in "fc":
                 return prim.bind(np.asarray(x, dt), y)
+        elif isinstance(x, Tracer) and isinstance(y, Tracer):
+            # Fast path: two floating tracers of one dtype and shape (or a 0-d one, which the
+            # primitive broadcasts): promote would return them as they are.
+            ax, ay = x.aval, y.aval
+            if (ax.dtype == ay.dtype and ax.dtype.kind in "fc" and not (ax.weak_type or ay.weak_type)
+                    and (ax.shape == ay.shape or not ax.shape or not ay.shape)):
+                return prim.bind(x, y)
         return prim.bind(*promote(x, y, to_float=to_float, op=prim.name))
     f.__name__ = f.__qualname__ = name or prim.name
     f.__doc__ = f"Elementwise ``{f.__name__}`` with NumPy broadcasting and promotion." + \

@@ -34,21 +34,27 @@ def _same_dtype(name, avals):
 
 def _batch_elementwise(prim):
     def rule(size, vals, batched, **params):
+        ufunc = _eager_ufunc(prim, vals, params)
+        if ufunc is not None:
+            # Eager: apply the impl (a ufunc) as the evaluation trace would, without a bind.
+            # NumPy broadcasts an unbatched operand itself; a batched one that is 0-d per
+            # instance needs only a keepdims view. No broadcast is materialised.
+            if len(vals) == 1:
+                return ufunc(vals[0]), True
+            shapes = [v.shape for v in vals]
+            if len(vals) == 2 and _no_broadcast(shapes, batched):
+                return ufunc(vals[0], vals[1]), True
+            shape = _shape_of(*[ShapedRest(v, b) for v, b in zip(vals, batched)])
+            return ufunc(*[v.reshape(s[:1] + (1,) * len(shape)) if b and s[1:] != shape else v
+                           for v, s, b in zip(vals, shapes, batched)]), True
         if len(vals) == 1:  # fast path: a unary op on a batched value
             return prim.bind(vals[0], **params), True
         if len(vals) == 2:  # fast path: equal shapes, or an unbatched 0-d operand
-            a0, a1 = get_aval(vals[0]), get_aval(vals[1])
-            if ((batched[0] and batched[1] and a0.shape == a1.shape)
-                    or (not batched[0] and a0.shape == ()) or (not batched[1] and a1.shape == ())):
+            shapes = [get_aval(vals[0]).shape, get_aval(vals[1]).shape]
+            if _no_broadcast(shapes, batched):
                 return prim.bind(vals[0], vals[1], **params), True
         avals = [get_aval(v) for v in vals]
         shape = _shape_of(*[ShapedRest(a, b) for a, b in zip(avals, batched)])
-        ufunc = _eager_ufunc(prim, vals, params)
-        if ufunc is not None:
-            # Eager: NumPy broadcasts an unbatched operand itself; a batched one that is 0-d
-            # per instance needs only a keepdims view. No broadcast is materialised.
-            return ufunc(*[v.reshape(a.shape[:1] + (1,) * len(shape)) if b and a.shape[1:] != shape
-                           else v for v, a, b in zip(vals, avals, batched)]), True
         out = []
         for v, a, b in zip(vals, avals, batched):
             if b:
@@ -61,10 +67,16 @@ def _batch_elementwise(prim):
     batching.batch_rules[prim] = rule
 
 
+def _no_broadcast(shapes, batched):
+    """Two operands the primitive takes as they are: equal shapes, or an unbatched 0-d one."""
+    return ((batched[0] and batched[1] and shapes[0] == shapes[1])
+            or (not batched[0] and shapes[0] == ()) or (not batched[1] and shapes[1] == ()))
+
+
 def _eager_ufunc(prim, vals, params):
     """``prim``'s ufunc if the batching rule runs on concrete arrays (the parent is the
     evaluation trace), else None."""
-    if params or type(core.current_trace()) is not core.EvalTrace:
+    if params or type(core._state.trace) is not core.EvalTrace:
         return None
     ufunc = core.ufunc_impl(prim)
     if ufunc is None or ufunc.nout != 1:
@@ -252,7 +264,7 @@ def _minmax_jvp(cmp):
 def _tie_weight_impl(a, b, greater):
     w = (np.greater(a, b) if greater else np.less(a, b)).astype(np.result_type(a, b))
     ties = np.equal(a, b)
-    if ties.any():
+    if np.count_nonzero(ties):  # a C call; ndarray.any goes through a Python wrapper
         w = np.where(ties, np.asarray(0.5, w.dtype), w)
     return w
 

@@ -75,7 +75,7 @@ def _ieee_extremum(reduce, prefer_positive):
 
     def impl(x, axis):
         r = reduce(x, axis=axis)
-        if r.dtype.kind == "f" and (r == 0).any():
+        if r.dtype.kind == "f" and np.count_nonzero(r == 0):
             x = np.asarray(x)
             present = np.any((x == 0) & (np.signbit(x) != prefer_positive), axis=axis)
             r = np.where(r == 0, np.where(present, winner, loser), r).astype(r.dtype)
@@ -114,9 +114,11 @@ def _extremum_weight(name):
     prim = Primitive(name)
 
     def impl(x, ans, axes):
-        at = x == np.expand_dims(ans, axes)
-        dt = np.result_type(x)
-        if dt.kind == "f" and np.count_nonzero(at) == np.size(ans) and not np.isnan(ans).any():
+        x, ans = np.asarray(x), np.asarray(ans)
+        # ans with size-1 dims at ``axes``: a reshape view (np.expand_dims costs ~1.5 us)
+        at = x == ans.reshape([1 if i in axes else d for i, d in enumerate(x.shape)])
+        dt = x.dtype
+        if dt.kind == "f" and np.count_nonzero(at) == ans.size and not np.count_nonzero(np.isnan(ans)):
             return at.astype(dt)  # one location per extremum (the usual case): k = 1 everywhere
         w = at.astype(dt)
         return w / w.sum(axis=axes, keepdims=True)
