@@ -4,7 +4,7 @@
 *bit-exact* (the compiled program returns the interpreter's bits, which the test
 suite checks):
 
-- identities vanish: ``pbroadcast`` (a type-level broadcast), a ``reshape`` or
+- identities vanish: ``pbroadcast`` and ``mpi_pbroadcast`` (type-level broadcasts), a ``reshape`` or
   ``broadcast_in_dim`` to the operand's own shape, a ``convert_element_type`` to
   the operand's own dtype;
 - a ``broadcast_in_dim`` feeding an elementwise ufunc is dropped when NumPy's own
@@ -113,6 +113,11 @@ def optimize(jaxpr):
     for e in jaxpr.eqns:
         invars = [get(v) for v in e.invars]
         name, params = e.prim.name, e.params
+        if name == "mpi_pbroadcast":
+            # pbroadcast's MPI half: the identity when run. (Only its transpose, a psum,
+            # communicates, and that was taken before jit replays the program.)
+            alias[e.outvars[0]] = invars[0]
+            continue
         effectful = is_effectful(e)
         if not effectful and not e.prim.multiple_results and len(invars) == 1:
             src, out = invars[0], e.outvars[0]
@@ -149,7 +154,9 @@ def optimize(jaxpr):
         if name == "broadcast_in_dim" and not effectful:
             src, dims, shape = invars[0], params["broadcast_dimensions"], params["shape"]
             if _numpy_broadcastable(src.aval.shape, shape, dims):
-                bcast[e.outvars[0]] = src
+                # (A broadcast of a broadcast reads the first one's source: NumPy
+                # broadcasting composes, e.g. a bias broadcast and then a pmap shard's.)
+                bcast[e.outvars[0]] = bcast.get(src, src)
             elif list(dims) == sorted(dims):
                 # Elementwise consumers read a keepdims view instead ((B,) -> (B, 1)).
                 kept = [1] * len(shape)

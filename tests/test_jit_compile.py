@@ -78,6 +78,16 @@ def test_identities_and_numpy_broadcasts_vanish():
     assert bitwise_equal(jg(w, xs), g(w, xs))
 
 
+def test_a_broadcast_of_a_broadcast_is_read_from_its_source():
+    # (3,) -> (4, 3) -> (2, 4, 3), both NumPy-compatible: the add reads b itself.
+    f = sg.jit(lambda x, b: x + jnp.broadcast_to(jnp.broadcast_to(b, (4, 3)), (2, 4, 3)))
+    x, b = np.random.default_rng(0).standard_normal((2, 4, 3)), np.arange(3.0)
+    traced = [e.prim.name for e in f.trace(x, b).eqns]
+    assert traced.count("broadcast_in_dim") == 2, traced
+    assert "broadcast_in_dim" not in f.lower(x, b).source
+    assert bitwise_equal(f(x, b), x + b)
+
+
 def test_inner_broadcasts_become_keepdims_views():
     # (B,) -> (B, 10) along axis 0 is not NumPy's trailing broadcast: the elementwise
     # consumer reads a (B, 1) view instead of a materialised (B, 10) array.

@@ -95,3 +95,17 @@ def test_jit_on_some_ranks_and_eager_on_others_agree(k):
     for name in p:
         gathered = comm.allgather(got[name].tobytes())
         assert all(g == gathered[0] for g in gathered), name
+
+
+def test_compiled_gradient_has_no_runtime_identities(k):
+    """mpi_pbroadcast (the identity when run) vanishes from the compiled program, so a
+    bias broadcast feeding an add is NumPy's own broadcasting again."""
+    _, _, n = world()
+    p = params()
+    xs, ys = global_data((n * k, 6, 5), 5), global_data((n * k, 6, 3), 6)
+    step = jit(pmap(grad(mlp_loss, reduce_axes=("i",)), axis_name="i", in_axes=(None, 0, 0),
+                    out_axes=None))
+    src = step.lower(p, block(xs, k), block(ys, k)).source
+    assert "mpi_pbroadcast" not in src
+    forward = src.split("max_")[0]   # up to the first ReLU: x @ w1 + b1
+    assert "broadcast_in_dim" not in forward, forward
