@@ -228,9 +228,10 @@ def _pack_destinations(jaxpr, outset):
     An operand qualifies when it comes, through single-use reshapes only, from a
     single-use ufunc or a primitive with a ``lowering_into_rules`` entry, has the
     buffer's dtype, and is not a program output: nothing else then reads the buffer's
-    memory before the reduction overwrites it. No effectful equation may run between
-    a producer and its reduction: taking the buffers starts the reduction's consistency
-    check, which must keep its place among the collectives. Returns ``(packs, dests)``:
+    memory before the reduction overwrites it. No equation that may communicate
+    (:func:`_may_communicate`) may run between a producer and its reduction: taking the
+    buffers starts the reduction's consistency check, which must keep its place among
+    the collectives. Returns ``(packs, dests)``:
     per reduction's equation index its packing, and per producer's equation index
     ``(reduction index, buffer index, start, end)``."""
     uses = {}
