@@ -25,6 +25,27 @@ def make_problem(batch=BATCH, seed=SEED, dtype=np.float32):
     return (W1, b1, W2, b2), X, Y
 
 
+def example_loss(np_, params, x, y):
+    """Softmax cross-entropy of one example (x: (784,), y: one-hot (10,)), written against
+    the NumPy-like module ``np_`` (spmdgrad.numpy, jax.numpy), so that spmdgrad and its
+    peers differentiate the same program."""
+    W1, b1, W2, b2 = params
+    h = np_.maximum(x @ W1 + b1, 0.0)
+    z = h @ W2 + b2
+    s = z - np_.max(z)
+    return -np_.sum(y * (s - np_.log(np_.sum(np_.exp(s)))))
+
+
+def batch_loss(np_, params, X, Y, n):
+    """The same over a batch (X: (B, 784), Y: (B, 10)), summed and divided by ``n``."""
+    W1, b1, W2, b2 = params
+    h = np_.maximum(X @ W1 + b1, 0.0)
+    z = h @ W2 + b2
+    s = z - np_.max(z, axis=1, keepdims=True)
+    lse = np_.log(np_.sum(np_.exp(s), axis=1, keepdims=True))
+    return -np_.sum(Y * (s - lse)) / n
+
+
 def numpy_forward(params, X, Y):
     """Batched forward pass; returns what the hand-written backward passes need."""
     W1, b1, W2, b2 = params

@@ -47,7 +47,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
 from _common import fmt_ms, mpi_timed_rounds, peer_env, peer_python, print_environment, round_ratios  # noqa: E402
-from _mlp import make_problem, numpy_batch_grads  # noqa: E402
+from _mlp import batch_loss, make_problem, numpy_batch_grads  # noqa: E402
 from _turns import drive, job_rounds  # noqa: E402
 
 BATCH = 256
@@ -66,12 +66,7 @@ def measure(repeat, turns=None):
     n_global = BATCH * size
 
     def loss(params, X, Y):
-        W1, b1, W2, b2 = params
-        h = jnp.maximum(X @ W1 + b1, 0.0)
-        z = h @ W2 + b2
-        s = z - jnp.max(z, axis=1, keepdims=True)
-        lse = jnp.log(jnp.sum(jnp.exp(s), axis=1, keepdims=True))
-        return -jnp.sum(Y * (s - lse)) / n_global
+        return batch_loss(jnp, params, X, Y, n_global)
 
     grad_fn = spmdgrad.pmap(spmdgrad.grad(loss, reduce_axes=("i",)), axis_name="i",
                             in_axes=(None, 0, 0), out_axes=None)

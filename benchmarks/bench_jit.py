@@ -49,7 +49,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import _deep  # noqa: E402
 from _chain import chain  # noqa: E402
 from _common import PeerServer, best_of, peer_env, peer_python, print_environment, round_ratios  # noqa: E402
-from _mlp import make_problem, numpy_batch_grads, numpy_per_example_grads  # noqa: E402
+from _mlp import example_loss, make_problem, numpy_batch_grads, numpy_per_example_grads  # noqa: E402
 
 import spmdgrad  # noqa: E402
 import spmdgrad.numpy as jnp  # noqa: E402
@@ -61,11 +61,7 @@ PEER_REFS = {"chain": "autograd_chain", "total_B64": "numpy_total_B64", "total_B
 
 
 def mlp_loss(params, x, y):
-    W1, b1, W2, b2 = params
-    h = jnp.maximum(x @ W1 + b1, 0.0)
-    z = h @ W2 + b2
-    s = z - jnp.max(z)
-    return -jnp.sum(y * (s - jnp.log(jnp.sum(jnp.exp(s)))))
+    return example_loss(jnp, params, x, y)
 
 
 total = spmdgrad.vmap(spmdgrad.grad(mlp_loss, reduce_axes=("b",)), in_axes=(None, 0, 0),

@@ -39,7 +39,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
 from _common import fmt_ms, interleaved_medians, print_environment, run_peer  # noqa: E402
-from _mlp import BATCH, make_problem, numpy_batch_grads, numpy_per_example_grads  # noqa: E402
+from _mlp import BATCH, example_loss, make_problem, numpy_batch_grads, numpy_per_example_grads  # noqa: E402
 
 import spmdgrad  # noqa: E402
 import spmdgrad.numpy as jnp  # noqa: E402
@@ -47,11 +47,7 @@ import spmdgrad.numpy as jnp  # noqa: E402
 
 def loss(params, x, y):
     """Cross-entropy of one example (x: (784,), y: one-hot (10,))."""
-    W1, b1, W2, b2 = params
-    h = jnp.maximum(x @ W1 + b1, 0.0)
-    z = h @ W2 + b2
-    s = z - jnp.max(z)
-    return -jnp.sum(y * (s - jnp.log(jnp.sum(jnp.exp(s)))))
+    return example_loss(jnp, params, x, y)
 
 
 per_example = spmdgrad.vmap(spmdgrad.grad(loss), in_axes=(None, 0, 0), axis_name="b")

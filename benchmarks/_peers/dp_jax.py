@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 from _common import one_thread_pools  # noqa: E402
-from _mlp import make_problem, numpy_batch_grads  # noqa: E402
+from _mlp import batch_loss, make_problem, numpy_batch_grads  # noqa: E402
 from _turns import job_rounds  # noqa: E402
 
 import jax  # noqa: E402
@@ -24,12 +24,7 @@ BATCH, LR = 256, np.float32(0.1)
 
 
 def loss(params, X, Y):
-    W1, b1, W2, b2 = params
-    h = jnp.maximum(X @ W1 + b1, 0.0)
-    z = h @ W2 + b2
-    s = z - jnp.max(z, axis=1, keepdims=True)
-    lse = jnp.log(jnp.sum(jnp.exp(s), axis=1, keepdims=True))
-    return -jnp.sum(Y * (s - lse)) / X.shape[0]
+    return batch_loss(jnp, params, X, Y, X.shape[0])
 
 
 @jax.jit

@@ -15,7 +15,7 @@ import _deep  # noqa: E402
 import numpy as np  # noqa: E402
 from _chain import chain  # noqa: E402
 from _common import one_thread_pools, serve  # noqa: E402
-from _mlp import make_problem, numpy_batch_grads, numpy_per_example_grads  # noqa: E402
+from _mlp import example_loss, make_problem, numpy_batch_grads, numpy_per_example_grads  # noqa: E402
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -34,11 +34,7 @@ def check(got, want, rtol, atol, what):
 
 
 def mlp_loss(params, x, y):
-    W1, b1, W2, b2 = params
-    h = jnp.maximum(x @ W1 + b1, 0.0)
-    z = h @ W2 + b2
-    s = z - jnp.max(z)
-    return -jnp.sum(y * (s - jnp.log(jnp.sum(jnp.exp(s)))))
+    return example_loss(jnp, params, x, y)
 
 
 def deep_loss(params, x, y):

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from _common import interleaved_medians  # noqa: E402
-from _mlp import make_problem, numpy_batch_grads, numpy_per_example_grads  # noqa: E402
+from _mlp import example_loss, make_problem, numpy_batch_grads, numpy_per_example_grads  # noqa: E402
 
 which = sys.argv[1]
 repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 9
@@ -70,12 +70,7 @@ elif which == "jax":
     X, Y = jnp.asarray(X_np), jnp.asarray(Y_np)
 
     def loss(params, x, y):
-        W1, b1, W2, b2 = params
-        h = jnp.maximum(x @ W1 + b1, 0.0)
-        z = h @ W2 + b2
-        m = jnp.max(z)
-        s = z - m
-        return -jnp.sum(y * (s - jnp.log(jnp.sum(jnp.exp(s)))))
+        return example_loss(jnp, params, x, y)
 
     pe = jax.vmap(jax.grad(loss), in_axes=(None, 0, 0))
     pe_jit = jax.jit(pe)
