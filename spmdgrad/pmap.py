@@ -26,7 +26,7 @@ from .mpi import consistency
 from .mpi.comm import comm_state, tagged
 from .traceback_util import api_boundary
 from .tree_util import tree_flatten, tree_unflatten
-from .vmap import map_call
+from .vmap import axes_per_leaf, map_call
 
 
 def pmap(fun: Callable[..., Any], axis_name: str | None = None, in_axes: Any = 0, out_axes: Any = 0,
@@ -99,9 +99,13 @@ def _direct_call(fun, args, in_axes, out_axes, axis_name, make_trace):
     if type(parent) is not core.EvalTrace or axis_name is None or not (
             out_axes is None or (type(out_axes) is int and out_axes == 0)):
         return _GENERAL
+    # in_axes an int or one int/None per argument; every leaf then mapped on 0 or not at all
+    if not (type(in_axes) is int or (type(in_axes) is tuple and len(in_axes) == len(args) and all(
+            a is None or type(a) is int for a in in_axes))):
+        return _GENERAL
     leaves, in_tree = tree_flatten(args)
-    axes = _leaf_axes(in_axes, args, in_tree, len(leaves))
-    if axes is None:
+    axes = axes_per_leaf(in_axes, args, in_tree, "pmap", "in_axes")  # map_call's, cached
+    if any(ax is not None and ax != 0 for ax in axes):
         return _GENERAL
     k = 0
     for x, ax in zip(leaves, axes):
@@ -127,20 +131,6 @@ def _direct_call(fun, args, in_axes, out_axes, axis_name, make_trace):
     # in this frame, on the outputs computed above (fun does not run again).
     return map_call(lambda *_: out, args, {}, in_axes, out_axes, axis_name, "pmap",
                     lambda parent, size: trace)
-
-
-def _leaf_axes(in_axes, args, in_tree, n):
-    """Per-leaf in_axes when every entry is 0 or None, else None."""
-    if type(in_axes) is int:
-        return [0] * n if in_axes == 0 else None
-    if type(in_axes) is not tuple or len(in_axes) != len(args):
-        return None
-    axes = []
-    for ax, sub in zip(in_axes, in_tree.children):
-        if ax is not None and not (type(ax) is int and ax == 0):
-            return None
-        axes += [ax] * sub.num_leaves
-    return axes
 
 
 def _check_not_nested(t, axis_name):

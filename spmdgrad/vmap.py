@@ -67,7 +67,7 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
         raise ValueError(f"{fname}: in_axes has {len(in_axes)} entries but the function was "
                          f"called with {len(args)} positional arguments")
     leaves, in_tree = tree_flatten(args)
-    axes = _axes_per_leaf(in_axes, args, in_tree, fname, "in_axes")
+    axes = axes_per_leaf(in_axes, args, in_tree, fname, "in_axes")
     kw_leaves, kw_tree = tree_flatten(kwargs) if kwargs else ([], None)
     leaves = leaves + kw_leaves
     axes = axes + [0] * len(kw_leaves)
@@ -105,7 +105,7 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
     with core.use_trace(trace):
         out = fun(*call_args, **call_kwargs)
     out_leaves, out_tree = tree_flatten(out)
-    oaxes = _axes_per_leaf(out_axes, out, out_tree, fname, "out_axes")
+    oaxes = axes_per_leaf(out_axes, out, out_tree, fname, "out_axes")
     results = []
     for i, (o, ax) in enumerate(zip(out_leaves, oaxes)):
         o = as_out_leaf(o, fname)
@@ -134,11 +134,18 @@ def map_call(fun, args, kwargs, in_axes, out_axes, axis_name, fname, make_trace,
 _axes_cache: dict = {}  # (axes prefix, tree structure) -> one axis per leaf
 
 
-def _axes_per_leaf(prefix, tree, treedef, fname, what):
+def axes_per_leaf(prefix, tree, treedef, fname, what):
     """``broadcast_prefix(prefix, tree)``, remembered per structure for the usual prefixes
     (an int, None, or a flat tuple of them): it depends on the structure alone, and
     flattening the tree again costs more than the lookup. Only exact ints are keys, since
-    False == 0 and 1.0 == 1 would otherwise hit an entry and skip their errors."""
+    False == 0 and 1.0 == 1 would otherwise hit an entry and skip their errors.
+
+    >>> import numpy as np
+    >>> from spmdgrad.tree_util import tree_structure
+    >>> args = ({'w': np.ones(2), 'b': np.ones(1)}, np.ones(3))
+    >>> axes_per_leaf((None, 0), args, tree_structure(args), "vmap", "in_axes")
+    [None, None, 0]
+    """
     if not (prefix is None or type(prefix) is int or (type(prefix) is tuple and all(
             a is None or type(a) is int for a in prefix))):
         return broadcast_prefix(prefix, tree, what=f"{fname} {what}")
