@@ -233,7 +233,7 @@ def _pack_destinations(jaxpr, outset):
     buffers starts the reduction's consistency check, which must keep its place among
     the collectives. Returns ``(packs, dests)``:
     per reduction's equation index its packing, and per producer's equation index
-    ``(reduction index, buffer index, start, end)``."""
+    ``(reduction index, operand index, buffer index, start, end)``."""
     uses = {}
     for e in jaxpr.eqns:
         for v in e.invars:
@@ -260,7 +260,7 @@ def _pack_destinations(jaxpr, outset):
                     continue
                 if (j > last_effect and v.aval.dtype == dtype and v.aval.shape
                         and (_is_ufunc_eqn(p) or p.prim in lowering_into_rules)):
-                    dests[j] = (i, *span)
+                    dests[j] = (i, k, *span)
                     packs[i] = packing
                 break
     return packs, dests
@@ -301,12 +301,13 @@ def lower(jaxpr, name="_compiled"):
     lines = [f"def {name}({', '.join(names[v] for v in jaxpr.invars)}):"]
     packs, dests = _pack_destinations(jaxpr, outset)
     pack_bufs = {}   # reduction index -> the name of its buffers, once taken
+    placed = {}      # reduction index -> its operands produced in their spans
     nv = 0
     for i, e in enumerate(jaxpr.eqns):
         dest = dests.get(i)
         into = None
         if dest is not None:
-            r, g, a, b = dest
+            r, k, g, a, b = dest
             if r not in pack_bufs:   # take the buffers just before their first producer
                 pack_bufs[r] = f"P{len(pack_bufs)}"
                 lines.append(f"    {pack_bufs[r]} = {bind_global('alloc_', packs[r].alloc)}()")
@@ -316,6 +317,7 @@ def lower(jaxpr, name="_compiled"):
                 if special is None:
                     into = None
                 else:
+                    placed.setdefault(r, []).append(k)
                     fn = bind_global(f"{_ident(e.prim.name)}_into_", special)
                     args = [names[v] for v in e.invars] + [into]
                     names[e.outvars[0]] = f"v{nv}"
@@ -349,6 +351,7 @@ def lower(jaxpr, name="_compiled"):
         ufunc = _is_ufunc_eqn(e)
         if into is not None:   # produced straight into a reduction's pack buffer
             args.append(f"out={into}")
+            placed.setdefault(dest[0], []).append(dest[1])
         elif ufunc and e.outvars[0].aval.shape:
             out = e.outvars[0].aval
             for v in e.invars:
@@ -369,7 +372,8 @@ def lower(jaxpr, name="_compiled"):
             target = "_"
         if i in pack_bufs:   # the reduction whose operands were produced in its buffers
             fn = bind_global("packed_", packs[i].run)
-            args = [pack_bufs[i], *(names[v] for v in e.invars)]
+            args = [pack_bufs[i], bind_global("p", tuple(sorted(placed.get(i, ())))),
+                    *(names[v] for v in e.invars)]
         lines.append(f"    {target} = {fn}({', '.join(args)})")
         _free(lines, e, i, names, last, outset, constset)
     rets = ["None" if v is None else names[v] for v in jaxpr.outvars]

@@ -153,7 +153,8 @@ lowering_into_rules = {}
 # prim -> fn(avals, **params) -> a packing or None: a reduction whose operands jit may
 # produce straight into its buffers. ``alloc()`` takes the buffers, ``spans[i]`` is
 # ``(buffer index, start, end)`` for operand i (None: it is always copied), and
-# ``run(bufs, *arrays)`` is the impl with those buffers (collectives/psum.py).
+# ``run(bufs, placed, *arrays)`` is the impl with those buffers, where the operands
+# numbered in ``placed`` were produced in their spans (collectives/psum.py).
 pack_rules = {}
 
 

@@ -145,7 +145,7 @@ def allreduce(xs, op, comm, axis):
     return allreduce_p.bind(*xs, op=op, comm=comm, axis=axis) if xs else []
 
 
-def _allreduce_impl(*xs, op, comm, axis, bufs=None):
+def _allreduce_impl(*xs, op, comm, axis, bufs=None, placed=()):
     MPI = comm.mpi
     xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
     key = (op, axis, tuple([(x.shape, x.dtype) for x in xs]))
@@ -164,12 +164,11 @@ def _allreduce_impl(*xs, op, comm, axis, bufs=None):
         if bufs is None:
             buf = _pack_buffer(wire_dtype, total)  # pack: one copy of each value into one buffer
             np.concatenate([xs[i].reshape(-1) for i in idx], out=buf, casting="unsafe")
-        else:   # jit's buffers: the values already produced in place are not copied
+        else:   # jit's buffers: the values it produced in place (placed) are not copied
             buf = bufs[g]
             for i, (a, b, shape) in zip(idx, spans):
-                x = xs[i]
-                if x.ctypes.data != buf.ctypes.data + a * buf.itemsize or not x.flags.c_contiguous:
-                    np.copyto(buf[a:b].reshape(shape), x, casting="unsafe")
+                if i not in placed:
+                    np.copyto(buf[a:b].reshape(shape), xs[i], casting="unsafe")
         consistency.finish(comm.state)
         comm.wait(comm.comm.Iallreduce(MPI.IN_PLACE, buf, wire.mpi_op(MPI, wire_op)))
         if wire_dtype != dtype:
@@ -264,8 +263,8 @@ class _Packing:
         consistency.start(comm.state, self.what, self.shaped, "", comm.site)
         return [_pack_buffer(wire_dtype, total) for _, _, wire_dtype, _, total, _ in self.groups]
 
-    def run(self, bufs, *xs):
-        return impl_rules[allreduce_p](*xs, bufs=bufs, **self.params)   # through the table
+    def run(self, bufs, placed, *xs):
+        return impl_rules[allreduce_p](*xs, bufs=bufs, placed=placed, **self.params)  # through the table
 
 
 class _Shape:
