@@ -55,6 +55,7 @@ def pmap(fun: Callable[..., Any], axis_name: str | None = None, in_axes: Any = 0
     tail = (f" fun={getattr(fun, '__qualname__', type(fun).__name__)} in_axes={in_axes!r} "
             f"out_axes={out_axes!r}")
     extras: dict = {}
+    end = f"the end of {what} (no collective since its entry)"
 
     @functools.wraps(fun)
     @api_boundary
@@ -72,17 +73,26 @@ def pmap(fun: Callable[..., Any], axis_name: str | None = None, in_axes: Any = 0
             if leaves is None:
                 pmap_entry_p.bind(*_entry_leaves(args, kwargs), comm=tagged(state), what=what,
                                   extra=extra)
-            else:  # the direct path: started here, finished by the body's first collective
-                consistency.start(state, what, leaves, extra, tagged(state).site)
+            else:  # the direct path (eager): the same record, folded here
+                state.entry = consistency.fold(state, what, leaves, extra, tagged(state).site)
             return BatchTrace(parent, axis_name, state.nranks * k, MPIBackend(state, k, axis_name))
-        if not kwargs:
-            try:
+        try:
+            if not kwargs:
                 out = _direct_call(fun, args, in_axes, out_axes, axis_name, make_trace)
-            finally:
-                consistency.finish(state)   # the entry check, if no collective finished it
-            if out is not _GENERAL:
-                return out
-        return map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap", make_trace)
+                if out is not _GENERAL:
+                    consistency.verify(state, state.entry, end)
+                    return out
+            out = map_call(fun, args, kwargs, in_axes, out_axes, axis_name, "pmap", make_trace)
+        except Exception as e:
+            # Ranks whose arguments differ may fail in the body before any collective
+            # compares the entry: compare it now (a MismatchError, with e as its context).
+            if not isinstance(e, consistency.MismatchError):
+                consistency.verify(state, state.entry, f"{end} (it raised {type(e).__name__})")
+            raise
+        # On the outputs, so that a jit trace records it (after the body), as the entry.
+        pmap_end_p.bind(*[o for o in tree_flatten(out)[0] if isinstance(o, core.Tracer)],
+                        comm=state, what=end)
+        return out
     return pmapped
 
 
@@ -142,10 +152,14 @@ def _check_not_nested(t, axis_name):
         t = t.parent
 
 
-# The entry check is a primitive bound on the pmap call's own arguments: eagerly it
-# checks at once; under jit it is recorded in the program, so every replay checks
-# again, in order with the collectives, exactly as the eager program does.
+# The entry check is a primitive bound on the pmap call's own arguments, and the end of
+# the call another: eagerly they run at once; under jit they are recorded in the
+# program, so every replay exchanges the same messages as the eager program. The
+# entry is folded into the schedule fingerprint without a message: the body's first
+# checked collective compares it, or, if the body has none, the end of the call does.
+# A pmap(grad) step then makes one small exchange (and one sync) instead of two.
 pmap_entry_p = core.Primitive("pmap_entry", multiple_results=True)
+pmap_end_p = core.Primitive("pmap_end", multiple_results=True, effectful=True)
 
 
 def _entry_leaves(args, kwargs):
@@ -157,17 +171,23 @@ def _entry_leaves(args, kwargs):
 
 
 def _entry_impl(*xs, comm, what, extra):
-    comm.check(what, [x if type(x) is np.ndarray else np.asarray(x) for x in xs], extra)
+    comm.state.entry = consistency.fold(
+        comm.state, what, [x if type(x) is np.ndarray else np.asarray(x) for x in xs], extra, comm.site)
+    return []
+
+
+def _end_impl(*outs, comm, what):
+    consistency.verify(comm, comm.entry, what)
     return []
 
 
 core.impl_rules[pmap_entry_p] = _entry_impl
-core.abstract_rules[pmap_entry_p] = lambda *avals, **params: []
-core.vma_rules[pmap_entry_p] = lambda vmas, **params: []
-ad.jvp_rules[pmap_entry_p] = lambda primals, tangents, **params: (
-    pmap_entry_p.bind(*primals, **params), [])
-batching.batch_rules[pmap_entry_p] = lambda size, vals, batched, **params: (
-    pmap_entry_p.bind(*vals, **params), [])
+core.impl_rules[pmap_end_p] = _end_impl
+for _p in (pmap_entry_p, pmap_end_p):
+    core.abstract_rules[_p] = lambda *avals, **params: []
+    core.vma_rules[_p] = lambda vmas, **params: []
+    ad.jvp_rules[_p] = (lambda p: lambda primals, tangents, **params: (p.bind(*primals, **params), []))(_p)
+    batching.batch_rules[_p] = (lambda p: lambda size, vals, batched, **params: (p.bind(*vals, **params), []))(_p)
 
 
 class MPIBackend:

@@ -43,7 +43,7 @@ class CommState:
     parameter of the MPI primitives.
     """
     __slots__ = ("comm", "rank", "nranks", "seq", "sig", "fp", "mpi", "side", "arrived",
-                 "sends", "waiting", "last")
+                 "sends", "waiting", "last", "good", "pending", "entry")
 
     def __init__(self, comm, MPI, side=None):
         self.comm = comm
@@ -58,6 +58,9 @@ class CommState:
         self.sends = []
         self.waiting = None
         self.last = None
+        self.good = (0, 0)     # (seq, fp) of the last schedule every rank agreed on
+        self.pending = []      # the records folded into fp since then (consistency)
+        self.entry = 0         # the record number of the running pmap call's entry
 
     def __repr__(self):
         return f"comm(rank {self.rank} of {self.nranks})"

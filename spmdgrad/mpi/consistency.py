@@ -1,7 +1,7 @@
 """The cross-rank consistency check that every MPI collective runs first.
 
-Before each collective (and at each pmap call, and at exit) the ranks compare a
-**fingerprint of the whole collective schedule so far**: a running hash over every
+Before each collective (and at the end of a pmap call that made none, and at exit)
+the ranks compare a **fingerprint of the whole collective schedule so far**: a running hash over every
 checked call of its kind and parameters (``allreduce[sum]``, ``dim=1``, ...), the
 axis, the operand shapes and dtypes, the user-level call that produced it
 (``pmean(axis_name='i')``, ``all_gather(..., tiled=True)``, the pytree's key paths)
@@ -11,11 +11,14 @@ hold the same fingerprint. A disagreement raises the same :class:`MismatchError`
 on every rank, naming the first differing collective and, on each rank, its call,
 its ``file:line`` and the first differing leaf by key path.
 
-The exchange may be started early and finished later (:func:`start`, :func:`finish`):
-the pmap entry check is finished by the first collective of the pmap body (or at
-its end), and a psum's check by the data transfer after its buffer is packed. The
-messages are the same; a rank just does local work instead of waiting for the
-others at each of them, and no collective is posted before the check has passed.
+A record can join the fingerprint without a message (:func:`fold`): a pmap call's
+entry is compared by the body's first checked collective, or by the end of the call
+(:func:`verify`) when the body has none, so a pmap(grad) step makes one small
+exchange, not two. The records not yet compared are kept, and a mismatch message
+names the first one the ranks differ on. An exchange may also be started early and
+finished later (:func:`start`, :func:`finish`): a psum's check is finished by the
+data transfer after its buffer is packed. A rank then does local work instead of
+waiting for the others, and no collective is posted before the check has passed.
 
 Switches (the same on every rank): ``SPMDGRAD_CHECKS=0`` / ``set_checks(False)``
 turns the check off; ``SPMDGRAD_CHECK_SITES=0`` / ``set_checks(sites=False)`` leaves
@@ -89,28 +92,23 @@ def check(state, what, arrays=(), extra="", site=None, MPI=None):
 
 
 # The check started on each communicator state and not finished yet:
-# id(state) -> (fingerprint, what, arrays, extra, site, request).
+# id(state) -> (fingerprint, request, description-only record or None).
 _started = {}
+_PENDING_LIMIT = 1024   # unverified records kept for the mismatch message (the newest)
 
 
 def start(state, what, arrays=(), extra="", site=None):
     """Post :func:`check`'s exchange without waiting for it, so that this rank goes on
     with local work (the pmap body, packing a buffer) while the others arrive; the
     messages are those of :func:`check`. :func:`finish` waits for the verdict, and so
-    does the next :func:`start`, :func:`check` or :func:`fold` on ``state``: no other
-    collective is posted before a started check has passed."""
+    does the next :func:`start`, :func:`check`, :func:`fold` or :func:`verify` on
+    ``state``: no other collective is posted before a started check has passed."""
     if _started:
         finish(state)
     if not _checks:
         return
-    state.seq += 1
-    fp = (state.fp * _MUL + _hash(what, arrays, extra, site)) & _MASK
-    state.waiting = (what, extra, site)
-    sig = state.sig
-    sig[0], sig[1] = fp, -fp
-    MPI = state.mpi
-    _started[id(state)] = (fp, what, arrays, extra, site,
-                           state.comm.Iallreduce(MPI.IN_PLACE, sig, MPI.MAX))
+    _add(state, what, arrays, extra, site)
+    _post(state, (what, extra, site), None)
 
 
 def finish(state):
@@ -119,62 +117,109 @@ def finish(state):
     started = _started.pop(id(state), None)
     if started is None:
         return
-    fp, what, arrays, extra, site, req = started
+    fp, req, tail = started
     state.wait(req)
     sig = state.sig
     if sig[0] == fp and sig[1] == -fp:
-        state.fp = fp
+        state.good = (state.seq, fp)
+        state.pending.clear()
         state.last = state.waiting
         state.waiting = None
         return
-    raise MismatchError(_describe_mismatch(state, _record(what, arrays, extra, site, state.seq)))
+    recs = [_record(*r) for r in state.pending] + ([tail] if tail else [])
+    # Back to the last schedule every rank agreed on, so that the ranks agree again
+    # once the user handles the error the same way everywhere.
+    state.seq, state.fp = state.good
+    state.pending.clear()
+    state.waiting = None
+    raise MismatchError(_describe_mismatch(state, recs))
 
 
 def fold(state, what, arrays=(), extra="", site=None):
-    """Add a collective to the schedule fingerprint without a message: the next
-    :func:`check` compares it. For a collective whose agreement already follows from
-    a checked one just before it (the later buckets of one gradient reduction)."""
+    """Add a collective (or a pmap call) to the schedule fingerprint without a
+    message: the next check or :func:`verify` compares it, and its mismatch message
+    names it. For a call whose agreement a message soon after can establish: a pmap
+    call's entry (the body's first collective, or the call's end), the later buckets
+    of one gradient reduction. Returns the record's number (0 with checks off)."""
     if _started:
         finish(state)
     if not _checks:
+        return 0
+    return _add(state, what, arrays, extra, site)
+
+
+def verify(state, since=1, what="no further collective"):
+    """Exchange the fingerprint now if a record numbered ``since`` or later has not been
+    compared yet (a pmap call that made no checked collective after its entry). On a
+    mismatch, ``what`` describes where this rank stands (after its last record)."""
+    if _started:
+        finish(state)
+    if not _checks or state.good[0] >= since or not state.pending:
         return
+    last = state.pending[-1]
+    tail = {"seq": state.seq + 1, "what": what, "extra": "", "call": "",
+            "where": _record(*last)["where"], "leaves": []}
+    _post(state, (what, "", last[3]), tail)
+    finish(state)
+
+
+def _add(state, what, arrays, extra, site):
+    shapes = tuple([(x.shape, x.dtype) for x in arrays])
     state.seq += 1
-    state.fp = (state.fp * _MUL + _hash(what, arrays, extra, site)) & _MASK
+    state.fp = (state.fp * _MUL + _hash(what, shapes, extra, site)) & _MASK
+    pending = state.pending
+    if len(pending) >= _PENDING_LIMIT:
+        del pending[:_PENDING_LIMIT // 2]
+    pending.append((what, shapes, extra, site, state.seq))
+    return state.seq
 
 
-def _hash(what, arrays, extra, site):
-    key = (what, extra, site, tuple([(x.shape, x.dtype) for x in arrays]), _sites)
+def _post(state, waiting, tail):
+    state.waiting = waiting
+    sig = state.sig
+    fp = state.fp
+    sig[0], sig[1] = fp, -fp
+    MPI = state.mpi
+    _started[id(state)] = (fp, state.comm.Iallreduce(MPI.IN_PLACE, sig, MPI.MAX), tail)
+
+
+def _hash(what, shapes, extra, site):
+    key = (what, extra, site, shapes, _sites)
     h = _hashes.get(key)
     if h is None:
         if len(_hashes) > _CACHE_LIMIT:
             _hashes.clear()
-        text = json.dumps(_record(what, arrays, extra, site, 0, with_where=_sites))
+        text = json.dumps(_record(what, shapes, extra, site, 0, with_where=_sites))
         h = _hashes[key] = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=7).digest(),
                                           "little")
     return h
 
 
-def _record(what, arrays, extra, site, seq, with_where=True):
+def _record(what, shapes, extra, site, seq, with_where=True):
     paths = site.paths if site is not None else None
-    if paths is None or len(paths) != len(arrays):
-        paths = [f"leaf {i}" for i in range(len(arrays))] if len(arrays) > 1 else [""] * len(arrays)
+    if paths is None or len(paths) != len(shapes):
+        paths = [f"leaf {i}" for i in range(len(shapes))] if len(shapes) > 1 else [""] * len(shapes)
     return {"seq": seq, "what": what, "extra": extra,
             "call": site.call if site is not None else "",
             "where": (site.where if site is not None else "") if with_where else "",
-            "leaves": [[p, _short(x)] for p, x in zip(paths, arrays, strict=True)]}
+            "leaves": [[p, _short(*x)] for p, x in zip(paths, shapes, strict=True)]}
 
 
-def _describe_mismatch(state, rec):
-    """Exchange every rank's record of the failing call (variable length) and build
-    the message, the same text on every rank."""
-    raw = json.dumps(rec).encode()
+def _describe_mismatch(state, recs):
+    """Exchange every rank's records of the calls not yet agreed on (variable length),
+    find the first one the ranks differ on, and build the message, the same text on
+    every rank."""
+    raw = json.dumps(recs).encode()
     sizes = np.empty(state.nranks, np.int64)
     state.comm.Allgather(np.array([len(raw)], np.int64), sizes)
     buf = np.empty(int(sizes.sum()), np.uint8)
     displs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     state.comm.Allgatherv(np.frombuffer(raw, np.uint8), [buf, sizes, displs, state.mpi.BYTE])
-    recs = [json.loads(bytes(buf[d:d + s]).decode()) for d, s in zip(displs, sizes, strict=True)]
-    return mismatch_message(recs, state.rank)
+    logs = [json.loads(bytes(buf[d:d + s]).decode()) for d, s in zip(displs, sizes, strict=True)]
+    n = max(len(log) for log in logs)
+    i = next((i for i in range(n) if any(i >= len(log) or log[i] != logs[0][i] for log in logs)),
+             n - 1)
+    return mismatch_message([log[min(i, len(log) - 1)] for log in logs], state.rank)
 
 
 def mismatch_message(recs, rank):
@@ -245,12 +290,11 @@ def _first_difference(a, b, groups):
 _SHORT = {}
 
 
-def _short(x):
-    dt = x.dtype
+def _short(shape, dt):
     name = _SHORT.get(dt)
     if name is None:
         name = _SHORT[dt] = ShapedArray((), dt).str_short()[:-2]  # "f64[]" -> "f64"
-    return f"{name}[{','.join(map(str, x.shape))}]"
+    return f"{name}[{','.join(map(str, shape))}]"
 
 
 def describe(arrays):
@@ -259,7 +303,7 @@ def describe(arrays):
     >>> describe([np.zeros((2, 3)), np.zeros(4, np.float32)])
     'f64[2,3],f32[4]'
     """
-    return ",".join(_short(x) for x in arrays)
+    return ",".join(_short(x.shape, x.dtype) for x in arrays)
 
 
 def _ranks(rs):

@@ -154,3 +154,76 @@ def test_entry_mismatch_raises_in_the_call_on_every_rank(body):
     # the ranks agree again afterwards
     out = pmap(lambda v: psum(v, "i"), axis_name="i", out_axes=None)(np.ones((1, 2)))
     np.testing.assert_array_equal(out, np.full(2, float(world()[2])))
+
+
+# ---------------------------------------------------------------- one exchange per call
+# The entry is folded into the schedule fingerprint: a call whose body makes a checked
+# collective exchanges one check (the collective's), a call without any exchanges one
+# at its end; eager, general path and jit alike, so that ranks can mix them.
+
+BODIES = {"no collective": lambda v: v * 2.0, "psum": lambda v: psum(v, "i"),
+          "grad reduce_axes": grad(lambda w, v: jnp.sum(jnp.sin(w * v)), reduce_axes=("i",))}
+
+
+def _call(body, k):
+    _, _, n = world()
+    x = block(global_data((n * k, 3), 7), k)
+    if body == "grad reduce_axes":
+        return pmap(BODIES[body], axis_name="i", in_axes=(None, 0), out_axes=None), (np.ones(3), x)
+    return pmap(BODIES[body], axis_name="i"), (x,)
+
+
+@pytest.mark.parametrize("mode", ["direct", "general", "jit"])
+@pytest.mark.parametrize("body", list(BODIES))
+def test_one_check_exchange_per_call(body, mode, k, monkeypatch, request):
+    from spmdgrad import jit
+    from spmdgrad.mpi import consistency
+    _, _, n = world()
+    if n == 1:
+        pytest.skip("needs two ranks")
+    if mode == "general":
+        request.getfixturevalue("general_only")
+    f, args = _call(body, k)
+    expected = f(*args)
+    if mode == "jit":
+        f = jit(f)
+        f(*args)
+    posts = []
+    real = consistency._post
+    monkeypatch.setattr(consistency, "_post", lambda *a: posts.append(a[1][0]) or real(*a))
+    for _ in range(2):
+        got = f(*args)
+    assert len(posts) == 2, posts
+    for g, e in zip(tree_flatten(got)[0], tree_flatten(expected)[0], strict=True):
+        assert g.tobytes() == e.tobytes()
+
+
+@pytest.mark.parametrize("body", list(BODIES))
+def test_jit_and_eager_ranks_agree_on_every_body(body, k):
+    from spmdgrad import jit
+    comm, r, n = world()
+    f, args = _call(body, k)
+    f = jit(f) if r % 2 == 0 else f
+    for _ in range(3):
+        out = f(*args)
+    gathered = comm.allgather(b"".join(o.tobytes() for o in tree_flatten(out)[0]))
+    if body != "no collective":   # replicated results
+        assert all(g == gathered[0] for g in gathered)
+    g = pmap(lambda v: psum(v, "i"), axis_name="i", out_axes=None)   # still in step
+    np.testing.assert_array_equal(g(np.ones((1, 2))), np.full(2, float(n)))
+
+
+@pytest.mark.parametrize("body", ["no collective", "psum", "fails locally"])
+def test_entry_mismatch_with_jit_on_one_rank(body):
+    from spmdgrad import jit
+    comm, r, _ = world()
+    x = _mismatched_args()
+    fun = {"no collective": lambda v: v * 2, "psum": lambda v: psum(v.sum(), "i"),
+           "fails locally": lambda v: psum(v.reshape(3), "i")}[body]
+    f = jit(pmap(fun, axis_name="i")) if r == 0 else pmap(fun, axis_name="i")
+    with pytest.raises(MismatchError, match=r"pmap\(axis_name='i'\)") as info:
+        f(x)
+    assert "f64[1,3]" in str(info.value) and "f64[1,4]" in str(info.value)
+    comm.Barrier()
+    out = pmap(lambda v: psum(v, "i"), axis_name="i", out_axes=None)(np.ones((1, 2)))
+    np.testing.assert_array_equal(out, np.full(2, float(world()[2])))
