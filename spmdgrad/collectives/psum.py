@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import ad, batching, core
 from ..core import Primitive, abstract_rules, get_aval, impl_rules, vma_rules
-from ..mpi import consistency, wire
+from ..mpi import consistency, watchdog, wire
 from ..primitives.elementwise import convert_element_type, div, eq, mul
 from ..primitives.named_axes import as_array, axes_tuple, axis_sizes, def_owner, scale, sum_dtype, unvary_transpose
 from ..primitives.structural import reduce_sum, reshape
@@ -145,20 +145,22 @@ def allreduce(xs, op, comm, axis):
     return allreduce_p.bind(*xs, op=op, comm=comm, axis=axis) if xs else []
 
 
-def _allreduce_impl(*xs, op, comm, axis, bufs=None, placed=()):
+def _allreduce_impl(*xs, op, comm, axis, bufs=None, placed=(), groups=None):
     MPI = comm.mpi
-    xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
-    key = (op, axis, tuple([(x.shape, x.dtype) for x in xs]))
-    plan = _plans.get(key)
-    if plan is None:
-        plan = _plan(op, axis, xs, key)
-    what, groups = plan
-    if isinstance(groups, Exception):
-        comm.check(what, xs)
-        raise groups
-    if bufs is None:   # (with jit's buffers, _Packing.alloc started the check)
+    state = comm.state
+    if bufs is None:
+        xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
+        key = (op, axis, tuple([(x.shape, x.dtype) for x in xs]))
+        plan = _plans.get(key)
+        if plan is None:
+            plan = _plan(op, axis, xs, key)
+        what, groups = plan
+        if isinstance(groups, Exception):
+            comm.check(what, xs)
+            raise groups
         # The check's exchange runs while this rank packs; its verdict comes before the data.
-        consistency.start(comm.state, what, xs, "", comm.site)
+        consistency.start(state, what, xs, "", comm.site)
+    # (else jit's buffers and plan: _Packing.alloc started the check)
     outs = [None] * len(xs)
     for g, (dtype, idx, wire_dtype, wire_op, total, spans) in enumerate(groups):
         if bufs is None:
@@ -169,12 +171,13 @@ def _allreduce_impl(*xs, op, comm, axis, bufs=None, placed=()):
             for i, (a, b, shape) in zip(idx, spans):
                 if i not in placed:
                     np.copyto(buf[a:b].reshape(shape), xs[i], casting="unsafe")
-        consistency.finish(comm.state)
-        comm.wait(comm.comm.Iallreduce(MPI.IN_PLACE, buf, wire.mpi_op(MPI, wire_op)))
+        consistency.finish(state)
+        watchdog.wait(state, comm.comm.Iallreduce(MPI.IN_PLACE, buf, wire.mpi_op(MPI, wire_op)))
         if wire_dtype != dtype:
             buf = buf.astype(dtype)
         for i, (a, b, shape) in zip(idx, spans):   # unpack: views of the reduced buffer
-            outs[i] = buf[a:b].reshape(shape)
+            # (a value produced in place already is that view)
+            outs[i] = xs[i] if i in placed else buf[a:b].reshape(shape)
     return outs
 
 
@@ -264,7 +267,8 @@ class _Packing:
         return [_pack_buffer(wire_dtype, total) for _, _, wire_dtype, _, total, _ in self.groups]
 
     def run(self, bufs, placed, *xs):
-        return impl_rules[allreduce_p](*xs, bufs=bufs, placed=placed, **self.params)  # through the table
+        return impl_rules[allreduce_p](*xs, bufs=bufs, placed=placed, groups=self.groups,
+                                       **self.params)  # through the table
 
 
 class _Shape:
