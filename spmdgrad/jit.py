@@ -55,8 +55,8 @@ _MAX_ENTRIES = 64
 _MODES = ("compile", "interpret", "check")
 _SCALARS = (bool, int, float, complex)
 
-# Called as hook(entry, args) before each replay at the top level; the MPI layer
-# registers its entry check here (every rank must replay the same program).
+# Called as hook(entry, args) before each replay at the top level (an extension point:
+# the MPI layer records a pmap call's entry and end as primitives in the program instead).
 replay_hooks: list = []
 
 
