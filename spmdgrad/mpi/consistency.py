@@ -1,9 +1,10 @@
 """The cross-rank consistency check that every MPI collective runs first.
 
-Before each collective (and at the end of a pmap call that made none, and at exit)
-the ranks compare a **fingerprint of the whole collective schedule so far**: a running hash over every
-checked call of its kind and parameters (``allreduce[sum]``, ``dim=1``, ...), the
-axis, the operand shapes and dtypes, the user-level call that produced it
+Before each collective (and at the end of a pmap call that made none, and at
+exit) the ranks compare a **fingerprint of the whole collective schedule so far**:
+a running hash over every checked call of its kind and parameters
+(``allreduce[sum]``, ``dim=1``, ...), the axis, the operand shapes and dtypes, the
+user-level call that produced it
 (``pmean(axis_name='i')``, ``all_gather(..., tiled=True)``, the pytree's key paths)
 and the user's ``file:line`` (:mod:`.schedule`). The comparison is one 2-element
 ``Allreduce(MAX)`` of ``(h, -h)``: max == min on every rank exactly when all ranks
