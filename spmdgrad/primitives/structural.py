@@ -153,7 +153,8 @@ def _reshape_abstract(x, new_sizes):
     return new_sizes, x.dtype
 
 
-impl_rules[reshape_p] = lambda x, new_sizes: np.reshape(x, new_sizes)
+impl_rules[reshape_p] = lambda x, new_sizes: (  # the method skips np.reshape's dispatch
+    x.reshape(new_sizes) if type(x) is np.ndarray else np.reshape(x, new_sizes))
 abstract_rules[reshape_p] = _reshape_abstract
 ad.deflinear(reshape_p, lambda ct, x, new_sizes: [reshape(ct, x.aval.shape)])
 batching.batch_rules[reshape_p] = lambda size, vals, batched, new_sizes: (
