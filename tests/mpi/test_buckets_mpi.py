@@ -267,3 +267,25 @@ def test_in_place_products_and_declined_cases_at_two_ranks(into_calls):
         dn = dict(p, **{name: p[name] - e.reshape(p[name].shape)})
         fd = (gl(up) - gl(dn)) / (2 * eps)
         np.testing.assert_allclose(bucketed[name].reshape(-1)[0], fd, rtol=1e-6, atol=1e-8)
+
+
+def test_bucketed_eager_rank_and_fused_jit_rank_raise_on_both():
+    """A step jitted on one rank is reduced in one fused call; the same step eager on
+    another is bucketed. The transfers differ, so both ranks raise (docs/mpi.md, jit)
+    instead of mixing them, and agree again afterwards."""
+    from spmdgrad import jit
+    comm, r, n = world()
+    if n == 1:
+        pytest.skip("needs two ranks")
+    p, x = params(False), data(1, n)
+    old = buckets.set_bucket_sizes(256, 1024)
+    try:
+        step = pmap(grad(loss, reduce_axes=("i",)), axis_name="i", in_axes=(None, 0), out_axes=None)
+        f = jit(step) if r == 0 else step
+        with pytest.raises(MismatchError, match="bucket 1") as info:
+            f(p, x)
+        assert "allreduce[sum] over axis 'i'" in str(info.value)
+    finally:
+        buckets.set_bucket_sizes(*old)
+    comm.Barrier()
+    np.testing.assert_array_equal(run(p, x, 256, 1024)["b00"], run(p, x, 1 << 20, 1 << 25)["b00"])
