@@ -84,10 +84,11 @@ def interleaved_medians(fns, repeat=9, warmup=2, number=None):
     return out
 
 
-def mpi_timed_rounds(comm, fns, repeat, warmup=2):
-    """Round-robin (medians, minima) over MPI ranks: each round starts at a barrier and
-    a variant's time in a round is the slowest rank's. Round order is shuffled with the
-    same seed on every rank, so no variant always runs first."""
+def mpi_round_times(comm, fns, repeat, warmup=2, calls=1, seed=1234):
+    """Round-robin over MPI ranks: per variant, its time per call in each round. Each
+    round calls every variant ``calls`` times after a barrier, and a variant's time in a
+    round is the slowest rank's. Round order is shuffled with the same seed on every
+    rank, so no variant always runs first."""
     from mpi4py import MPI
     for fn in fns.values():
         for _ in range(warmup):
@@ -95,17 +96,24 @@ def mpi_timed_rounds(comm, fns, repeat, warmup=2):
     times = {k: [] for k in fns}
     buf = np.zeros(1)
     order = list(fns)
-    shuffle = np.random.default_rng(1234)  # same seed on every rank: same order
+    shuffle = np.random.default_rng(seed)  # same seed on every rank: same order
     for _ in range(repeat):
         shuffle.shuffle(order)  # no variant always runs first after the previous round
         for name in order:
             fn = fns[name]
             comm.Barrier()
             t0 = time.perf_counter()
-            fn()
-            buf[0] = time.perf_counter() - t0
+            for _ in range(calls):
+                fn()
+            buf[0] = (time.perf_counter() - t0) / calls
             comm.Allreduce(MPI.IN_PLACE, buf, MPI.MAX)
             times[name].append(buf[0])
+    return times
+
+
+def mpi_timed_rounds(comm, fns, repeat, warmup=2):
+    """Round-robin (medians, minima) over MPI ranks (:func:`mpi_round_times`)."""
+    times = mpi_round_times(comm, fns, repeat, warmup)
     return ({k: statistics.median(v) for k, v in times.items()},
             {k: min(v) for k, v in times.items()})
 

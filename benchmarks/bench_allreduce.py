@@ -52,7 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import fmt_ms, mpi_timed_rounds, print_environment  # noqa: E402
+from _common import fmt_ms, mpi_round_times, mpi_timed_rounds, print_environment  # noqa: E402
 from mpi4py import MPI  # noqa: E402
 
 import spmdgrad  # noqa: E402
@@ -220,24 +220,10 @@ def _round_ratios(comm, fns, repeat):
     """Medians of per-round ratios: each round times the eight variants once (shuffled
     order, barrier before each, slowest rank's time)."""
     import statistics
-    import time
     names = ["raw", "raw_pack", "psum_tree", "grad_total", "grad_total_fused", "grad_local",
              "jit_total", "jit_local"]
-    shuffle = np.random.default_rng(99)
-    buf = np.zeros(1)
-    rounds = []
-    for _ in range(repeat):
-        order = list(names)
-        shuffle.shuffle(order)
-        t = {}
-        for name in order:
-            comm.Barrier()
-            t0 = time.perf_counter()
-            fns[name]()
-            buf[0] = time.perf_counter() - t0
-            comm.Allreduce(MPI.IN_PLACE, buf, MPI.MAX)
-            t[name] = buf[0]
-        rounds.append(t)
+    times = mpi_round_times(comm, {n: fns[n] for n in names}, repeat, warmup=0, seed=99)
+    rounds = [{n: times[n][r] for n in names} for r in range(repeat)]
 
     def med(f):
         return statistics.median(f(t) for t in rounds)

@@ -28,7 +28,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -36,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import print_environment, round_ratios  # noqa: E402
+from _common import mpi_round_times, print_environment, round_ratios  # noqa: E402
 from _mlp import batch_loss, make_problem, numpy_batch_grads  # noqa: E402
 
 BATCH = 256
@@ -103,21 +102,7 @@ def main():
     args = ap.parse_args()
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
-    fns = variants(comm)
-    for fn in fns.values():
-        for _ in range(20):
-            fn()
-    times = {k: [] for k in fns}
-    order = list(fns)
-    shuffle = np.random.default_rng(1234)  # the same order on every rank
-    for _ in range(args.repeat):
-        shuffle.shuffle(order)
-        for name in order:
-            comm.Barrier()
-            t0 = time.perf_counter()
-            for _ in range(CALLS):
-                fns[name]()
-            times[name].append(comm.allreduce(time.perf_counter() - t0, MPI.MAX) / CALLS)
+    times = mpi_round_times(comm, variants(comm), args.repeat, warmup=20, calls=CALLS)
     if comm.Get_rank() != 0:
         return
     print_environment(f"bench_dp_parts: MLP 784-128-10 float32, {BATCH} examples per rank, "
