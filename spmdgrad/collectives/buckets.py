@@ -94,11 +94,12 @@ def _iallreduce(comm, MPI, buf, op):
 
 
 class _Part:
-    """One dtype's buffer in a bucket: ``spans`` are ``(var, start, end)`` in it."""
-    __slots__ = ("dtype", "buf", "spans", "req")
+    """One dtype's buffer in a bucket: ``spans`` are ``(var, start, end)`` in it, and
+    ``wire_op`` the reduction it goes on the wire with."""
+    __slots__ = ("dtype", "buf", "spans", "wire_op", "req")
 
-    def __init__(self, dtype, buf, spans):
-        self.dtype, self.buf, self.spans, self.req = dtype, buf, spans, None
+    def __init__(self, dtype, buf, spans, wire_op):
+        self.dtype, self.buf, self.spans, self.wire_op, self.req = dtype, buf, spans, wire_op, None
 
 
 class Bucketer:
@@ -136,12 +137,12 @@ class Bucketer:
                 by_dtype.setdefault(v.aval.dtype, []).append(v)
             parts = []
             for dtype, dvs in by_dtype.items():
-                wire_dtype = wire.reduce_wire(dtype, "sum")[0]
+                wire_dtype, wire_op = wire.reduce_wire(dtype, "sum")
                 spans, off = [], 0
                 for v in dvs:
                     spans.append((v, off, off + math.prod(v.aval.shape)))
                     off = spans[-1][2]
-                part = _Part(dtype, _pack_buffer(wire_dtype, off), spans)  # reused, as fused
+                part = _Part(dtype, _pack_buffer(wire_dtype, off), spans, wire_op)  # reused, as fused
                 for v, a, e in spans:
                     self.where[v] = (b, part, a, e)
                     if one and part.buf.dtype == dtype:   # a destination for transpose_into
@@ -233,8 +234,7 @@ class Bucketer:
         consistency.finish(self.state.state)
         MPI = self.MPI
         for part in self.buckets[b]:
-            op = wire.mpi_op(MPI, wire.reduce_wire(part.dtype, "sum")[1])
-            part.req = _iallreduce(self.state.comm, MPI, part.buf, op)
+            part.req = _iallreduce(self.state.comm, MPI, part.buf, wire.mpi_op(MPI, part.wire_op))
             self.unfinished.append(part.req)
 
     def progress(self):

@@ -150,11 +150,7 @@ def _allreduce_impl(*xs, op, comm, axis, bufs=None, placed=(), groups=None):
     state = comm.state
     if bufs is None:
         xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
-        key = (op, axis, tuple([(x.shape, x.dtype) for x in xs]))
-        plan = _plans.get(key)
-        if plan is None:
-            plan = _plan(op, axis, xs, key)
-        what, groups = plan
+        what, groups = _plan(op, axis, xs)
         if isinstance(groups, Exception):
             comm.check(what, xs)
             raise groups
@@ -186,7 +182,15 @@ def _allreduce_impl(*xs, op, comm, axis, bufs=None, placed=(), groups=None):
 _plans = {}
 
 
-def _plan(op, axis, xs, key):
+def _plan(op, axis, xs):
+    """``(check text, groups)`` for values with these shapes and dtypes (arrays or
+    :class:`_Shape`), from the cache."""
+    key = (op, axis, tuple([(x.shape, x.dtype) for x in xs]))
+    plan = _plans.get(key)
+    return plan if plan is not None else _make_plan(op, axis, xs, key)
+
+
+def _make_plan(op, axis, xs, key):
     by_dtype = {}
     for i, x in enumerate(xs):
         by_dtype.setdefault(x.dtype, []).append(i)
@@ -250,9 +254,8 @@ class _Packing:
 
     def __init__(self, avals, params):
         self.params = params
-        key = (params["op"], params["axis"], tuple([(a.shape, a.dtype) for a in avals]))
         self.shaped = [_Shape(a.shape, a.dtype) for a in avals]
-        self.what, self.groups = _plans.get(key) or _plan(params["op"], params["axis"], self.shaped, key)
+        self.what, self.groups = _plan(params["op"], params["axis"], self.shaped)
         self.spans = [None] * len(avals)
         for g, (dtype, idx, wire_dtype, _, _, spans) in enumerate(self.groups):
             if wire_dtype == dtype:

@@ -102,8 +102,8 @@ def _kernel(spec, xshape, yshape, into=False):
     its plan needs, and no no-op step. Built once per spec and shapes; the impl calls
     it, and jit's compiled code calls it directly (``lowering_rules``).
 
-    ``into=True``: the same product written into a C-contiguous ``out`` (``f(x, y, out)``),
-    or None where the result would need a transpose to land there."""
+    ``into=True``: the same product written into a C-contiguous ``out`` (``f(x, y, out)``,
+    returning ``out``), or None where the result would need a transpose to land there."""
     xsum, ysum, xperm, yperm, xs, ys, mid_shape, operm, _ = _plan(spec, xshape, yshape)
     fx = _as_view(tuple(d for i, d in enumerate(xshape) if i not in xsum), xperm,
                   xs[1:] if xs[0] == 1 else xs)
@@ -124,6 +124,7 @@ def _kernel(spec, xshape, yshape, into=False):
 
             def swapped_into(x, y, out):
                 np.matmul(fy(y).swapaxes(-1, -2), fx(x).swapaxes(-1, -2), out=out.reshape(natural))
+                return out
             return swapped_into
 
         def swapped(x, y):
@@ -141,6 +142,7 @@ def _kernel(spec, xshape, yshape, into=False):
 
         def contract_into(x, y, out):
             product(fx(x), fy(y), out=out.reshape(natural))
+            return out
         return contract_into
 
     def contract(x, y):
@@ -154,20 +156,7 @@ def _kernel(spec, xshape, yshape, into=False):
 impl_rules[einsum2_p] = _einsum2_impl
 abstract_rules[einsum2_p] = _einsum2_abstract
 lowering_rules[einsum2_p] = lambda avals, spec: _kernel(spec, avals[0].shape, avals[1].shape)
-
-
-def _einsum2_lowering_into(avals, spec):
-    kernel = _kernel(spec, avals[0].shape, avals[1].shape, True)
-    if kernel is None:
-        return None
-
-    def into(x, y, out):
-        kernel(x, y, out)
-        return out
-    return into
-
-
-lowering_into_rules[einsum2_p] = _einsum2_lowering_into
+lowering_into_rules[einsum2_p] = lambda avals, spec: _kernel(spec, avals[0].shape, avals[1].shape, True)
 
 
 def _fresh(spec):
