@@ -6,12 +6,12 @@ import functools
 
 import numpy as np
 
-from ..core import Tracer, get_aval
+from ..core import get_aval
 from ..primitives import structural as st
 from ..primitives.contraction import einsum2
 from ..primitives.indexing import gather
 from ..primitives.reductions import reduce_sum
-from ._core import asarray, normalize_axes, promote
+from ._core import asarray, normalize_axes, promote, same_float_tracers
 from ._math import check_out, conj, multiply
 from ._shape import ravel
 
@@ -40,11 +40,8 @@ def _letters(n, avoid=""):
 
 
 def _contract_operands(x, y, op):
-    if isinstance(x, Tracer) and isinstance(y, Tracer):
-        # Fast path: floating tracers of one dtype, which promote would return unchanged.
-        ax, ay = x.aval, y.aval
-        if ax.dtype == ay.dtype and ax.dtype.kind in "fc" and not (ax.weak_type or ay.weak_type):
-            return x, y, ax.shape, ay.shape
+    if same_float_tracers(x, y):  # fast path: promote would return them unchanged
+        return x, y, x.aval.shape, y.aval.shape
     x, y = promote(asarray(x), asarray(y), broadcast=False)
     return x, y, _shape(x), _shape(y)
 

@@ -100,6 +100,15 @@ def result_type(*args, to_float=False):
     return _result_type(tuple(_key_and_shape(a)[0] for a in args), to_float)
 
 
+def same_float_tracers(x, y):
+    """Whether ``x`` and ``y`` are tracers of one floating (or complex) dtype, neither
+    weakly typed: :func:`promote` would return them as they are (broadcasting aside)."""
+    if not (isinstance(x, Tracer) and isinstance(y, Tracer)):
+        return False
+    ax, ay = x.aval, y.aval
+    return ax.dtype == ay.dtype and ax.dtype.kind in "fc" and not (ax.weak_type or ay.weak_type)
+
+
 def promote(*args, to_float=False, broadcast=True, op="spmdgrad.numpy"):
     """Convert operands to one dtype (NumPy rules) and one broadcast shape.
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..core import Tracer, get_aval
 from ..dtypes import is_complex
 from ..primitives import elementwise as ew
-from ._core import asarray, broadcast_to, doc_example, promote
+from ._core import asarray, broadcast_to, doc_example, promote, same_float_tracers
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "remainder", "mod",
@@ -70,12 +70,10 @@ def _binary(prim, to_float=False, name=None):
             dt = y.aval.dtype
             if dt.kind in "fc":
                 return prim.bind(np.asarray(x, dt), y)
-        elif isinstance(x, Tracer) and isinstance(y, Tracer):
-            # Fast path: two floating tracers of one dtype and shape (or a 0-d one, which the
-            # primitive broadcasts): promote would return them as they are.
-            ax, ay = x.aval, y.aval
-            if (ax.dtype == ay.dtype and ax.dtype.kind in "fc" and not (ax.weak_type or ay.weak_type)
-                    and (ax.shape == ay.shape or not ax.shape or not ay.shape)):
+        elif same_float_tracers(x, y):
+            # Fast path: of one shape (or a 0-d one, which the primitive broadcasts).
+            sx, sy = x.aval.shape, y.aval.shape
+            if sx == sy or not sx or not sy:
                 return prim.bind(x, y)
         return prim.bind(*promote(x, y, to_float=to_float, op=prim.name))
     f.__name__ = f.__qualname__ = name or prim.name
