@@ -93,7 +93,7 @@ def check(state, what, arrays=(), extra="", site=None, MPI=None):
 
 
 # The check started on each communicator state and not finished yet:
-# id(state) -> (fingerprint, request, description-only record or None).
+# id(state) -> (fingerprint, request, what :func:`verify` says of this rank, or None).
 _started = {}
 _PENDING_LIMIT = 1024   # unverified records kept for the mismatch message (the newest)
 
@@ -127,7 +127,10 @@ def finish(state):
         state.last = state.waiting
         state.waiting = None
         return
-    recs = [_record(*r) for r in state.pending] + ([tail] if tail else [])
+    recs = [_record(*r) for r in state.pending]
+    if tail is not None:   # verify's: where this rank stands, after its last record
+        recs.append({"seq": state.seq + 1, "what": tail, "extra": "", "call": "",
+                     "where": recs[-1]["where"], "leaves": []})
     # Back to the last schedule every rank agreed on, so that the ranks agree again
     # once the user handles the error the same way everywhere.
     state.seq, state.fp = state.good
@@ -157,10 +160,7 @@ def verify(state, since=1, what="no further collective"):
         finish(state)
     if not _checks or state.good[0] >= since or not state.pending:
         return
-    last = state.pending[-1]
-    tail = {"seq": state.seq + 1, "what": what, "extra": "", "call": "",
-            "where": _record(*last)["where"], "leaves": []}
-    _post(state, (what, "", last[3]), tail)
+    _post(state, (what, "", state.pending[-1][3]), what)
     finish(state)
 
 
