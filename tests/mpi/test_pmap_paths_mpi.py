@@ -127,10 +127,10 @@ def test_rebound_results_reuse_the_pack_buffers(k):
     assert len(psum_module._pools[np.dtype(np.float64)]) <= psum_module._POOL_SIZE
 
 
-# ---------------------------------------------------------------- the entry check, started early
-# On the direct path the pmap entry check is posted at entry and finished by the body's
-# first collective (or at the end of the call): a mismatch still raises in that call, on
-# every rank, naming the pmap call.
+# ---------------------------------------------------------------- the entry check, folded
+# The pmap entry's record is compared by the body's first collective (or at the end of
+# the call): a mismatch still raises in that call, on every rank, naming the pmap call,
+# whether the rank runs the call eagerly or jitted.
 
 def _mismatched_args():
     _, r, n = world()
@@ -139,16 +139,19 @@ def _mismatched_args():
     return np.ones((1, 3)) if r == 0 else np.ones((1, 4))
 
 
+@pytest.mark.parametrize("jit_rank0", [False, True], ids=["eager", "jit on rank 0"])
 @pytest.mark.parametrize("body", ["no collective", "psum", "fails locally"])
-def test_entry_mismatch_raises_in_the_call_on_every_rank(body):
-    comm, _, _ = world()
+def test_entry_mismatch_raises_in_the_call_on_every_rank(body, jit_rank0):
+    from spmdgrad import jit
+    comm, r, _ = world()
     x = _mismatched_args()
     fun = {"no collective": lambda v: v * 2,
            "psum": lambda v: psum(v.sum(), "i"),
            # the rank with 4 columns fails in the body before any collective
            "fails locally": lambda v: psum(v.reshape(3), "i")}[body]
+    f = pmap(fun, axis_name="i")
     with pytest.raises(MismatchError, match=r"pmap\(axis_name='i'\)") as info:
-        pmap(fun, axis_name="i")(x)
+        (jit(f) if jit_rank0 and r == 0 else f)(x)
     assert "f64[1,3]" in str(info.value) and "f64[1,4]" in str(info.value)
     comm.Barrier()
     # the ranks agree again afterwards
@@ -211,19 +214,3 @@ def test_jit_and_eager_ranks_agree_on_every_body(body, k):
         assert all(g == gathered[0] for g in gathered)
     g = pmap(lambda v: psum(v, "i"), axis_name="i", out_axes=None)   # still in step
     np.testing.assert_array_equal(g(np.ones((1, 2))), np.full(2, float(n)))
-
-
-@pytest.mark.parametrize("body", ["no collective", "psum", "fails locally"])
-def test_entry_mismatch_with_jit_on_one_rank(body):
-    from spmdgrad import jit
-    comm, r, _ = world()
-    x = _mismatched_args()
-    fun = {"no collective": lambda v: v * 2, "psum": lambda v: psum(v.sum(), "i"),
-           "fails locally": lambda v: psum(v.reshape(3), "i")}[body]
-    f = jit(pmap(fun, axis_name="i")) if r == 0 else pmap(fun, axis_name="i")
-    with pytest.raises(MismatchError, match=r"pmap\(axis_name='i'\)") as info:
-        f(x)
-    assert "f64[1,3]" in str(info.value) and "f64[1,4]" in str(info.value)
-    comm.Barrier()
-    out = pmap(lambda v: psum(v, "i"), axis_name="i", out_axes=None)(np.ones((1, 2)))
-    np.testing.assert_array_equal(out, np.full(2, float(world()[2])))
